@@ -1,0 +1,59 @@
+/* SYN cookies: a stateless encoding of a half-open connection in the ISN
+ * of the SYN-ACK (and, when the client sent timestamps, in the low bits of
+ * our TSval).  See the design comment in cookie.c for the bit layout. */
+#ifndef SP_COOKIE_H
+#define SP_COOKIE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define COOKIE_SECRET_LEN 32
+#define COOKIE_PERIOD_MS 64000u   /* one time-counter step */
+#define COOKIE_TS_BITS 6          /* low TSval bits that carry options */
+
+/* The options a cookie carries.  wscale is 0xff when none was offered. */
+struct cookie_opts {
+	uint16_t mss;
+	uint8_t wscale;
+	bool sack;
+	bool ecn;
+	bool ts;
+};
+
+#define COOKIE_NO_WSCALE 0xff
+
+/* Why a cookie failed to validate; each is a counter. */
+enum cookie_result {
+	COOKIE_VALID = 0,
+	COOKIE_BAD_MAC,      /* wrong tuple, ISN or a forgery */
+	COOKIE_EXPIRED,      /* counter older than the validity window */
+	COOKIE_BAD_TS,       /* options announced in the TS but no TSecr came back */
+	COOKIE_RESULT_MAX
+};
+
+/* The time counter for now_ms. */
+uint32_t cookie_counter(uint64_t now_ms);
+
+/* Makes the cookie ISN for k and the client ISN irs at counter under the
+ * master secret.  o is rounded to what the cookie can carry (MSS and
+ * window scale down to table entries; ECN dropped without timestamps), and
+ * when o->ts is set, *ts_bits receives the COOKIE_TS_BITS value to put in
+ * the low bits of our TSval. */
+uint32_t cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const struct conn_key *k,
+		     uint32_t irs, uint32_t counter, struct cookie_opts *o,
+		     uint32_t *ts_bits);
+
+/* Checks cookie (the client's ACK number minus one) for k and irs (the
+ * client's sequence number minus one) at counter now_counter.  have_ts
+ * and tsecr come from the ACK.  On COOKIE_VALID fills o. */
+enum cookie_result cookie_check(const uint8_t secret[COOKIE_SECRET_LEN],
+				const struct conn_key *k, uint32_t irs, uint32_t cookie,
+				uint32_t now_counter, bool have_ts, uint32_t tsecr,
+				struct cookie_opts *o);
+
+/* Name of a result ("bad_mac", ...). */
+const char *cookie_result_name(enum cookie_result r);
+
+#endif

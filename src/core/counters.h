@@ -1,0 +1,89 @@
+/* Counters for every decision the engine takes.  Names follow the kernel
+ * SYNPROXY target (syn_received, cookie_valid, cookie_invalid,
+ * cookie_retrans) and FreeBSD's syncache statistics where they overlap. */
+#ifndef SP_COUNTERS_H
+#define SP_COUNTERS_H
+
+#include <stdint.h>
+
+#define COUNTER_LIST(X)                                                       \
+	X(packets_received, "packets handed to the engine")                  \
+	X(packets_accepted, "packets given an accept verdict")               \
+	X(packets_dropped, "packets given a drop verdict")                   \
+	X(packets_held, "packets held until the backend is ready")           \
+	X(packets_translated, "packets whose seq/ack/options were rewritten") \
+	X(parse_truncated, "dropped: shorter than a header says")            \
+	X(parse_bad_version, "dropped: IP version not 4 or 6")               \
+	X(parse_bad_ihl, "dropped: IPv4 header length below 20")             \
+	X(parse_bad_length, "dropped: IP length inconsistent")               \
+	X(parse_fragment, "dropped: IP fragment")                            \
+	X(parse_bad_exthdr, "dropped: IPv6 extension header not walked")     \
+	X(parse_not_tcp, "passed: not TCP")                                  \
+	X(parse_bad_doff, "dropped: TCP data offset invalid")                \
+	X(parse_bad_options, "dropped: TCP option overruns the header")      \
+	X(bad_checksum, "dropped: TCP checksum wrong on a handshake packet") \
+	X(bad_flags, "dropped: illegal flag combination (SYN+FIN, SYN+RST, none)") \
+	X(no_rule, "passed: no rule matches")                                \
+	X(rule_accept, "passed: rule action accept")                         \
+	X(rule_drop, "dropped: rule action drop")                            \
+	X(denied, "dropped: source denied or not allowed")                   \
+	X(syn_received, "client SYNs to proxied services")                   \
+	X(syn_rate_limited, "dropped: per-source SYN rate exceeded")         \
+	X(syn_on_flow, "dropped: SYN for a tuple with a live flow")          \
+	X(syn_duplicate, "retransmitted client SYNs answered again")         \
+	X(synack_sent, "SYN-ACKs sent to clients")                           \
+	X(synack_retrans, "SYN-ACKs retransmitted from the SYN cache")       \
+	X(syncache_added, "SYN cache entries created")                       \
+	X(syncache_evicted, "SYN cache entries evicted (bucket or table full)") \
+	X(syncache_expired, "SYN cache entries whose retries ran out")       \
+	X(syncache_full, "SYNs the SYN cache could not take")                \
+	X(syncache_reset, "SYN cache entries removed by a client RST")       \
+	X(syncache_hit, "handshake ACKs matched in the SYN cache")           \
+	X(half_open_limited, "SYNs over the per-source half-open limit")     \
+	X(cookie_sent, "SYN-ACKs whose state lives only in the cookie")      \
+	X(cookie_valid, "handshake ACKs validated by cookie")                \
+	X(cookie_invalid, "handshake ACKs whose cookie failed (all reasons)") \
+	X(cookie_invalid_mac, "cookie failed: MAC mismatch")                 \
+	X(cookie_invalid_expired, "cookie failed: too old")                  \
+	X(cookie_invalid_ts, "cookie failed: timestamp bits missing")        \
+	X(cookie_retrans, "handshake ACK retransmitted before the backend answered") \
+	X(cookie_mismatch, "debug cross-check: cache entry and cookie disagree") \
+	X(ack_invalid, "dropped: handshake ACK number wrong for the cache entry") \
+	X(ack_no_state, "dropped: non-SYN packet for no flow and no cookie") \
+	X(backend_syn_sent, "SYNs sent to backends")                         \
+	X(backend_syn_retrans, "SYNs retransmitted to backends")             \
+	X(backend_established, "backend handshakes completed")               \
+	X(backend_refused, "backend answered RST: client reset")             \
+	X(backend_unreachable, "ICMP unreachable from backend: client reset") \
+	X(backend_timeout, "backend never answered: client reset")           \
+	X(backend_bad_synack, "dropped: backend SYN-ACK with a wrong ACK")   \
+	X(flows_created, "flows created")                                    \
+	X(flows_closed, "flows ended by FIN in both directions")             \
+	X(flows_reset, "flows ended by RST")                                 \
+	X(flows_expired, "flows ended by idle timeout")                      \
+	X(flows_full, "dropped: handshake ACK with the flow table full")     \
+	X(held_released, "held packets released to the backend")            \
+	X(held_dropped, "held packets dropped (limit or flow failure)")      \
+	X(rst_out_of_window, "dropped: RST outside the receive window")      \
+	X(rst_sent, "RSTs the proxy sent")                                   \
+	X(reset_action, "handshakes answered with RST by a reset rule")      \
+	X(reset_pass, "packets let through after a reset handshake")         \
+	X(passthrough, "server packets for no flow passed untouched")        \
+	X(window_rescaled, "segments whose window was rescaled")             \
+	X(ts_missing, "flows whose backend dropped timestamps")              \
+	X(options_learned, "SYN-ACK option sets learned from backends")
+
+enum counter {
+#define COUNTER_ENUM(name, help) CNT_##name,
+	COUNTER_LIST(COUNTER_ENUM)
+#undef COUNTER_ENUM
+	CNT_MAX
+};
+
+/* Name of counter c ("syn_received"). */
+const char *counter_name(enum counter c);
+
+/* One-line description of counter c. */
+const char *counter_help(enum counter c);
+
+#endif

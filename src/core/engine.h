@@ -1,0 +1,180 @@
+/* The engine: everything synproxyd decides about a packet, with no I/O.
+ *
+ * The caller hands it one IP packet at a time with the current time and
+ * gets back a verdict for that packet (possibly rewritten in place), the
+ * packets the proxy must send (SYN-ACKs, backend SYNs and ACKs, RSTs) and
+ * the verdicts of packets held earlier.  engine_tick runs the timers.
+ * The daemon, synproxy-replay, the fuzzers and the tests all drive it the
+ * same way. */
+#ifndef SP_ENGINE_H
+#define SP_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "cookie.h"
+#include "counters.h"
+#include "packet.h"
+#include "policy.h"
+#include "syncache.h"
+
+enum cookie_mode {
+	COOKIES_OFF,     /* SYN cache only; a full cache evicts its oldest */
+	COOKIES_AUTO,    /* SYN cache; cookies when it cannot take an entry */
+	COOKIES_ALWAYS,  /* no SYN cache at all */
+};
+
+/* A validated configuration (the daemon's config loader fills it). */
+struct engine_config {
+	struct syncache_limits syncache;
+	enum cookie_mode cookies;
+	uint32_t max_flows;             /* flow table size */
+	uint32_t hold_packets_per_flow; /* client packets held before the backend answers */
+	uint32_t hold_bytes_total;      /* total bytes held */
+	uint32_t backend_syn_rto_ms;    /* first backend SYN retransmission (1000) */
+	uint8_t backend_syn_retries;    /* retransmissions before giving up */
+	uint32_t established_idle_ms;   /* idle flow expiry */
+	uint32_t fin_wait_ms;           /* after the first FIN */
+	uint32_t time_wait_ms;          /* after both FINs are acknowledged */
+	uint32_t rst_grace_ms;          /* idle expiry after an in-window inexact RST */
+	uint16_t synack_window;         /* window in our SYN-ACKs */
+	uint32_t srclimit_slots;
+	uint32_t learned_slots;
+	uint32_t passlist_slots;
+	bool cookie_crosscheck;         /* verify the cookie too on SYN cache hits */
+};
+
+/* Fills c with the defaults documented in synproxyd.conf(5). */
+void engine_config_defaults(struct engine_config *c);
+
+enum verdict {
+	VERDICT_ACCEPT,  /* let the packet go on (rewritten if out->modified) */
+	VERDICT_DROP,
+	VERDICT_HOLD,    /* the engine kept a copy; its verdict comes later in a release */
+};
+
+/* Which side a packet came from, as the engine classified it. */
+enum dir {
+	DIR_NONE,        /* not for a protected service */
+	DIR_CLIENT,      /* client to server */
+	DIR_SERVER,      /* server to client */
+};
+
+/* What the caller knows about an input packet. */
+struct engine_meta {
+	uint32_t id;             /* caller's handle (NFQUEUE packet id, pcap index) */
+	bool csum_unverified;    /* kernel says the checksum is not computed yet */
+};
+
+#define ENGINE_MAX_EMIT 8
+#define ENGINE_MAX_RELEASE 16
+
+/* A packet the proxy makes: send it out of the raw socket. */
+struct engine_emit {
+	uint8_t to;                     /* DIR_CLIENT: toward the client; DIR_SERVER: toward the backend */
+	uint8_t len;
+	uint8_t data[PACKET_BUILD_MAX];
+};
+
+/* The late verdict of a held packet.  data/len (already translated) are
+ * valid until the next engine call. */
+struct engine_release {
+	uint32_t id;
+	enum verdict verdict;           /* ACCEPT or DROP */
+	const uint8_t *data;
+	uint32_t len;
+};
+
+/* Everything one engine call produces. */
+struct engine_out {
+	enum verdict verdict;           /* for the input packet (unused by tick) */
+	enum counter reason;            /* the counter that explains the verdict */
+	enum dir dir;                   /* the input's direction */
+	bool modified;                  /* the input packet was rewritten in place */
+	uint32_t nemit;
+	struct engine_emit emit[ENGINE_MAX_EMIT];
+	uint32_t nrelease;
+	struct engine_release release[ENGINE_MAX_RELEASE];
+};
+
+struct engine;
+
+#define ENGINE_SECRET_LEN 32
+
+/* Creates an engine with configuration c, rules pol (borrowed: it must
+ * outlive the engine or be replaced first) and a 32-byte master secret
+ * from which every key is derived.  NULL on bad configuration or no
+ * memory; all tables are allocated here and never grow. */
+struct engine *engine_new(const struct engine_config *c, const struct policy *pol,
+			  const uint8_t secret[ENGINE_SECRET_LEN], uint64_t now_ms);
+
+/* Frees the engine.  Held packets are forgotten: drain them first with
+ * engine_flush. */
+void engine_free(struct engine *e);
+
+/* Swaps the rule set (for a reload).  Existing flows and half-open
+ * entries keep the options they negotiated. */
+void engine_set_policy(struct engine *e, const struct policy *pol);
+
+/* Decides on one packet of len bytes at data (rewritten in place when
+ * out->modified is set).  Expects now_ms to be monotonic. */
+void engine_input(struct engine *e, uint8_t *data, uint32_t len,
+		  const struct engine_meta *m, uint64_t now_ms, struct engine_out *out);
+
+/* Runs every timer due at now_ms: SYN-ACK and backend SYN
+ * retransmissions, backend failures, flow expiry.  Returns true when out
+ * filled up before all due work was done (call again). */
+bool engine_tick(struct engine *e, uint64_t now_ms, struct engine_out *out);
+
+/* When engine_tick next has work (a lower bound; UINT64_MAX when none). */
+uint64_t engine_next_deadline(const struct engine *e);
+
+/* Releases every held packet with a drop verdict (before shutdown).
+ * Returns true when out filled up (call again). */
+bool engine_flush(struct engine *e, struct engine_out *out);
+
+/* The counters, indexed by enum counter. */
+const uint64_t *engine_counters(const struct engine *e);
+
+/* Gauges for stats listings. */
+struct engine_gauges {
+	uint32_t syncache_entries;
+	uint32_t flows_active;
+	uint32_t held_packets;
+	uint32_t held_bytes;
+	size_t memory_bytes;            /* every table the engine allocated */
+};
+
+/* Fills g. */
+void engine_gauges(const struct engine *e, struct engine_gauges *g);
+
+enum flow_state {
+	FLOW_HALF_OPEN,      /* only in the SYN cache (listings) */
+	FLOW_BACKEND_SYN,    /* client proved, backend SYN sent */
+	FLOW_ESTABLISHED,
+	FLOW_CLOSING,        /* FIN seen in one direction */
+	FLOW_TIME_WAIT,      /* both FINs acknowledged */
+};
+
+/* One row of a flow listing. */
+struct flow_info {
+	struct conn_key key;
+	enum flow_state state;
+	uint64_t age_ms;
+	uint32_t seq_delta;       /* our ISN - backend ISN */
+	uint32_t ts_delta;
+	uint8_t client_wscale;
+	uint8_t our_wscale;
+	uint8_t backend_wscale;
+};
+
+/* Calls fn for every half-open entry and flow. */
+void engine_walk(const struct engine *e, uint64_t now_ms,
+		 void (*fn)(const struct flow_info *fi, void *ctx), void *ctx);
+
+/* Name of a state ("established", ...). */
+const char *flow_state_name(enum flow_state s);
+
+#endif

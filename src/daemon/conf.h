@@ -1,0 +1,55 @@
+/* The configuration file (libconfig syntax, see synproxyd.conf(5)) turned
+ * into a plain validated struct: the engine's settings, the compiled rule
+ * set and the daemon's own settings.  Nothing outside conf.c includes
+ * <libconfig.h>. */
+#ifndef SP_CONF_H
+#define SP_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "policy.h"
+
+enum conf_mode {
+	CONF_MODE_GATEWAY,   /* proxy on a router: FORWARD chain */
+	CONF_MODE_LOCAL,     /* proxy on the backend host: INPUT and OUTPUT */
+};
+
+enum conf_log_target {
+	CONF_LOG_STDERR,
+	CONF_LOG_SYSLOG,
+};
+
+#define CONF_PATH_MAX 256
+
+struct conf {
+	enum conf_mode mode;
+	struct {
+		uint16_t num;            /* first NFQUEUE number */
+		uint16_t count;          /* queues (one worker each) */
+		bool fail_open;          /* accept when the queue is full */
+		bool bypass;             /* accept when no daemon listens */
+		uint32_t maxlen;         /* kernel queue length */
+	} queue;
+	uint32_t mark;                   /* firewall mark on the daemon's own packets */
+	char control_socket[CONF_PATH_MAX];
+	char secret_file[CONF_PATH_MAX]; /* empty: random secret at start */
+	int log_level;                   /* syslog priority: LOG_ERR .. LOG_DEBUG */
+	enum conf_log_target log_target;
+	struct engine_config engine;
+	struct policy policy;            /* rules, in file order */
+};
+
+/* Fills c with every default (no rules). */
+void conf_defaults(struct conf *c);
+
+/* Reads and validates path into c (which it initialises).  Returns 0, or
+ * -1 with "FILE:LINE: message" in err; c then owns nothing. */
+int conf_load(const char *path, struct conf *c, char *err, size_t errlen);
+
+/* Releases what c owns (the rules' address sets). */
+void conf_free(struct conf *c);
+
+#endif
