@@ -1,4 +1,0 @@
-/* src/core is a pure library: no I/O library and no system call may be
- * reached from it (see STYLE.md, "a pure core").  This header shadows the
- * real <sys/socket.h> on the core's include path so that a stray include fails. */
-#error "src/core must not include <sys/socket.h>: keep I/O in src/daemon or src/tools"
