@@ -68,8 +68,8 @@ struct engine_meta {
 	bool csum_unverified;    /* kernel says the checksum is not computed yet */
 };
 
-#define ENGINE_MAX_EMIT 8
-#define ENGINE_MAX_RELEASE 16
+#define ENGINE_MAX_EMIT 32
+#define ENGINE_MAX_RELEASE 64
 
 /* A packet the proxy makes: send it out of the raw socket. */
 struct engine_emit {
@@ -87,7 +87,8 @@ struct engine_release {
 	uint32_t len;
 };
 
-/* Everything one engine call produces. */
+/* Everything one engine call produces.  The caller sends the emits before
+ * it gives the releases their verdicts (a backend ACK precedes held data). */
 struct engine_out {
 	enum verdict verdict;           /* for the input packet (unused by tick) */
 	enum counter reason;            /* the counter that explains the verdict */
