@@ -29,7 +29,6 @@ enum cookie_result {
 	COOKIE_VALID = 0,
 	COOKIE_BAD_MAC,      /* wrong tuple, ISN or a forgery */
 	COOKIE_EXPIRED,      /* counter older than the validity window */
-	COOKIE_BAD_TS,       /* options announced in the TS but no TSecr came back */
 	COOKIE_RESULT_MAX
 };
 
@@ -37,10 +36,11 @@ enum cookie_result {
 uint32_t cookie_counter(uint64_t now_ms);
 
 /* Makes the cookie ISN for k and the client ISN irs at counter under the
- * master secret.  o is rounded to what the cookie can carry (MSS and
- * window scale down to table entries; ECN dropped without timestamps), and
- * when o->ts is set, *ts_bits receives the COOKIE_TS_BITS value to put in
- * the low bits of our TSval. */
+ * master secret.  o is rounded to what the cookie can carry (MSS down to
+ * a table entry, but never below 536; window scale capped at 14, and down
+ * to a table entry unless timestamps carry it exactly; ECN dropped without
+ * timestamps), and when o->ts is set, *ts_bits receives the COOKIE_TS_BITS
+ * value to put in the low bits of our TSval. */
 uint32_t cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const struct conn_key *k,
 		     uint32_t irs, uint32_t counter, struct cookie_opts *o,
 		     uint32_t *ts_bits);

@@ -45,7 +45,8 @@ struct syncache_limits {
 enum sc_insert {
 	SC_INSERTED,         /* stored */
 	SC_EVICTED,          /* stored after evicting the bucket's oldest (*evicted filled) */
-	SC_FULL,             /* not stored: bucket or table full and evict was false */
+	SC_FULL,             /* not stored: bucket or table full and evict was false,
+			      * or table full and this bucket has nothing to evict */
 };
 
 /* Why syncache_due reports an entry. */
@@ -66,8 +67,9 @@ struct syncache *syncache_new(const struct syncache_limits *lim,
 void syncache_free(struct syncache *sc);
 
 /* Stores s (its retries reset to 0) with the first retransmission due at
- * now_ms + rto.  A full bucket, or a full table, evicts the bucket's
- * oldest entry when evict is true (copied to *evicted), else fails. */
+ * now_ms + rto, replacing any entry for the same key.  A full bucket, or a
+ * full table, evicts the bucket's oldest entry when evict is true and the
+ * bucket has one (copied to *evicted unless NULL), else fails. */
 enum sc_insert syncache_insert(struct syncache *sc, const struct syn_state *s,
 			       uint64_t now_ms, bool evict, struct syn_state *evicted);
 
