@@ -45,7 +45,6 @@
 	X(cookie_invalid, "handshake ACKs whose cookie failed (all reasons)") \
 	X(cookie_invalid_mac, "cookie failed: MAC mismatch")                 \
 	X(cookie_invalid_expired, "cookie failed: too old")                  \
-	X(cookie_invalid_ts, "cookie failed: timestamp bits missing")        \
 	X(cookie_retrans, "handshake ACK retransmitted before the backend answered") \
 	X(cookie_mismatch, "debug cross-check: cache entry and cookie disagree") \
 	X(ack_invalid, "dropped: handshake ACK number wrong for the cache entry") \

@@ -643,8 +643,7 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 			count(e, CNT_cookie_invalid);
 			verdict(e, out, VERDICT_DROP,
 				cr == COOKIE_EXPIRED ? CNT_cookie_invalid_expired :
-				cr == COOKIE_BAD_MAC ? CNT_cookie_invalid_mac :
-				CNT_cookie_invalid_ts);
+				CNT_cookie_invalid_mac);
 			return;
 		}
 		state_from_cookie(&st, k, p->seq - 1, p->ack - 1, &co, (uint8_t)ridx);

@@ -1,0 +1,974 @@
+/* The engine end to end on packets built here: handshakes, splicing,
+ * translation, timers, limits and every way a connection ends. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "engine.h"
+#include "packet.h"
+#include "tcpopt.h"
+
+#define T0 1000000u   /* an arbitrary start time, ms */
+
+struct env {
+	struct engine *e;
+	struct policy pol;
+	struct engine_config cfg;
+	struct engine_out out;
+	uint64_t now;
+	struct addr cli, srv;
+	uint16_t cport, sport;
+	uint32_t next_id;
+};
+
+static const uint8_t secret[ENGINE_SECRET_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+static void addr4(struct addr *a, uint8_t x, uint8_t y, uint8_t z, uint8_t w)
+{
+	uint8_t b[4] = { x, y, z, w };
+
+	addr_from_v4(a, b);
+}
+
+static void addr6(struct addr *a, uint16_t first, uint16_t last)
+{
+	uint8_t b[16] = { 0 };
+
+	put_be16(b, first);
+	put_be16(b + 2, 0x0db8);
+	put_be16(b + 14, last);
+	addr_from_v6(a, b);
+}
+
+/* A proxy rule for 203.0.113.2:6379 with every option "on". */
+static void default_rule(struct rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	strcpy(r->name, "redis");
+	addr4(&r->dst.addr, 203, 0, 113, 2);
+	r->dst.len = 128;
+	r->ports[0] = 6379;
+	r->nports = 1;
+	r->action = RULE_PROXY;
+	r->mss_mode = OPT_ON;
+	r->mss = 1460;
+	r->wscale_mode = OPT_ON;
+	r->wscale = 7;
+	r->sack_mode = OPT_ON;
+	r->ts_mode = OPT_ON;
+	r->ecn = true;
+}
+
+static struct env *env_new(void (*tune)(struct env *))
+{
+	struct env *v = calloc(1, sizeof(*v));
+
+	assert_non_null(v);
+	engine_config_defaults(&v->cfg);
+	v->pol.nrules = 1;
+	default_rule(&v->pol.rules[0]);
+	addr4(&v->cli, 192, 0, 2, 10);
+	addr4(&v->srv, 203, 0, 113, 2);
+	v->cport = 39070;
+	v->sport = 6379;
+	v->now = T0;
+	if (tune)
+		tune(v);
+	v->e = engine_new(&v->cfg, &v->pol, secret, v->now);
+	assert_non_null(v->e);
+	return v;
+}
+
+static void env_free(struct env *v)
+{
+	engine_free(v->e);
+	policy_clear(&v->pol);
+	free(v);
+}
+
+static uint64_t cnt(struct env *v, enum counter c)
+{
+	return engine_counters(v->e)[c];
+}
+
+/* A segment with payload, built through packet_build then extended. */
+struct seginfo {
+	bool from_server;
+	uint8_t flags;
+	uint32_t seq, ack;
+	uint16_t win;
+	struct tcpopt opt;      /* have == 0: no options */
+	const char *payload;
+};
+
+static uint32_t mk(struct env *v, const struct seginfo *si, uint8_t *buf, size_t cap)
+{
+	struct seg s = {
+		.src = si->from_server ? v->srv : v->cli,
+		.dst = si->from_server ? v->cli : v->srv,
+		.sport = si->from_server ? v->sport : v->cport,
+		.dport = si->from_server ? v->cport : v->sport,
+		.seq = si->seq, .ack = si->ack, .win = si->win, .flags = si->flags,
+		.opt = si->opt.have ? &si->opt : NULL,
+	};
+	size_t len = packet_build(buf, cap, &s), plen = si->payload ? strlen(si->payload) : 0;
+	struct pkt p;
+
+	assert_true(len > 0 && len + plen <= cap);
+	memcpy(buf + len, si->payload ? si->payload : "", plen);
+	len += plen;
+	if (addr_is_v4(&s.src))
+		put_be16(buf + 2, (uint16_t)len);
+	else
+		put_be16(buf + 4, (uint16_t)(len - 40));
+	assert_int_equal(packet_parse(&p, buf, (uint32_t)len), PKT_OK);
+	packet_tcp_csum_fix(&p);
+	return (uint32_t)len;
+}
+
+/* Feeds one segment; the packet (maybe rewritten) stays in buf. */
+static enum verdict feed(struct env *v, const struct seginfo *si, uint8_t *buf, size_t cap)
+{
+	uint32_t len = mk(v, si, buf, cap);
+	struct engine_meta m = { .id = ++v->next_id };
+
+	engine_input(v->e, buf, len, &m, v->now, &v->out);
+	return v->out.verdict;
+}
+
+static void parse_emit(const struct engine_emit *em, struct pkt *p, struct tcpopt *o)
+{
+	assert_int_equal(packet_parse(p, (uint8_t *)(uintptr_t)em->data, em->len), PKT_OK);
+	assert_true(packet_tcp_csum_ok(p));
+	assert_int_equal(tcpopt_parse(p->data + p->l4off, p->doff, o), 0);
+}
+
+static const struct tcpopt linux_syn_opts = {
+	.have = TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE,
+	.mss = 1460, .wscale = 7, .tsval = 2959270704u, .tsecr = 0,
+};
+
+#define CISN 4133153791u
+#define BISN 4264776963u
+
+/* Client SYN -> our SYN-ACK.  Returns our ISN; *ts gets our TSval. */
+static uint32_t do_syn(struct env *v, const struct tcpopt *o, uint32_t *ts)
+{
+	uint8_t buf[256];
+	struct seginfo si = { .flags = TCPH_SYN, .seq = CISN, .win = 29200 };
+	struct pkt p;
+	struct tcpopt so;
+
+	if (o)
+		si.opt = *o;
+	assert_int_equal(feed(v, &si, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_received);
+	assert_int_equal(v->out.nemit, 1);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(p.flags, TCPH_SYN | TCPH_ACK);
+	assert_int_equal(p.ack, CISN + 1);
+	assert_true(addr_eq(&p.src, &v->srv) && addr_eq(&p.dst, &v->cli));
+	assert_int_equal(p.sport, v->sport);
+	assert_int_equal(p.dport, v->cport);
+	if (ts)
+		*ts = so.tsval;
+	return p.seq;
+}
+
+/* Client ACK completing the handshake -> backend SYN. */
+static void do_ack(struct env *v, uint32_t iss, uint32_t our_ts, const char *payload)
+{
+	uint8_t buf[512];
+	struct seginfo si = {
+		.flags = TCPH_ACK | (payload ? TCPH_PSH : 0), .seq = CISN + 1, .ack = iss + 1,
+		.win = 229, .payload = payload,
+		.opt = { .have = TO_TS, .tsval = 2959270800u, .tsecr = our_ts },
+	};
+	struct pkt p;
+	struct tcpopt so;
+
+	feed(v, &si, buf, sizeof(buf));
+	assert_int_equal(v->out.verdict, payload ? VERDICT_HOLD : VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	assert_int_equal(v->out.emit[0].to, DIR_SERVER);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(p.flags, TCPH_SYN);
+	assert_int_equal(p.seq, CISN);
+	assert_true(addr_eq(&p.src, &v->cli) && addr_eq(&p.dst, &v->srv));
+}
+
+/* Backend SYN-ACK -> ACK to the backend (+ window update or releases). */
+static void do_synack(struct env *v, uint8_t bws, uint32_t btsval)
+{
+	uint8_t buf[256];
+	struct seginfo si = {
+		.from_server = true, .flags = TCPH_SYN | TCPH_ACK, .seq = BISN, .ack = CISN + 1,
+		.win = 28960,
+		.opt = { .have = TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE, .mss = 1460,
+			 .wscale = bws, .tsval = btsval, .tsecr = 2959270800u },
+	};
+	struct pkt p;
+	struct tcpopt so;
+
+	assert_int_equal(feed(v, &si, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_backend_established);
+	assert_true(v->out.nemit >= 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(v->out.emit[0].to, DIR_SERVER);
+	assert_int_equal(p.flags, TCPH_ACK);
+	assert_int_equal(p.seq, CISN + 1);
+	assert_int_equal(p.ack, BISN + 1);
+	assert_true(so.have & TO_TS);
+	assert_int_equal(so.tsecr, btsval);
+}
+
+/* Sets up a spliced flow; returns our ISN. */
+static uint32_t splice(struct env *v, uint8_t bws, uint32_t *our_ts)
+{
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+
+	v->now += 1;
+	do_ack(v, iss, ts, NULL);
+	v->now += 1;
+	do_synack(v, bws, 123456);
+	if (our_ts)
+		*our_ts = ts;
+	return iss;
+}
+
+static void test_handshake_and_splice(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[512];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct pkt p;
+	struct tcpopt so;
+
+	/* The SYN-ACK carries the rule's options, Linux order. */
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(so.have, TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE);
+	assert_int_equal(so.mss, 1460);
+	assert_int_equal(so.wscale, 7);
+	assert_int_equal(so.tsecr, linux_syn_opts.tsval);
+	assert_int_equal(cnt(v, CNT_syncache_added), 1);
+
+	v->now += 10;
+	do_ack(v, iss, ts, NULL);
+	parse_emit(&v->out.emit[0], &p, &so);
+	/* The backend SYN carries the client's own options. */
+	assert_int_equal(so.have, TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE);
+	assert_int_equal(so.mss, 1460);
+	assert_int_equal(so.wscale, 7);
+	assert_int_equal(so.tsval, 2959270800u);
+	assert_int_equal(so.tsecr, 0);
+	assert_int_equal(cnt(v, CNT_syncache_hit), 1);
+	assert_int_equal(cnt(v, CNT_backend_syn_sent), 1);
+
+	v->now += 1;
+	do_synack(v, 7, 5000);
+	/* No held data: a window update tells the client the real window. */
+	assert_int_equal(v->out.nemit, 2);
+	parse_emit(&v->out.emit[1], &p, &so);
+	assert_int_equal(v->out.emit[1].to, DIR_CLIENT);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 1);
+	assert_int_equal(p.win, 28960 >> 7);
+	assert_int_equal(so.tsval, ts);
+
+	/* Client data: ack moves from our space to the backend's. */
+	struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 1, .ack = iss + 1,
+			     .win = 229, .payload = "*1\r\n$4\r\nping\r\n",
+			     .opt = { .have = TO_TS, .tsval = 2959270900u, .tsecr = ts } };
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_true(v->out.modified);
+	assert_int_equal(packet_parse(&p, buf, 66), PKT_OK);
+	assert_int_equal(p.ack, BISN + 1);
+	assert_int_equal(p.seq, CISN + 1);
+	assert_true(packet_tcp_csum_ok(&p));
+	tcpopt_parse(p.data + p.l4off, p.doff, &so);
+	assert_int_equal(so.tsecr, 5000);
+	assert_int_equal(memcmp(p.data + p.l4off + p.doff, "*1\r\n$4\r\nping\r\n", 14), 0);
+
+	/* Server reply: seq moves into our space, TSval onto our clock. */
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK | TCPH_PSH, .seq = BISN + 1,
+			     .ack = CISN + 15, .win = 227, .payload = "+PONG\r\n",
+			     .opt = { .have = TO_TS, .tsval = 5010, .tsecr = 2959270900u } };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 59), PKT_OK);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 15);
+	assert_int_equal(p.win, 227);
+	assert_true(packet_tcp_csum_ok(&p));
+	tcpopt_parse(p.data + p.l4off, p.doff, &so);
+	assert_int_equal(so.tsval, ts + 10);
+	assert_int_equal(so.tsecr, 2959270900u);
+	assert_int_equal(cnt(v, CNT_flows_created), 1);
+	env_free(v);
+}
+
+/* Closes a spliced flow with FINs in the given order. */
+static void close_flow(struct env *v, uint32_t iss, bool server_first)
+{
+	uint8_t buf[256];
+	struct seginfo cf = { .flags = TCPH_FIN | TCPH_ACK, .seq = CISN + 1, .ack = iss + 1,
+			      .win = 229 };
+	struct seginfo sf = { .from_server = true, .flags = TCPH_FIN | TCPH_ACK, .seq = BISN + 1,
+			      .ack = CISN + 1, .win = 227 };
+	struct seginfo ca = { .flags = TCPH_ACK, .seq = CISN + 2, .ack = iss + 2, .win = 229 };
+	struct seginfo sa = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 2,
+			      .ack = CISN + 2, .win = 227 };
+
+	if (server_first) {
+		sf.ack = CISN + 1;
+		assert_int_equal(feed(v, &sf, buf, sizeof(buf)), VERDICT_ACCEPT);
+		cf.ack = iss + 2;
+		assert_int_equal(feed(v, &cf, buf, sizeof(buf)), VERDICT_ACCEPT);
+		assert_int_equal(feed(v, &sa, buf, sizeof(buf)), VERDICT_ACCEPT);
+	} else {
+		assert_int_equal(feed(v, &cf, buf, sizeof(buf)), VERDICT_ACCEPT);
+		sf.ack = CISN + 2;
+		assert_int_equal(feed(v, &sf, buf, sizeof(buf)), VERDICT_ACCEPT);
+		assert_int_equal(feed(v, &ca, buf, sizeof(buf)), VERDICT_ACCEPT);
+	}
+}
+
+static void test_close_and_time_wait(void **state)
+{
+	for (int order = 0; order < 2; order++) {
+		struct env *v = env_new(NULL);
+		uint32_t iss = splice(v, 7, NULL);
+		struct engine_gauges g;
+
+		close_flow(v, iss, order == 1);
+		engine_gauges(v->e, &g);
+		assert_int_equal(g.flows_active, 1);
+		/* Time-wait lasts time_wait_ms, then the flow is gone. */
+		v->now += v->cfg.time_wait_ms - 1;
+		engine_tick(v->e, v->now, &v->out);
+		engine_gauges(v->e, &g);
+		assert_int_equal(g.flows_active, 1);
+		v->now += 1;
+		engine_tick(v->e, v->now, &v->out);
+		engine_gauges(v->e, &g);
+		assert_int_equal(g.flows_active, 0);
+		assert_int_equal(cnt(v, CNT_flows_closed), 1);
+		env_free(v);
+	}
+}
+
+static void test_duplicate_syn_same_synack(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t iss1 = do_syn(v, &linux_syn_opts, NULL);
+
+	v->now += 700;
+	uint32_t iss2 = do_syn(v, &linux_syn_opts, NULL);
+
+	assert_int_equal(iss1, iss2);
+	assert_int_equal(cnt(v, CNT_syn_duplicate), 1);
+	assert_int_equal(cnt(v, CNT_syncache_added), 1);
+	env_free(v);
+}
+
+static void test_synack_retransmit_schedule(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t iss = do_syn(v, &linux_syn_opts, NULL);
+	uint64_t start = v->now;
+	uint64_t seen[8];
+	int n = 0;
+
+	/* Step through time 1 ms at a time for 20 s and note every retransmit. */
+	for (uint64_t t = start; t <= start + 20000; t++) {
+		while (engine_tick(v->e, t, &v->out))
+			;
+		for (uint32_t i = 0; i < v->out.nemit; i++) {
+			struct pkt p;
+			struct tcpopt o;
+
+			parse_emit(&v->out.emit[i], &p, &o);
+			assert_int_equal(p.seq, iss);
+			assert_int_equal(p.flags, TCPH_SYN | TCPH_ACK);
+			assert_true(n < 8);
+			seen[n++] = t - start;
+		}
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(seen[0], 1000);
+	assert_int_equal(seen[1], 3000);
+	assert_int_equal(seen[2], 7000);
+	assert_int_equal(cnt(v, CNT_synack_retrans), 3);
+	assert_int_equal(cnt(v, CNT_syncache_expired), 1);
+	env_free(v);
+}
+
+static void test_bad_ack_dropped(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = do_syn(v, &linux_syn_opts, NULL);
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 2, .win = 229 };
+
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_ack_invalid);
+	assert_int_equal(v->out.nemit, 0);
+	/* Without a cache entry, a guessed ACK fails the cookie. */
+	v->cport++;
+	a.ack = 0x12345678;
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_cookie_invalid_mac);
+	assert_int_equal(v->out.nemit, 0);
+	assert_int_equal(cnt(v, CNT_backend_syn_sent), 0);
+	env_free(v);
+}
+
+static void tiny_cache(struct env *v)
+{
+	v->cfg.syncache.buckets = 1;
+	v->cfg.syncache.bucket_limit = 1;
+	v->cfg.syncache.max_entries = 1;
+}
+
+static void test_cache_full_falls_back_to_cookie(void **state)
+{
+	struct env *v = env_new(tiny_cache);
+	uint32_t ts;
+
+	v->cport = 1000;
+	do_syn(v, &linux_syn_opts, NULL);     /* fills the cache */
+	v->cport = 1001;
+	uint32_t iss = do_syn(v, &linux_syn_opts, &ts);
+	assert_int_equal(cnt(v, CNT_syncache_full), 1);
+	assert_int_equal(cnt(v, CNT_cookie_sent), 1);
+	v->now += 5;
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(cnt(v, CNT_cookie_valid), 1);
+
+	/* The cookie kept the client's exact options (via the TS bits). */
+	struct pkt p;
+	struct tcpopt so;
+
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(so.have, TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE);
+	assert_int_equal(so.wscale, 7);
+	assert_int_equal(so.mss, 1460);
+	env_free(v);
+}
+
+static void cookies_always(struct env *v)
+{
+	v->cfg.cookies = COOKIES_ALWAYS;
+}
+
+static void test_cookies_always(void **state)
+{
+	struct env *v = env_new(cookies_always);
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct engine_gauges g;
+
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.syncache_entries, 0);
+	assert_int_equal(cnt(v, CNT_cookie_sent), 1);
+	v->now += 60000;        /* still valid a minute later */
+	do_ack(v, iss, ts, NULL);
+	v->now += 1;
+	do_synack(v, 7, 99);
+	assert_int_equal(cnt(v, CNT_backend_established), 1);
+	env_free(v);
+}
+
+static void cookies_off_small(struct env *v)
+{
+	v->cfg.cookies = COOKIES_OFF;
+	v->cfg.syncache.buckets = 1;
+	v->cfg.syncache.bucket_limit = 2;
+	v->cfg.syncache.max_entries = 2;
+}
+
+static void test_cookies_off_evicts_oldest(void **state)
+{
+	struct env *v = env_new(cookies_off_small);
+	uint32_t isn[3];
+	uint8_t buf[256];
+
+	for (int i = 0; i < 3; i++) {
+		v->cport = (uint16_t)(2000 + i);
+		isn[i] = do_syn(v, &linux_syn_opts, NULL);
+		v->now += 1;
+	}
+	assert_int_equal(cnt(v, CNT_syncache_evicted), 1);
+	/* The oldest (port 2000) is gone: its ACK finds no state. */
+	v->cport = 2000;
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = isn[0] + 1, .win = 229 };
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_ack_no_state);
+	/* The newest still completes. */
+	v->cport = 2002;
+	a.ack = isn[2] + 1;
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syncache_hit);
+	env_free(v);
+}
+
+static void test_backend_refuses(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct pkt p;
+	struct tcpopt so;
+
+	do_ack(v, iss, ts, NULL);
+	struct seginfo r = { .from_server = true, .flags = TCPH_RST | TCPH_ACK, .seq = 0,
+			     .ack = CISN + 1 };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_RST | TCPH_ACK);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 1);
+	assert_int_equal(cnt(v, CNT_backend_refused), 1);
+	env_free(v);
+}
+
+static void test_backend_silent(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	uint64_t start, syns[8];
+	int nsyn = 0, nrst = 0;
+
+	do_ack(v, iss, ts, "early");
+	assert_int_equal(v->out.verdict, VERDICT_HOLD);
+	start = v->now;
+	for (uint64_t t = start; t <= start + 20000; t++) {
+		engine_tick(v->e, t, &v->out);
+		for (uint32_t i = 0; i < v->out.nemit; i++) {
+			struct pkt p;
+			struct tcpopt o;
+
+			parse_emit(&v->out.emit[i], &p, &o);
+			if (p.flags == TCPH_SYN) {
+				assert_int_equal(p.seq, CISN);
+				syns[nsyn++] = t - start;
+			} else {
+				assert_int_equal(p.flags, TCPH_RST | TCPH_ACK);
+				assert_int_equal(v->out.emit[i].to, DIR_CLIENT);
+				assert_int_equal(t - start, 15000);
+				nrst++;
+				/* The held segment is released with a drop. */
+				assert_int_equal(v->out.nrelease, 1);
+				assert_int_equal(v->out.release[0].verdict, VERDICT_DROP);
+				assert_int_equal(v->out.release[0].id, v->next_id);
+			}
+		}
+	}
+	assert_int_equal(nsyn, 3);
+	assert_int_equal(syns[0], 1000);
+	assert_int_equal(syns[1], 3000);
+	assert_int_equal(syns[2], 7000);
+	assert_int_equal(nrst, 1);
+	assert_int_equal(cnt(v, CNT_backend_timeout), 1);
+	env_free(v);
+}
+
+static void test_early_data_held_and_released(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	uint32_t first_id;
+
+	do_ack(v, iss, ts, "AB");
+	first_id = v->next_id;
+	struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 3, .ack = iss + 1,
+			     .win = 229, .payload = "CD",
+			     .opt = { .have = TO_TS, .tsval = 2959270801u, .tsecr = ts } };
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	do_synack(v, 7, 777);
+	/* The ACK to the backend first, then both segments in order. */
+	assert_int_equal(v->out.nemit, 1);
+	assert_int_equal(v->out.nrelease, 2);
+	for (int i = 0; i < 2; i++) {
+		struct pkt p;
+		const struct engine_release *r = &v->out.release[i];
+
+		assert_int_equal(r->id, first_id + (uint32_t)i);
+		assert_int_equal(r->verdict, VERDICT_ACCEPT);
+		assert_int_equal(packet_parse(&p, (uint8_t *)(uintptr_t)r->data, r->len), PKT_OK);
+		assert_int_equal(p.seq, CISN + 1 + 2 * (uint32_t)i);
+		assert_int_equal(p.ack, BISN + 1);
+		assert_true(packet_tcp_csum_ok(&p));
+		assert_int_equal(memcmp(p.data + p.l4off + p.doff, i ? "CD" : "AB", 2), 0);
+	}
+	assert_int_equal(cnt(v, CNT_held_released), 2);
+	env_free(v);
+}
+
+static void test_window_rescaled(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 2, NULL);   /* we told the client 7, backend uses 2 */
+	struct pkt p;
+
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 1000 };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.win, (1000 << 2) >> 7);
+	assert_true(packet_tcp_csum_ok(&p));
+	/* Client windows go through unchanged: the backend knows the
+	 * client's own scale from the SYN. */
+	struct seginfo c = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 300 };
+	assert_int_equal(feed(v, &c, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.win, 300);
+	assert_true(cnt(v, CNT_window_rescaled) >= 1);
+	env_free(v);
+}
+
+static void test_sack_and_wrap(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	uint32_t delta = iss - BISN;
+	struct pkt p;
+	struct tcpopt so;
+
+	/* The client SACKs server data across the 2^32 wrap of our space. */
+	struct seginfo c = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+			     .opt = { .have = TO_SACK, .nsack = 2 } };
+	c.opt.sack[0][0] = 0xfffffff0u;
+	c.opt.sack[0][1] = 0x00000010u;
+	c.opt.sack[1][0] = iss + 3000;
+	c.opt.sack[1][1] = iss + 4000;
+	/* packet_build writes no SACK blocks: add them by hand. */
+	uint32_t len = mk(v, &c, buf, sizeof(buf));
+	(void)len;
+	{
+		uint8_t raw[256];
+		struct seg s = { .src = v->cli, .dst = v->srv, .sport = v->cport,
+				 .dport = v->sport, .seq = CISN + 1, .ack = iss + 1,
+				 .win = 229, .flags = TCPH_ACK };
+		size_t n = packet_build(raw, sizeof(raw), &s);
+		uint8_t opt[20] = { 1, 1, 5, 18 };
+
+		put_be32(opt + 4, 0xfffffff0u);
+		put_be32(opt + 8, 0x00000010u);
+		put_be32(opt + 12, iss + 3000);
+		put_be32(opt + 16, iss + 4000);
+		memcpy(raw + n, opt, sizeof(opt));
+		raw[32] = (uint8_t)(((20 + sizeof(opt)) / 4) << 4);
+		put_be16(raw + 2, (uint16_t)(n + sizeof(opt)));
+		assert_int_equal(packet_parse(&p, raw, (uint32_t)(n + sizeof(opt))), PKT_OK);
+		packet_tcp_csum_fix(&p);
+		struct engine_meta m = { .id = 99 };
+		engine_input(v->e, raw, (uint32_t)(n + sizeof(opt)), &m, v->now, &v->out);
+		assert_int_equal(v->out.verdict, VERDICT_ACCEPT);
+		assert_int_equal(packet_parse(&p, raw, (uint32_t)(n + sizeof(opt))), PKT_OK);
+		assert_true(packet_tcp_csum_ok(&p));
+		tcpopt_parse(p.data + p.l4off, p.doff, &so);
+		assert_int_equal(so.nsack, 2);
+		assert_int_equal(so.sack[0][0], 0xfffffff0u - delta);
+		assert_int_equal(so.sack[0][1], 0x00000010u - delta);
+		assert_int_equal(so.sack[1][0], BISN + 3000);
+		assert_int_equal(so.sack[1][1], BISN + 4000);
+		assert_int_equal(p.ack, BISN + 1);
+	}
+	env_free(v);
+}
+
+static void test_keepalive_and_zero_window_probe(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct pkt p;
+
+	/* Keepalive: seq = snd.nxt - 1 with one garbage byte. */
+	struct seginfo k = { .flags = TCPH_ACK, .seq = CISN, .ack = iss + 1, .win = 229,
+			     .payload = "x" };
+	assert_int_equal(feed(v, &k, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 41), PKT_OK);
+	assert_int_equal(p.seq, CISN);
+	assert_int_equal(p.ack, BISN + 1);
+	/* A later exact RST must still match snd.nxt (keepalive did not move it). */
+	struct seginfo probe = { .from_server = true, .flags = TCPH_ACK, .seq = BISN,
+				 .ack = CISN + 1, .win = 0 };
+	assert_int_equal(feed(v, &probe, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.seq, iss);
+	assert_int_equal(p.win, 0);
+	struct seginfo rst = { .flags = TCPH_RST, .seq = CISN + 1 };
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
+static void test_rst_validation(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct engine_gauges g;
+
+	(void)iss;
+	/* Far outside the window: dropped, flow untouched. */
+	struct seginfo r = { .flags = TCPH_RST, .seq = CISN + 0x40000000u };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_out_of_window);
+	/* In the window but not exact: passed on, flow kept. */
+	r.seq = CISN + 100;
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	/* A server RST exactly at its snd.nxt ends the flow, translated. */
+	struct seginfo s = { .from_server = true, .flags = TCPH_RST, .seq = BISN + 1 };
+	assert_int_equal(feed(v, &s, buf, sizeof(buf)), VERDICT_ACCEPT);
+	struct pkt p;
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.seq, iss + 1);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	env_free(v);
+}
+
+static void test_illegal_flags_and_malformed(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	static const uint8_t bad[] = { TCPH_SYN | TCPH_FIN, TCPH_SYN | TCPH_RST, 0, TCPH_FIN,
+				       TCPH_PSH | TCPH_URG | TCPH_FIN };
+
+	for (size_t i = 0; i < sizeof(bad); i++) {
+		struct seginfo s = { .flags = bad[i], .seq = CISN };
+
+		assert_int_equal(feed(v, &s, buf, sizeof(buf)), VERDICT_DROP);
+		assert_int_equal(v->out.reason, CNT_bad_flags);
+		assert_int_equal(v->out.nemit, 0);
+	}
+	/* A truncated TCP header. */
+	struct seginfo s = { .flags = TCPH_SYN, .seq = CISN };
+	uint32_t len = mk(v, &s, buf, sizeof(buf));
+	put_be16(buf + 2, (uint16_t)(len - 10));
+	engine_input(v->e, buf, len - 10, NULL, v->now, &v->out);
+	assert_int_equal(v->out.verdict, VERDICT_DROP);
+	assert_int_equal(cnt(v, CNT_parse_truncated) + cnt(v, CNT_parse_bad_doff), 1);
+	/* A wrong checksum on a SYN. */
+	len = mk(v, &s, buf, sizeof(buf));
+	buf[len - 1] ^= 0xff;
+	engine_input(v->e, buf, len, NULL, v->now, &v->out);
+	assert_int_equal(v->out.reason, CNT_bad_checksum);
+	assert_int_equal(cnt(v, CNT_synack_sent), 0);
+	env_free(v);
+}
+
+static void rule_variants(struct env *v)
+{
+	struct prefix p;
+
+	v->pol.nrules = 3;
+	default_rule(&v->pol.rules[1]);
+	v->pol.rules[1].ports[0] = 80;
+	v->pol.rules[1].action = RULE_RESET;
+	v->pol.rules[1].reset_pass_ms = 30000;
+	default_rule(&v->pol.rules[2]);
+	v->pol.rules[2].ports[0] = 22;
+	v->pol.rules[2].action = RULE_DROP;
+	assert_int_equal(prefix_parse("192.0.2.66", &p), 0);
+	v->pol.rules[0].deny = cidrset_new(&p, 1);
+}
+
+static void test_rule_actions(void **state)
+{
+	struct env *v = env_new(rule_variants);
+	uint8_t buf[256];
+	struct pkt p;
+	struct tcpopt so;
+
+	v->sport = 22;
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = CISN, .win = 1000 };
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rule_drop);
+
+	/* Reset rule: a proven handshake gets an RST, then passes. */
+	v->sport = 80;
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+			     .opt = { .have = TO_TS, .tsval = 1, .tsecr = ts } };
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_reset_action);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(p.flags, TCPH_RST);
+	assert_int_equal(p.seq, iss + 1);
+	v->now += 1000;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_reset_pass);
+	v->now += 30000;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_received);
+
+	/* A denied source. */
+	v->sport = 6379;
+	addr4(&v->cli, 192, 0, 2, 66);
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_denied);
+	/* Nothing to do with us. */
+	v->sport = 443;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_no_rule);
+	env_free(v);
+}
+
+static void rate_limited(struct env *v)
+{
+	v->pol.rules[0].syn_rate_per_source = 2;
+	v->pol.rules[0].syn_burst_per_source = 2;
+}
+
+static void test_syn_rate_limit(void **state)
+{
+	struct env *v = env_new(rate_limited);
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = CISN, .win = 1000 };
+	int sent = 0;
+
+	for (int i = 0; i < 10; i++) {
+		v->cport = (uint16_t)(3000 + i);
+		feed(v, &syn, buf, sizeof(buf));
+		sent += v->out.nemit;
+	}
+	assert_int_equal(sent, 2);
+	assert_int_equal(cnt(v, CNT_syn_rate_limited), 8);
+	/* Another /24 is not affected. */
+	addr4(&v->cli, 198, 51, 100, 1);
+	feed(v, &syn, buf, sizeof(buf));
+	assert_int_equal(v->out.nemit, 1);
+	env_free(v);
+}
+
+static void auto_rule(struct env *v)
+{
+	v->pol.rules[0].wscale_mode = OPT_AUTO;
+	v->pol.rules[0].mss_mode = OPT_AUTO;
+}
+
+static void test_learned_options(void **state)
+{
+	struct env *v = env_new(auto_rule);
+	struct pkt p;
+	struct tcpopt so;
+
+	splice(v, 3, NULL);       /* the backend announces wscale 3, MSS 1460 */
+	v->cport++;
+	do_syn(v, &linux_syn_opts, NULL);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(so.wscale, 3);
+	assert_int_equal(cnt(v, CNT_options_learned), 1);
+	env_free(v);
+}
+
+static void ipv6_rule(struct env *v)
+{
+	addr6(&v->pol.rules[0].dst.addr, 0x2001, 2);
+	v->pol.rules[0].dst.len = 128;
+	addr6(&v->cli, 0x2001, 0x10);
+	addr6(&v->srv, 0x2001, 2);
+}
+
+static void test_ipv6_splice(void **state)
+{
+	struct env *v = env_new(ipv6_rule);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct pkt p;
+
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK | TCPH_PSH, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 227, .payload = "+PONG\r\n" };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40 + 20 + 7), PKT_OK);
+	assert_int_equal(p.family, 6);
+	assert_int_equal(p.seq, iss + 1);
+	assert_true(packet_tcp_csum_ok(&p));
+	env_free(v);
+}
+
+static void test_flush_releases_everything(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct engine_gauges g;
+
+	do_ack(v, iss, ts, "held");
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.held_packets, 1);
+	assert_false(engine_flush(v->e, &v->out));
+	assert_int_equal(v->out.nrelease, 1);
+	assert_int_equal(v->out.release[0].verdict, VERDICT_DROP);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.held_packets, 0);
+	env_free(v);
+}
+
+static void test_flood_memory_bounded(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	struct engine_gauges g0, g;
+	struct seginfo syn = { .flags = TCPH_SYN, .win = 1000 };
+
+	engine_gauges(v->e, &g0);
+	for (uint32_t i = 0; i < 200000; i++) {
+		addr4(&v->cli, 198, 18, (uint8_t)(i >> 8), (uint8_t)i);
+		v->cport = (uint16_t)(1024 + i % 60000);
+		syn.seq = i * 7919u;
+		feed(v, &syn, buf, sizeof(buf));
+		assert_int_equal(v->out.nemit, 1);
+	}
+	engine_gauges(v->e, &g);
+	assert_true(g.syncache_entries <= v->cfg.syncache.max_entries);
+	assert_int_equal(g.memory_bytes, g0.memory_bytes);
+	assert_true(cnt(v, CNT_cookie_sent) > 0);
+	env_free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_and_splice),
+		cmocka_unit_test(test_close_and_time_wait),
+		cmocka_unit_test(test_duplicate_syn_same_synack),
+		cmocka_unit_test(test_synack_retransmit_schedule),
+		cmocka_unit_test(test_bad_ack_dropped),
+		cmocka_unit_test(test_cache_full_falls_back_to_cookie),
+		cmocka_unit_test(test_cookies_always),
+		cmocka_unit_test(test_cookies_off_evicts_oldest),
+		cmocka_unit_test(test_backend_refuses),
+		cmocka_unit_test(test_backend_silent),
+		cmocka_unit_test(test_early_data_held_and_released),
+		cmocka_unit_test(test_window_rescaled),
+		cmocka_unit_test(test_sack_and_wrap),
+		cmocka_unit_test(test_keepalive_and_zero_window_probe),
+		cmocka_unit_test(test_rst_validation),
+		cmocka_unit_test(test_illegal_flags_and_malformed),
+		cmocka_unit_test(test_rule_actions),
+		cmocka_unit_test(test_syn_rate_limit),
+		cmocka_unit_test(test_learned_options),
+		cmocka_unit_test(test_ipv6_splice),
+		cmocka_unit_test(test_flush_releases_everything),
+		cmocka_unit_test(test_flood_memory_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
