@@ -1,0 +1,35 @@
+/* The packet-filter rules a configuration needs: generated as
+ * iptables-restore / ip6tables-restore input, applied and removed.  All of
+ * synproxyd's rules live in its own chains (SYNPROXYD-*) entered by one
+ * jump each from the built-in chains, so removing them touches nothing
+ * else on the host. */
+#ifndef SP_RULES_H
+#define SP_RULES_H
+
+#include <stdio.h>
+
+#include "conf.h"
+
+enum rules_family {
+	RULES_IPV4,
+	RULES_IPV6,
+};
+
+/* Writes the iptables-restore (--noflush) input that installs the rules
+ * of family f for c to out.  Rules with no prefix of family f produce
+ * only the empty chains.  Returns 0, or -1 on a write error. */
+int rules_print(const struct conf *c, enum rules_family f, FILE *out);
+
+/* Writes the input that removes everything rules_print installs. */
+int rules_print_remove(const struct conf *c, enum rules_family f, FILE *out);
+
+/* Applies the rules of both families with iptables-restore and
+ * ip6tables-restore --noflush (removing an older copy first).  Returns 0,
+ * or -1 with a message on stderr; on failure nothing stays installed. */
+int rules_install(const struct conf *c);
+
+/* Removes what rules_install applied; missing chains are not an error.
+ * Returns 0, or -1 with a message on stderr. */
+int rules_remove(const struct conf *c);
+
+#endif
