@@ -1,6 +1,7 @@
 /* Wrap-safe comparison of 32-bit TCP sequence numbers (RFC 1982 serial
  * arithmetic): a is before b when b - a, taken modulo 2^32, is in
- * (0, 2^31).  Every comparison of sequence numbers, acknowledgements,
+ * (0, 2^31].  RFC 1982 leaves a distance of exactly 2^31 undefined; here
+ * both numbers are then "before" each other, as in Linux's before().  Every comparison of sequence numbers, acknowledgements,
  * timestamps and 32-bit millisecond deadlines in the core goes through
  * these helpers. */
 #ifndef SP_SEQ_H
