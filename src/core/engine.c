@@ -256,6 +256,20 @@ static struct nego negotiate(struct engine *e, const struct rule *r, const struc
 	return n;
 }
 
+/* negotiate() for a client whose SYN is known only through its state
+ * (a SYN cache entry or a cookie). */
+static struct nego negotiate_state(struct engine *e, const struct syn_state *st)
+{
+	struct tcpopt o = {
+		.have = (uint8_t)(((st->flags & SS_WSCALE) ? TO_WSCALE : 0) |
+				  ((st->flags & SS_SACK) ? TO_SACKOK : 0) |
+				  ((st->flags & SS_TS) ? TO_TS : 0)),
+		.wscale = st->wscale,
+	};
+
+	return negotiate(e, rule_at(e, st->rule), &st->key, &o, st->flags & SS_ECN);
+}
+
 /* The key of a packet as (client, server). */
 static void key_of(const struct pkt *p, enum dir d, struct conn_key *k)
 {
@@ -677,7 +691,7 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		return;
 	}
 	assert(f);
-	n = negotiate(e, r, k, &o, false);
+	n = negotiate_state(e, &st);
 	f->fl_irs = st.irs;
 	f->fl_iss = st.iss;
 	f->fl_mss = st.mss;
@@ -897,7 +911,7 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		emit(e, out, DIR_CLIENT, &s);
 	}
 	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.established_idle_ms);
-	verdict(e, out, VERDICT_DROP, CNT_backend_established);
+	set_verdict(out, VERDICT_DROP, CNT_backend_established);
 }
 
 /* A server segment of a flow. */
@@ -1164,14 +1178,7 @@ bool engine_tick(struct engine *e, uint64_t now_ms, struct engine_out *out)
 			}
 			/* The options we answer with are those of the rule
 			 * in force now: the client's are in the entry. */
-			struct tcpopt o = {
-				.have = (uint8_t)(((due[i].flags & SS_WSCALE) ? TO_WSCALE : 0) |
-						  ((due[i].flags & SS_SACK) ? TO_SACKOK : 0) |
-						  ((due[i].flags & SS_TS) ? TO_TS : 0)),
-				.wscale = due[i].wscale,
-			};
-			struct nego n = negotiate(e, rule_at(e, due[i].rule), &due[i].key, &o,
-						  due[i].flags & SS_ECN);
+			struct nego n = negotiate_state(e, &due[i]);
 
 			if (n.ws == WS_NONE)
 				due[i].flags &= (uint8_t)~SS_WSCALE;
