@@ -104,8 +104,8 @@ void srclimit_free(struct srclimit *t);
 bool srclimit_syn(struct srclimit *t, const struct addr *src, uint32_t rate,
 		  uint32_t burst, uint64_t now_ms);
 
-/* Adjusts src's half-open count by delta (+1 or -1, saturating at 0) and
- * returns the new count. */
+/* Adjusts src's half-open count by delta (+1 or -1, saturating at 0; 0
+ * only reads) and returns the new count. */
 uint32_t srclimit_half_open(struct srclimit *t, const struct addr *src, int delta);
 
 /* Options learned from a backend's SYN-ACKs, per backend address and port.

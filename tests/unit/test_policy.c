@@ -1,0 +1,1043 @@
+/* Unit tests for cidrset.c, policy.c and srclimit.c.
+ *
+ * Expected ranges and token counts are worked out by hand in the comments
+ * next to them; the large cidrset test checks against an independent
+ * linear scan (128-bit integers here, prefix_contains on a sample). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+static const uint8_t key[SIPHASH_KEY_LEN] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+};
+
+static struct prefix pfx(const char *text)
+{
+	struct prefix p;
+
+	if (prefix_parse(text, &p) != 0)
+		print_message("bad prefix %s\n", text);
+	assert_int_equal(prefix_parse(text, &p), 0);
+	return p;
+}
+
+static struct addr ad(const char *text)
+{
+	struct prefix p = pfx(text);
+
+	assert_int_equal(p.len, 128);
+	return p.addr;
+}
+
+/* a + 1 or a - 1 as a 128-bit big-endian number (wrapping). */
+static struct addr step(struct addr a, int dir)
+{
+	for (int i = 15; i >= 0; i--) {
+		a.a[i] = (uint8_t)(a.a[i] + dir);
+		if (a.a[i] != (dir > 0 ? 0x00 : 0xff))
+			break;
+	}
+	return a;
+}
+
+static bool all_bytes(const struct addr *a, uint8_t v)
+{
+	for (int i = 0; i < 16; i++)
+		if (a->a[i] != v)
+			return false;
+	return true;
+}
+
+/* ---- cidrset: merging and boundaries ---- */
+
+#define MAXP 6
+
+struct merge_case {
+	const char *name;
+	const char *prefixes[MAXP];     /* NULL-terminated */
+	size_t nranges;
+	const char *first[4];           /* inclusive bounds of each merged range */
+	const char *last[4];
+};
+
+static const struct merge_case merge_cases[] = {
+	{ "empty", { NULL }, 0, { NULL }, { NULL } },
+	{ "one /24", { "192.0.2.0/24" }, 1, { "192.0.2.0" }, { "192.0.2.255" } },
+	{ "halves of a /24 touch", { "192.0.2.128/25", "192.0.2.0/25" },
+	  1, { "192.0.2.0" }, { "192.0.2.255" } },
+	{ "nested and duplicate", { "10.0.0.0/8", "10.1.2.0/24", "10.0.0.0/8" },
+	  1, { "10.0.0.0" }, { "10.255.255.255" } },
+	{ "three adjacent, unsorted", { "192.0.4.0/24", "192.0.2.0/24", "192.0.3.0/24" },
+	  1, { "192.0.2.0" }, { "192.0.4.255" } },
+	{ "gap of one /24", { "192.0.4.0/24", "192.0.2.0/24" },
+	  2, { "192.0.2.0", "192.0.4.0" }, { "192.0.2.255", "192.0.4.255" } },
+	{ "hosts .1 .3 .2 touch", { "192.0.2.1", "192.0.2.3", "192.0.2.2" },
+	  1, { "192.0.2.1" }, { "192.0.2.3" } },
+	{ "hosts .1 .3 do not", { "192.0.2.3", "192.0.2.1" },
+	  2, { "192.0.2.1", "192.0.2.3" }, { "192.0.2.1", "192.0.2.3" } },
+	/* An IPv4 /0 is ::ffff:0:0/96, i.e. ::ffff:0.0.0.0-::ffff:255.255.255.255. */
+	{ "IPv4 /0", { "0.0.0.0/0" }, 1, { "0.0.0.0" }, { "255.255.255.255" } },
+	{ "IPv4 /1 halves", { "128.0.0.0/1", "0.0.0.0/1" },
+	  1, { "0.0.0.0" }, { "255.255.255.255" } },
+	{ "IPv6 /0", { "::/0" }, 1, { "::" }, { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" } },
+	{ "IPv6 /0 swallows all", { "192.0.2.0/24", "::/0", "2001:db8::/32" },
+	  1, { "::" }, { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" } },
+	{ "both ends of the space", { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128", "::/128" },
+	  2, { "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" },
+	  { "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" } },
+	/* 7fff:...:ffff + 1 = 8000:: */
+	{ "IPv6 /1 halves", { "8000::/1", "::/1" },
+	  1, { "::" }, { "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" } },
+	{ "adjacent /32s", { "2001:db9::/32", "2001:db8::/32" },
+	  1, { "2001:db8::" }, { "2001:db9:ffff:ffff:ffff:ffff:ffff:ffff" } },
+	/* Mapped IPv4 (::ffff:...) sorts below 2001:db8::. */
+	{ "IPv4 and IPv6 apart", { "2001:db8::/32", "192.0.2.0/24" },
+	  2, { "192.0.2.0", "2001:db8::" },
+	  { "192.0.2.255", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff" } },
+	{ "nested /65 in /64", { "2001:db8:0:0:8000::/65", "2001:db8::/64" },
+	  1, { "2001:db8::" }, { "2001:db8::ffff:ffff:ffff:ffff" } },
+	/* 2001:db8:0:0:ffff:ffff:ffff:ffff + 1 carries into the upper 64 bits. */
+	{ "touch across the 64-bit halves",
+	  { "2001:db8:0:1::/64", "2001:db8:0:0:ffff:ffff:ffff:ffff/128" },
+	  1, { "2001:db8:0:0:ffff:ffff:ffff:ffff" }, { "2001:db8:0:1:ffff:ffff:ffff:ffff" } },
+	/* ::ffff:255.255.255.255 + 1 = ::1:0:0:0: numerically adjacent, so one
+	 * range; membership is unchanged by it. */
+	{ "top of IPv4 touches ::1:0:0:0", { "::1:0:0:0/128", "255.255.255.255/32" },
+	  1, { "255.255.255.255" }, { "::1:0:0:0" } },
+};
+
+static void check_range_bounds(const struct cidrset *s, const char *first, const char *last)
+{
+	struct addr f = ad(first), l = ad(last);
+	struct addr below = step(f, -1), above = step(l, +1);
+
+	assert_true(cidrset_contains(s, &f));
+	assert_true(cidrset_contains(s, &l));
+	if (!all_bytes(&f, 0x00))
+		assert_false(cidrset_contains(s, &below));
+	if (!all_bytes(&l, 0xff))
+		assert_false(cidrset_contains(s, &above));
+}
+
+static void test_cidrset_merge(void **state)
+{
+	for (size_t i = 0; i < sizeof(merge_cases) / sizeof(merge_cases[0]); i++) {
+		const struct merge_case *c = &merge_cases[i];
+		struct prefix p[MAXP];
+		struct cidrset *s;
+		size_t n = 0;
+
+		print_message("case %s\n", c->name);
+		while (n < MAXP && c->prefixes[n]) {
+			p[n] = pfx(c->prefixes[n]);
+			n++;
+		}
+		s = cidrset_new(p, n);
+		assert_non_null(s);
+		/* The set keeps its own copy. */
+		memset(p, 0xff, sizeof(p));
+		assert_int_equal(cidrset_size(s), c->nranges);
+		for (size_t r = 0; r < c->nranges; r++)
+			check_range_bounds(s, c->first[r], c->last[r]);
+		cidrset_free(s);
+	}
+}
+
+struct probe_case {
+	const char *set[3];     /* NULL-terminated */
+	const char *addr;
+	bool in;
+};
+
+static const struct probe_case probe_cases[] = {
+	/* IPv4 sets never hold IPv6 addresses that share the low 32 bits. */
+	{ { "0.0.0.0/0" }, "::", false },
+	{ { "0.0.0.0/0" }, "2001:db8::c000:201", false },
+	{ { "0.0.0.0/0" }, "::192.0.2.1", false },
+	{ { "0.0.0.0/0" }, "::ffff:192.0.2.1", true },
+	{ { "192.0.2.0/24" }, "::192.0.2.1", false },
+	{ { "192.0.2.0/24" }, "64:ff9b::192.0.2.1", false },
+	/* And IPv6 sets never hold IPv4 addresses, except ::/0 (and any
+	 * prefix covering ::ffff:0:0/96), as prefix_contains agrees. */
+	{ { "2000::/3" }, "192.0.2.1", false },
+	{ { "::/96" }, "192.0.2.1", false },
+	{ { "::/96" }, "::192.0.2.1", true },
+	{ { "2001:db8::/32", "::/1" }, "192.0.2.1", true },
+	{ { "::/0" }, "192.0.2.1", true },
+	/* Empty set. */
+	{ { NULL }, "::", false },
+	{ { NULL }, "192.0.2.1", false },
+	{ { NULL }, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false },
+	/* Inside and between ranges of a multi-range set. */
+	{ { "10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32" }, "10.200.1.1", true },
+	{ { "10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32" }, "172.16.0.1", false },
+	{ { "10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32" }, "192.0.2.77", true },
+	{ { "10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32" }, "2001:db8:1::1", true },
+	{ { "10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32" }, "2001:db9::1", false },
+	{ { "10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32" }, "::", false },
+};
+
+static void test_cidrset_probe(void **state)
+{
+	for (size_t i = 0; i < sizeof(probe_cases) / sizeof(probe_cases[0]); i++) {
+		const struct probe_case *c = &probe_cases[i];
+		struct prefix p[3];
+		struct addr a = ad(c->addr);
+		struct cidrset *s;
+		size_t n = 0;
+
+		while (n < 3 && c->set[n]) {
+			p[n] = pfx(c->set[n]);
+			n++;
+		}
+		s = cidrset_new(n ? p : NULL, n);
+		assert_non_null(s);
+		if (cidrset_contains(s, &a) != c->in)
+			print_message("case %s in %s...\n", c->addr, c->set[0]);
+		assert_int_equal(cidrset_contains(s, &a), c->in);
+		cidrset_free(s);
+	}
+}
+
+static void test_cidrset_free_null(void **state)
+{
+	cidrset_free(NULL);
+}
+
+/* ---- cidrset against a linear scan ---- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+	/* xorshift64* (Vigna, 2016) */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static unsigned __int128 to_u128(const struct addr *a)
+{
+	unsigned __int128 v = 0;
+
+	for (int i = 0; i < 16; i++)
+		v = (v << 8) | a->a[i];
+	return v;
+}
+
+static struct addr from_u128(unsigned __int128 v)
+{
+	struct addr a;
+
+	for (int i = 15; i >= 0; i--) {
+		a.a[i] = (uint8_t)v;
+		v >>= 8;
+	}
+	return a;
+}
+
+static unsigned __int128 host_bits(unsigned len)
+{
+	/* A shift by the full width is undefined. */
+	return len >= 128 ? 0 : (~(unsigned __int128)0) >> len;
+}
+
+static unsigned __int128 rand128(uint64_t *s)
+{
+	return ((unsigned __int128)rng_next(s) << 64) | rng_next(s);
+}
+
+/* Prefixes crowded into a few regions of both families so that they
+ * overlap and touch often. */
+static struct prefix random_prefix(uint64_t *s)
+{
+	unsigned __int128 v = rand128(s);
+	struct prefix p;
+	unsigned len;
+
+	switch (rng_next(s) % 3) {
+	case 0:         /* 10.0.0.0/14, IPv4 lengths 14..32 */
+		v = ((unsigned __int128)0xffff << 32) | 0x0a000000u | (v & 0x3ffff);
+		len = 96 + 14 + (unsigned)(rng_next(s) % 19);
+		break;
+	case 1:         /* 2001:db8::/45, lengths 45..128 */
+		v = ((unsigned __int128)0x20010db8u << 96) | (v & host_bits(45));
+		len = 45 + (unsigned)(rng_next(s) % 84);
+		break;
+	default:        /* anywhere, lengths 20..128 */
+		len = 20 + (unsigned)(rng_next(s) % 109);
+		break;
+	}
+	v &= ~host_bits(len);
+	p.addr = from_u128(v);
+	p.len = (uint8_t)len;
+	return p;
+}
+
+#define RAND_PREFIXES 10000
+#define RAND_ADDRS 100000
+
+static void test_cidrset_random(void **state)
+{
+	struct prefix *p = malloc(RAND_PREFIXES * sizeof(*p));
+	unsigned __int128 *lo = malloc(RAND_PREFIXES * sizeof(*lo));
+	unsigned __int128 *hi = malloc(RAND_PREFIXES * sizeof(*hi));
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	size_t hits = 0;
+	struct cidrset *s;
+
+	assert_non_null(p);
+	assert_non_null(lo);
+	assert_non_null(hi);
+	for (size_t i = 0; i < RAND_PREFIXES; i++) {
+		p[i] = random_prefix(&seed);
+		lo[i] = to_u128(&p[i].addr);
+		hi[i] = lo[i] | host_bits(p[i].len);
+	}
+	s = cidrset_new(p, RAND_PREFIXES);
+	assert_non_null(s);
+	assert_true(cidrset_size(s) >= 1 && cidrset_size(s) < RAND_PREFIXES);
+
+	for (size_t k = 0; k < RAND_ADDRS; k++) {
+		size_t j = rng_next(&seed) % RAND_PREFIXES;
+		unsigned __int128 v;
+		struct prefix r;
+		struct addr a;
+		bool want = false;
+
+		/* Inside a prefix, just below it, just above it, or in one of
+		 * the crowded regions at random. */
+		switch (k % 4) {
+		case 0:
+			v = lo[j] | (rand128(&seed) & host_bits(p[j].len));
+			break;
+		case 1:
+			v = lo[j] - 1;
+			break;
+		case 2:
+			v = hi[j] + 1;
+			break;
+		default:
+			r = random_prefix(&seed);
+			v = to_u128(&r.addr) | (rand128(&seed) & 0xff);
+			break;
+		}
+		a = from_u128(v);
+		for (size_t i = 0; i < RAND_PREFIXES && !want; i++)
+			want = lo[i] <= v && v <= hi[i];
+		/* The scan's own arithmetic, cross-checked on a sample. */
+		if (k < 200) {
+			bool pc = false;
+
+			for (size_t i = 0; i < RAND_PREFIXES && !pc; i++)
+				pc = prefix_contains(&p[i], &a);
+			assert_int_equal(pc, want);
+		}
+		hits += want;
+		assert_int_equal(cidrset_contains(s, &a), want);
+	}
+	/* Both outcomes were exercised in bulk. */
+	assert_true(hits > RAND_ADDRS / 4 && hits < RAND_ADDRS - RAND_ADDRS / 8);
+	cidrset_free(s);
+	free(hi);
+	free(lo);
+	free(p);
+}
+
+/* ---- policy ---- */
+
+static void add_rule(struct policy *pol, const char *dst, const uint16_t *ports,
+		     unsigned nports, enum rule_action action)
+{
+	struct rule *r = &pol->rules[pol->nrules++];
+
+	memset(r, 0, sizeof(*r));
+	strcpy(r->name, dst);
+	r->dst = pfx(dst);
+	if (nports)
+		memcpy(r->ports, ports, nports * sizeof(ports[0]));
+	r->nports = (uint8_t)nports;
+	r->action = action;
+}
+
+static struct policy *sample_policy(void)
+{
+	static const uint16_t web[] = { 80, 443 }, ssh[] = { 22 }, tls[] = { 443 };
+	uint16_t many[RULE_MAX_PORTS];
+	struct policy *pol = calloc(1, sizeof(*pol));
+
+	assert_non_null(pol);
+	for (unsigned i = 0; i < RULE_MAX_PORTS; i++)
+		many[i] = (uint16_t)(1000 + i);
+	add_rule(pol, "192.0.2.10/32", web, 2, RULE_PROXY);        /* 0 */
+	add_rule(pol, "192.0.2.0/24", ssh, 1, RULE_DROP);          /* 1 */
+	add_rule(pol, "192.0.2.0/24", NULL, 0, RULE_ACCEPT);       /* 2 */
+	add_rule(pol, "2001:db8::/32", tls, 1, RULE_RESET);        /* 3 */
+	add_rule(pol, "2001:db8:1::/48", NULL, 0, RULE_PROXY);     /* 4 */
+	add_rule(pol, "198.51.100.0/24", many, RULE_MAX_PORTS, RULE_PROXY); /* 5 */
+	add_rule(pol, "203.0.113.0/24", NULL, 0, RULE_ACCEPT);     /* 6 */
+	add_rule(pol, "203.0.113.0/24", web, 2, RULE_PROXY);       /* 7 */
+	add_rule(pol, "203.0.113.0/24", ssh, 1, RULE_RESET);       /* 8 */
+	return pol;
+}
+
+struct match_case {
+	const char *addr;
+	uint16_t port;
+	int rule;               /* policy_match */
+	int server_rule;        /* policy_match_server with addr:port as source */
+};
+
+static const struct match_case match_cases[] = {
+	{ "192.0.2.10", 80, 0, 0 },
+	{ "192.0.2.10", 443, 0, 0 },
+	{ "192.0.2.10", 22, 1, -1 },    /* DROP and ACCEPT are not servers */
+	{ "192.0.2.10", 8080, 2, -1 },
+	{ "192.0.2.10", 0, 2, -1 },
+	{ "192.0.2.11", 80, 2, -1 },
+	{ "192.0.2.11", 22, 1, -1 },
+	{ "192.0.2.255", 65535, 2, -1 },
+	{ "192.0.3.0", 80, -1, -1 },
+	{ "192.0.1.255", 80, -1, -1 },
+	{ "::ffff:192.0.2.10", 80, 0, 0 },
+	{ "::192.0.2.10", 80, -1, -1 },         /* IPv4-compatible is IPv6 */
+	{ "2001:db8::1", 443, 3, 3 },
+	{ "2001:db8::1", 80, -1, -1 },
+	{ "2001:db8:1::5", 443, 3, 3 },         /* the earlier rule wins */
+	{ "2001:db8:1::5", 80, 4, 4 },
+	{ "2001:db8:1:ffff:ffff:ffff:ffff:ffff", 1, 4, 4 },
+	{ "2001:db8:2::5", 80, -1, -1 },
+	{ "2001:db9::1", 443, -1, -1 },
+	{ "198.51.100.1", 1000, 5, 5 },         /* first and last of 64 ports */
+	{ "198.51.100.1", 1063, 5, 5 },
+	{ "198.51.100.1", 999, -1, -1 },
+	{ "198.51.100.1", 1064, -1, -1 },
+	/* An ACCEPT rule shadows later rules for clients, but server-side
+	 * matching skips it. */
+	{ "203.0.113.5", 80, 6, 7 },
+	{ "203.0.113.5", 22, 6, 8 },
+	{ "203.0.113.5", 25, 6, -1 },
+};
+
+static void test_policy_match(void **state)
+{
+	struct policy *pol = sample_policy();
+
+	for (size_t i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++) {
+		const struct match_case *c = &match_cases[i];
+		struct addr a = ad(c->addr);
+
+		if (policy_match(pol, &a, c->port) != c->rule ||
+		    policy_match_server(pol, &a, c->port) != c->server_rule)
+			print_message("case %s port %u\n", c->addr, c->port);
+		assert_int_equal(policy_match(pol, &a, c->port), c->rule);
+		assert_int_equal(policy_match_server(pol, &a, c->port), c->server_rule);
+	}
+	free(pol);
+}
+
+static void test_policy_empty(void **state)
+{
+	struct policy *pol = calloc(1, sizeof(*pol));
+	struct addr a = ad("192.0.2.1");
+
+	assert_non_null(pol);
+	assert_int_equal(policy_match(pol, &a, 80), -1);
+	assert_int_equal(policy_match_server(pol, &a, 80), -1);
+	policy_clear(pol);
+	assert_int_equal(pol->nrules, 0);
+	free(pol);
+}
+
+static void test_policy_full(void **state)
+{
+	struct policy *pol = calloc(1, sizeof(*pol));
+	struct addr a = ad("192.0.2.1");
+	static const uint16_t port[] = { 80 };
+
+	assert_non_null(pol);
+	/* Only the last of POLICY_MAX_RULES rules matches. */
+	for (unsigned i = 0; i + 1 < POLICY_MAX_RULES; i++)
+		add_rule(pol, "192.0.2.0/24", port, 1, RULE_PROXY);
+	for (unsigned i = 0; i + 1 < POLICY_MAX_RULES; i++)
+		pol->rules[i].ports[0] = 81;
+	add_rule(pol, "192.0.2.0/24", port, 1, RULE_RESET);
+	assert_int_equal(pol->nrules, POLICY_MAX_RULES);
+	assert_int_equal(policy_match(pol, &a, 80), POLICY_MAX_RULES - 1);
+	assert_int_equal(policy_match_server(pol, &a, 80), POLICY_MAX_RULES - 1);
+	assert_int_equal(policy_match(pol, &a, 81), 0);
+	free(pol);
+}
+
+static void test_policy_clear(void **state)
+{
+	struct policy *pol = sample_policy();
+	struct prefix p[2] = { pfx("192.0.2.0/24"), pfx("2001:db8::/32") };
+
+	pol->rules[0].allow = cidrset_new(p, 2);
+	pol->rules[0].deny = cidrset_new(p, 1);
+	pol->rules[3].deny = cidrset_new(NULL, 0);
+	pol->rules[8].allow = cidrset_new(p + 1, 1);
+	assert_non_null(pol->rules[0].allow);
+	assert_non_null(pol->rules[0].deny);
+	assert_non_null(pol->rules[3].deny);
+	assert_non_null(pol->rules[8].allow);
+	/* Leaks would be reported by the sanitizer build. */
+	policy_clear(pol);
+	assert_int_equal(pol->nrules, 0);
+	for (unsigned i = 0; i < 9; i++) {
+		assert_null(pol->rules[i].allow);
+		assert_null(pol->rules[i].deny);
+	}
+	free(pol);
+}
+
+/* ---- srclimit: token bucket ---- */
+
+static unsigned take(struct srclimit *t, const char *src, uint32_t rate, uint32_t burst,
+		     uint64_t now, unsigned tries)
+{
+	struct addr a = ad(src);
+	unsigned ok = 0;
+
+	for (unsigned i = 0; i < tries; i++)
+		ok += srclimit_syn(t, &a, rate, burst, now);
+	return ok;
+}
+
+static void test_bucket_rate10_burst5(void **state)
+{
+	struct srclimit *t = srclimit_new(64, key);
+	const uint64_t t0 = 1000000;
+
+	assert_non_null(t);
+	/* A new bucket holds the burst: 5 allowed, the 6th refused. */
+	assert_int_equal(take(t, "192.0.2.1", 10, 5, t0, 6), 5);
+	/* 10 tokens/s is 10 milli-tokens per ms: 99 ms earn 990, not a token. */
+	assert_int_equal(take(t, "192.0.2.1", 10, 5, t0 + 99, 1), 0);
+	/* At 100 ms the bucket holds exactly 1000: one more, then none. */
+	assert_int_equal(take(t, "192.0.2.1", 10, 5, t0 + 100, 2), 1);
+	/* A long idle refills to the burst, not beyond. */
+	assert_int_equal(take(t, "192.0.2.1", 10, 5, t0 + 3600000, 10), 5);
+	srclimit_free(t);
+}
+
+static void test_bucket_burst_zero_and_rate_zero(void **state)
+{
+	struct srclimit *t = srclimit_new(64, key);
+
+	assert_non_null(t);
+	/* burst 0 means a depth equal to the rate. */
+	assert_int_equal(take(t, "192.0.2.1", 3, 0, 0, 10), 3);
+	/* rate 0: no limit, and the bucket is not touched. */
+	assert_int_equal(take(t, "192.0.2.1", 0, 0, 0, 10000), 10000);
+	assert_int_equal(take(t, "192.0.2.1", 3, 0, 0, 1), 0);
+	assert_int_equal(take(t, "192.0.2.1", 0, 5, 0, 10000), 10000);
+	assert_int_equal(take(t, "198.51.100.1", 0, 0, 0, 1), 1);
+	assert_int_equal(take(t, "198.51.100.1", 10, 5, 0, 6), 5);
+	srclimit_free(t);
+}
+
+/* A rule without a rate limit must not claim slots: a flood through it
+ * would push out the state of limited sources. */
+static void test_bucket_rate_zero_claims_nothing(void **state)
+{
+	struct srclimit *t = srclimit_new(64, key);
+	struct addr a = ad("198.51.100.1");
+
+	assert_non_null(t);
+	assert_int_equal(srclimit_half_open(t, &a, +1), 1);
+	for (unsigned i = 0; i < 10000; i++) {
+		uint8_t v4[4] = { 10, (uint8_t)(i >> 8), (uint8_t)i, 1 };
+		struct addr b;
+
+		addr_from_v4(&b, v4);
+		assert_true(srclimit_syn(t, &b, 0, 0, i));
+	}
+	assert_int_equal(srclimit_half_open(t, &a, 0), 1);
+	srclimit_free(t);
+}
+
+static void test_bucket_no_drift(void **state)
+{
+	/* Rate 3/s, polled every ms after emptying at t0: the bucket gains 3
+	 * milli-tokens a ms.  Tokens are granted when the balance reaches
+	 * 1000: at +334 (1002, leaving 2), +667 (2 + 999 = 1001, leaving 1),
+	 * +1000 (1 + 999 = 1000, leaving 0), and the cycle repeats every
+	 * 1000 ms: 9 tokens in 3000 ms, exactly 3/s with no rounding loss. */
+	static const uint64_t expect[] = { 334, 667, 1000, 1334, 1667, 2000, 2334, 2667, 3000 };
+	struct srclimit *t = srclimit_new(64, key);
+	const uint64_t t0 = 5000;
+	size_t n = 0;
+
+	assert_non_null(t);
+	assert_int_equal(take(t, "192.0.2.1", 3, 3, t0, 4), 3);
+	for (uint64_t ms = 1; ms <= 3000; ms++) {
+		if (take(t, "192.0.2.1", 3, 3, t0 + ms, 1)) {
+			assert_true(n < 9);
+			assert_int_equal(ms, expect[n]);
+			n++;
+		}
+	}
+	assert_int_equal(n, 9);
+
+	/* Burst 1 at 3/s: 333 ms earn 999 milli-tokens, one short. */
+	assert_int_equal(take(t, "198.51.100.1", 3, 1, t0, 2), 1);
+	assert_int_equal(take(t, "198.51.100.1", 3, 1, t0 + 333, 1), 0);
+	assert_int_equal(take(t, "198.51.100.1", 3, 1, t0 + 334, 2), 1);
+	srclimit_free(t);
+}
+
+static void test_bucket_clock_and_limits(void **state)
+{
+	struct srclimit *t = srclimit_new(64, key);
+
+	assert_non_null(t);
+	/* A clock that steps back earns nothing, and the step back is not
+	 * credited later: 100 ms after the real start is one token. */
+	assert_int_equal(take(t, "192.0.2.1", 10, 5, 10000, 5), 5);
+	assert_int_equal(take(t, "192.0.2.1", 10, 5, 5000, 1), 0);
+	assert_int_equal(take(t, "192.0.2.1", 10, 5, 10100, 2), 1);
+
+	/* Burst lowered from 5 to 2 (a reload): the balance is clamped. */
+	assert_int_equal(take(t, "203.0.113.1", 10, 5, 0, 1), 1);
+	assert_int_equal(take(t, "203.0.113.1", 10, 2, 0, 5), 2);
+	/* Raised again: no tokens appear without time passing. */
+	assert_int_equal(take(t, "203.0.113.1", 10, 5, 0, 5), 0);
+
+	/* Extreme values: no overflow in the refill. */
+	assert_int_equal(take(t, "198.51.100.1", UINT32_MAX, 2, 0, 3), 2);
+	assert_int_equal(take(t, "198.51.100.1", UINT32_MAX, 2, 1, 3), 2);
+	assert_int_equal(take(t, "198.51.100.1", UINT32_MAX, 2, UINT64_MAX - 1, 3), 2);
+	assert_int_equal(take(t, "198.51.101.2", UINT32_MAX, UINT32_MAX, 0, 1000), 1000);
+	assert_int_equal(take(t, "198.51.101.2", 1, UINT32_MAX, UINT64_MAX, 1000), 1000);
+	srclimit_free(t);
+}
+
+struct group_case {
+	const char *a, *b;
+	bool shared;
+};
+
+static const struct group_case group_cases[] = {
+	{ "192.0.2.1", "192.0.2.254", true },
+	{ "192.0.2.0", "192.0.2.255", true },
+	{ "192.0.2.1", "::ffff:192.0.2.77", true },
+	{ "192.0.2.1", "192.0.3.1", false },
+	{ "192.0.2.1", "193.0.2.1", false },
+	{ "10.0.0.1", "11.0.0.1", false },
+	{ "2001:db8:0:1::1", "2001:db8:0:1:ffff:ffff:ffff:ffff", true },
+	{ "2001:db8:0:1::1", "2001:db8:0:2::1", false },
+	{ "2001:db8::1", "2001:db9::1", false },
+	{ "2001:db8::1", "3001:db8::1", false },
+	/* IPv4-compatible text is IPv6: it groups with ::/64, not 192.0.2/24. */
+	{ "192.0.2.1", "::192.0.2.1", false },
+	{ "::1", "::192.0.2.1", true },
+	{ "0.0.0.1", "::1", false },
+};
+
+static void test_srclimit_grouping(void **state)
+{
+	for (size_t i = 0; i < sizeof(group_cases) / sizeof(group_cases[0]); i++) {
+		const struct group_case *c = &group_cases[i];
+		struct srclimit *t = srclimit_new(64, key);
+		struct addr a = ad(c->a), b = ad(c->b);
+
+		assert_non_null(t);
+		print_message("case %s / %s\n", c->a, c->b);
+		/* One token each: a second source in the same group is refused. */
+		assert_true(srclimit_syn(t, &a, 1, 1, 0));
+		assert_int_equal(srclimit_syn(t, &b, 1, 1, 0), !c->shared);
+		/* The half-open count is per group too. */
+		assert_int_equal(srclimit_half_open(t, &a, +1), 1);
+		assert_int_equal(srclimit_half_open(t, &b, +1), c->shared ? 2 : 1);
+		srclimit_free(t);
+	}
+}
+
+static void test_srclimit_half_open(void **state)
+{
+	struct srclimit *t = srclimit_new(64, key);
+	struct addr a = ad("192.0.2.1"), b = ad("192.0.2.2"), other = ad("198.51.100.1");
+
+	assert_non_null(t);
+	assert_int_equal(srclimit_half_open(t, &a, 0), 0);      /* unknown: 0 */
+	assert_int_equal(srclimit_half_open(t, &a, -1), 0);
+	assert_int_equal(srclimit_half_open(t, &a, +1), 1);
+	assert_int_equal(srclimit_half_open(t, &b, +1), 2);     /* same /24 */
+	assert_int_equal(srclimit_half_open(t, &a, +1), 3);
+	assert_int_equal(srclimit_half_open(t, &a, 0), 3);
+	assert_int_equal(srclimit_half_open(t, &a, -1), 2);
+	assert_int_equal(srclimit_half_open(t, &b, -1), 1);
+	assert_int_equal(srclimit_half_open(t, &a, -1), 0);
+	assert_int_equal(srclimit_half_open(t, &a, -1), 0);     /* saturates */
+	assert_int_equal(srclimit_half_open(t, &a, +1), 1);
+	assert_int_equal(srclimit_half_open(t, &other, 0), 0);
+
+	/* The count and the bucket are independent; a slot first claimed
+	 * for a count still starts with a full bucket. */
+	assert_int_equal(srclimit_half_open(t, &other, +1), 1);
+	assert_int_equal(take(t, "198.51.100.1", 10, 5, 0, 6), 5);
+	assert_int_equal(srclimit_half_open(t, &other, 0), 1);
+	srclimit_free(t);
+}
+
+/* ---- srclimit: bounded memory and LRU ---- */
+
+static struct addr nth_net(unsigned i)
+{
+	uint8_t v4[4] = { 10, (uint8_t)(i >> 8), (uint8_t)i, 1 };
+	struct addr a;
+
+	addr_from_v4(&a, v4);
+	return a;
+}
+
+#define FLOOD 10000
+
+/* 64 slots are 16 sets of 4.  FLOOD networks spread over 16 sets put
+ * hundreds in each, so every set ends full and a network survives only
+ * when it is among the most recent 4 of its set. */
+static void test_srclimit_lru(void **state)
+{
+	struct srclimit *t = srclimit_new(64, key);
+	struct addr hot = ad("198.51.100.7");
+	unsigned alive = 0;
+
+	assert_non_null(t);
+	assert_true(srclimit_syn(t, &hot, 1, 1, 0));
+	assert_int_equal(srclimit_half_open(t, &hot, +1), 1);
+	assert_int_equal(srclimit_half_open(t, &hot, +1), 2);
+	for (unsigned i = 0; i < FLOOD; i++) {
+		struct addr a = nth_net(i);
+
+		/* A reused slot starts at 0. */
+		assert_int_equal(srclimit_half_open(t, &a, +1), 1);
+		/* Using hot keeps it: still empty, no time has passed. */
+		assert_false(srclimit_syn(t, &hot, 1, 1, 0));
+	}
+	assert_int_equal(srclimit_half_open(t, &hot, 0), 2);
+	/* Reads (delta 0) do not claim slots, so this count is exact: the
+	 * table holds 64 networks, hot and 63 of the flood. */
+	for (unsigned i = 0; i < FLOOD; i++) {
+		struct addr a = nth_net(i);
+
+		alive += srclimit_half_open(t, &a, 0) == 1;
+	}
+	assert_int_equal(alive, 63);
+	/* The last three are the most recent of whatever set they are in
+	 * (hot's set has three slots for the flood). */
+	for (unsigned i = FLOOD - 3; i < FLOOD; i++) {
+		struct addr a = nth_net(i);
+
+		assert_int_equal(srclimit_half_open(t, &a, 0), 1);
+	}
+	srclimit_free(t);
+}
+
+struct size_case {
+	uint32_t asked;
+	unsigned slots;
+};
+
+/* Rounded up to a power of two, at least 64. */
+static const struct size_case size_cases[] = {
+	{ 0, 64 }, { 1, 64 }, { 64, 64 }, { 65, 128 }, { 100, 128 }, { 256, 256 },
+};
+
+static void test_srclimit_size(void **state)
+{
+	for (size_t i = 0; i < sizeof(size_cases) / sizeof(size_cases[0]); i++) {
+		struct srclimit *t = srclimit_new(size_cases[i].asked, key);
+		unsigned alive = 0;
+
+		assert_non_null(t);
+		for (unsigned k = 0; k < FLOOD; k++) {
+			struct addr a = nth_net(k);
+
+			srclimit_half_open(t, &a, +1);
+		}
+		for (unsigned k = 0; k < FLOOD; k++) {
+			struct addr a = nth_net(k);
+
+			alive += srclimit_half_open(t, &a, 0);
+		}
+		assert_int_equal(alive, size_cases[i].slots);
+		srclimit_free(t);
+	}
+}
+
+/* ---- learned ---- */
+
+static struct learned_opts opts(uint16_t mss, uint8_t wscale, bool sack, bool ts)
+{
+	struct learned_opts o = { mss, wscale, sack, ts, true };
+
+	return o;
+}
+
+static void assert_opts_equal(const struct learned_opts *x, const struct learned_opts *y)
+{
+	assert_int_equal(x->mss, y->mss);
+	assert_int_equal(x->wscale, y->wscale);
+	assert_int_equal(x->sack, y->sack);
+	assert_int_equal(x->ts, y->ts);
+	assert_int_equal(x->valid, y->valid);
+}
+
+static void test_learned_basic(void **state)
+{
+	struct learned *t = learned_new(64, key);
+	struct addr a = ad("192.0.2.80"), b = ad("192.0.2.81"), v6 = ad("2001:db8::80");
+	struct learned_opts o1 = opts(1460, 7, true, true), o2 = opts(1400, 0xff, false, true);
+	struct learned_opts o3 = opts(1220, 2, true, false), got;
+
+	assert_non_null(t);
+	assert_false(learned_get(t, &a, 443, &got));
+	learned_put(t, &a, 443, &o1);
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &o1);
+	/* Another port or another address is another backend. */
+	assert_false(learned_get(t, &a, 80, &got));
+	assert_false(learned_get(t, &b, 443, &got));
+	/* A newer announcement replaces the old one. */
+	learned_put(t, &a, 443, &o2);
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &o2);
+	learned_put(t, &v6, 443, &o3);
+	assert_true(learned_get(t, &v6, 443, &got));
+	assert_opts_equal(&got, &o3);
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &o2);
+	learned_free(t);
+}
+
+/* Many ports of one address, and one port of many addresses, fill the
+ * table around a key that is never written: none of them may answer for
+ * it. */
+static void test_learned_key_is_addr_and_port(void **state)
+{
+	struct learned *t = learned_new(64, key);
+	struct addr a = ad("192.0.2.80");
+	struct learned_opts o = opts(1460, 7, true, true), got;
+
+	assert_non_null(t);
+	for (uint16_t port = 1; port <= 40; port++)
+		if (port != 7)
+			learned_put(t, &a, port, &o);
+	assert_false(learned_get(t, &a, 7, &got));
+	assert_true(learned_get(t, &a, 40, &got));
+	for (unsigned i = 0; i < 40; i++) {
+		uint8_t v4[4] = { 192, 0, 2, (uint8_t)(100 + i) };
+		struct addr b;
+
+		addr_from_v4(&b, v4);
+		learned_put(t, &b, 7, &o);
+	}
+	assert_false(learned_get(t, &a, 7, &got));
+	learned_free(t);
+
+	/* Four ports of one address always fit (a set has four ways),
+	 * wherever they hash; none may overwrite another. */
+	for (unsigned i = 0; i < 50; i++) {
+		uint8_t v4[4] = { 198, 51, 100, (uint8_t)i };
+
+		t = learned_new(64, key);
+		assert_non_null(t);
+		addr_from_v4(&a, v4);
+		for (uint16_t port = 1; port <= 4; port++) {
+			o.mss = port;
+			learned_put(t, &a, port, &o);
+		}
+		for (uint16_t port = 1; port <= 4; port++) {
+			assert_true(learned_get(t, &a, port, &got));
+			assert_int_equal(got.mss, port);
+		}
+		learned_free(t);
+	}
+}
+
+static void test_learned_replacement(void **state)
+{
+	struct learned *t = learned_new(64, key);
+	struct addr keep = ad("198.51.100.1"), read_only = ad("198.51.100.2");
+	struct learned_opts ko = opts(9000, 9, true, true), got;
+	unsigned alive = 0;
+
+	assert_non_null(t);
+	learned_put(t, &read_only, 80, &ko);
+	for (unsigned i = 0; i < FLOOD; i++) {
+		struct addr a = nth_net(i);
+		struct learned_opts o = opts((uint16_t)i, 0, false, false);
+
+		learned_put(t, &a, 443, &o);
+		/* Rewritten each round: always the newest of its set. */
+		learned_put(t, &keep, 80, &ko);
+		/* Only read: reading does not protect it. */
+		learned_get(t, &read_only, 80, &got);
+	}
+	assert_true(learned_get(t, &keep, 80, &got));
+	assert_opts_equal(&got, &ko);
+	assert_false(learned_get(t, &read_only, 80, &got));
+	/* 63 flood entries besides keep, each with its own options. */
+	for (unsigned i = 0; i < FLOOD; i++) {
+		struct addr a = nth_net(i);
+
+		if (learned_get(t, &a, 443, &got)) {
+			assert_int_equal(got.mss, (uint16_t)i);
+			alive++;
+		}
+	}
+	assert_int_equal(alive, 63);
+	/* Each early entry saw hundreds of later writes to its set. */
+	for (unsigned i = 0; i < 100; i++) {
+		struct addr a = nth_net(i);
+
+		assert_false(learned_get(t, &a, 443, &got));
+	}
+	learned_free(t);
+}
+
+/* ---- passlist ---- */
+
+static void test_passlist_basic(void **state)
+{
+	struct passlist *t = passlist_new(64, key);
+	struct addr src = ad("192.0.2.1"), near = ad("192.0.2.2"), v6 = ad("2001:db8::1");
+
+	assert_non_null(t);
+	assert_false(passlist_check(t, &src, 3, 1000));
+	passlist_add(t, &src, 3, 1000, 500);
+	/* The deadline (1000 + 500) is exclusive. */
+	assert_true(passlist_check(t, &src, 3, 1000));
+	assert_true(passlist_check(t, &src, 3, 1499));
+	assert_false(passlist_check(t, &src, 3, 1500));
+	assert_false(passlist_check(t, &src, 3, 1501));
+	/* Another rule, or another address in the same /24, is not let through. */
+	assert_false(passlist_check(t, &src, 4, 1200));
+	assert_false(passlist_check(t, &near, 3, 1200));
+	/* Adding again restarts the period. */
+	passlist_add(t, &src, 3, 1400, 500);
+	assert_true(passlist_check(t, &src, 3, 1899));
+	assert_false(passlist_check(t, &src, 3, 1900));
+	/* ms 0 lets nothing through. */
+	passlist_add(t, &v6, 0, 2000, 0);
+	assert_false(passlist_check(t, &v6, 0, 2000));
+	passlist_add(t, &v6, 0, 2000, 1);
+	assert_true(passlist_check(t, &v6, 0, 2000));
+	assert_false(passlist_check(t, &v6, 0, 2001));
+	/* A deadline past the end of time saturates. */
+	passlist_add(t, &v6, 1, UINT64_MAX - 10, 100);
+	assert_true(passlist_check(t, &v6, 1, UINT64_MAX - 1));
+	passlist_free(t);
+}
+
+/* Many rules for one source, and one rule for many sources, fill the
+ * table around a key that is never added: none of them may answer for it. */
+static void test_passlist_key_is_addr_and_rule(void **state)
+{
+	struct passlist *t = passlist_new(64, key);
+	struct addr src = ad("192.0.2.1");
+
+	assert_non_null(t);
+	for (unsigned rule = 0; rule < 40; rule++)
+		if (rule != 7)
+			passlist_add(t, &src, (uint8_t)rule, 0, 1000);
+	assert_false(passlist_check(t, &src, 7, 0));
+	assert_true(passlist_check(t, &src, 39, 0));
+	for (unsigned i = 0; i < 40; i++) {
+		uint8_t v4[4] = { 192, 0, 2, (uint8_t)(100 + i) };
+		struct addr b;
+
+		addr_from_v4(&b, v4);
+		passlist_add(t, &b, 7, 0, 1000);
+	}
+	assert_false(passlist_check(t, &src, 7, 0));
+	passlist_free(t);
+
+	/* Four rules for one source always fit (a set has four ways),
+	 * wherever they hash; none may overwrite another. */
+	for (unsigned i = 0; i < 50; i++) {
+		uint8_t v4[4] = { 198, 51, 100, (uint8_t)i };
+
+		t = passlist_new(64, key);
+		assert_non_null(t);
+		addr_from_v4(&src, v4);
+		for (unsigned rule = 1; rule <= 4; rule++)
+			passlist_add(t, &src, (uint8_t)rule, 0, 100 * rule);
+		for (unsigned rule = 1; rule <= 4; rule++) {
+			assert_true(passlist_check(t, &src, (uint8_t)rule, 100 * rule - 1));
+			assert_false(passlist_check(t, &src, (uint8_t)rule, 100 * rule));
+		}
+		passlist_free(t);
+	}
+}
+
+static void test_passlist_replacement(void **state)
+{
+	struct passlist *t = passlist_new(64, key);
+	struct addr lasting = ad("198.51.100.1");
+	unsigned alive = 0;
+
+	assert_non_null(t);
+	/* Added first and never touched again, but it expires last, so the
+	 * set always gives up another entry: not LRU, not oldest-first. */
+	passlist_add(t, &lasting, 0, 0, 1000000);
+	for (unsigned i = 0; i < FLOOD; i++) {
+		struct addr a = nth_net(i);
+
+		passlist_add(t, &a, 0, 0, 1000 + i);
+	}
+	assert_true(passlist_check(t, &lasting, 0, 500000));
+	for (unsigned i = 0; i < FLOOD; i++) {
+		struct addr a = nth_net(i);
+
+		alive += passlist_check(t, &a, 0, 0);
+	}
+	assert_int_equal(alive, 63);
+	/* The flood's deadlines grow with i, so its early entries, each
+	 * followed by hundreds in its set, were the first to expire. */
+	for (unsigned i = 0; i < 100; i++) {
+		struct addr a = nth_net(i);
+
+		assert_false(passlist_check(t, &a, 0, 0));
+	}
+	passlist_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cidrset_merge),
+		cmocka_unit_test(test_cidrset_probe),
+		cmocka_unit_test(test_cidrset_free_null),
+		cmocka_unit_test(test_cidrset_random),
+		cmocka_unit_test(test_policy_match),
+		cmocka_unit_test(test_policy_empty),
+		cmocka_unit_test(test_policy_full),
+		cmocka_unit_test(test_policy_clear),
+		cmocka_unit_test(test_bucket_rate10_burst5),
+		cmocka_unit_test(test_bucket_burst_zero_and_rate_zero),
+		cmocka_unit_test(test_bucket_rate_zero_claims_nothing),
+		cmocka_unit_test(test_bucket_no_drift),
+		cmocka_unit_test(test_bucket_clock_and_limits),
+		cmocka_unit_test(test_srclimit_grouping),
+		cmocka_unit_test(test_srclimit_half_open),
+		cmocka_unit_test(test_srclimit_lru),
+		cmocka_unit_test(test_srclimit_size),
+		cmocka_unit_test(test_learned_basic),
+		cmocka_unit_test(test_learned_replacement),
+		cmocka_unit_test(test_learned_key_is_addr_and_port),
+		cmocka_unit_test(test_passlist_basic),
+		cmocka_unit_test(test_passlist_replacement),
+		cmocka_unit_test(test_passlist_key_is_addr_and_rule),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
