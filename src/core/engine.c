@@ -66,7 +66,7 @@ void engine_config_defaults(struct engine_config *c)
 		.hold_bytes_total = 4u << 20,
 		.backend_syn_rto_ms = 1000,
 		.backend_syn_retries = 3,
-		.established_idle_ms = 3600u * 1000,
+		.established_idle_ms = 5u * 86400 * 1000,   /* as conntrack: outlives keepalives */
 		.fin_wait_ms = 120u * 1000,
 		.time_wait_ms = 60u * 1000,
 		.rst_grace_ms = 10u * 1000,
@@ -520,9 +520,11 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 	n = negotiate(e, r, k, &o, (p->flags & (TCPH_ECE | TCPH_CWR)) == (TCPH_ECE | TCPH_CWR));
 	old = e->sc ? syncache_lookup(e->sc, k) : NULL;
 	if (old && old->irs == p->seq) {
-		/* A retransmitted SYN: the same SYN-ACK again. */
+		/* A retransmitted SYN: the same SYN-ACK again, echoing the
+		 * newest TSval, with the retransmission clock restarted. */
 		st = *old;
-		syncache_touch(e->sc, k, now_ms);
+		st.tsval = o.tsval;
+		syncache_insert(e->sc, &st, now_ms, false, NULL);
 		send_synack(e, out, &st, &n, now_ms);
 		verdict(e, out, VERDICT_DROP, CNT_syn_duplicate);
 		return;
