@@ -1,0 +1,41 @@
+/* The control socket: an AF_UNIX stream socket taking one request line
+ * per connection ("stats", "stats json", "stats prometheus", "flows",
+ * "reload") and answering with text before it closes the connection. */
+#ifndef SP_CONTROL_H
+#define SP_CONTROL_H
+
+#include <stdio.h>
+
+#include "worker.h"
+
+struct control;
+
+/* Answers request req (without its newline) by writing to out. */
+typedef void control_handler(const char *req, FILE *out, void *ctx);
+
+/* Creates path's directory (0750) if missing and listens on path (0660).
+ * A stale socket is replaced; a live one (another daemon) is an error.
+ * Returns NULL with a logged reason. */
+struct control *control_open(const char *path);
+
+/* The listening socket to poll. */
+int control_fd(const struct control *c);
+
+/* Accepts one waiting connection, reads its request line (waiting at most
+ * a second), calls fn and sends the answer.  Never blocks for long. */
+void control_serve(struct control *c, control_handler *fn, void *ctx);
+
+/* Closes the socket and removes its file. */
+void control_close(struct control *c);
+
+/* Stats output formats. */
+enum control_format {
+	CONTROL_TEXT,        /* "name value" per line */
+	CONTROL_JSON,        /* one JSON object */
+	CONTROL_PROMETHEUS,  /* text exposition format with HELP and TYPE */
+};
+
+/* Writes the counters and gauges of s (summed over workers) in format f. */
+void control_print_stats(FILE *out, const struct worker_snapshot *s, enum control_format f);
+
+#endif

@@ -1,0 +1,583 @@
+/* synproxyd: command line, start-up in order, the main thread's event
+ * loop (signals, control socket, watchdog) and shutdown in reverse.
+ * The packet path lives in the worker threads. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "control.h"
+#include "log.h"
+#include "notify.h"
+#include "rules.h"
+#include "worker.h"
+
+#ifndef PACKAGE_VERSION
+#include "config.h"
+#endif
+
+#define DEFAULT_CONF "/etc/synproxyd/synproxyd.conf"
+#define MAX_WORKERS 64
+
+struct daemon {
+	const char *conf_path;
+	struct conf *conf;
+	uint8_t secret[ENGINE_SECRET_LEN];
+	bool manage_rules;
+	bool rules_installed;
+	struct worker *workers[MAX_WORKERS];
+	unsigned nworkers;
+	struct control *control;
+	int sigfd;
+	int wdfd;
+	int epfd;
+	bool stop;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: synproxyd [-c FILE] [-r]          run in the foreground\n"
+		"       synproxyd [-c FILE] -t            check the configuration\n"
+		"       synproxyd [-c FILE] --print-rules print the iptables-restore input\n"
+		"       synproxyd [-c FILE] --install-rules | --remove-rules\n"
+		"       synproxyd -V | -h\n"
+		"\n"
+		"  -c, --config FILE   configuration file (default " DEFAULT_CONF ")\n"
+		"  -t, --test          check FILE and exit: 0 when valid, else 1 with\n"
+		"                      FILE:LINE: message on stderr\n"
+		"  -r, --manage-rules  install the firewall rules at start and remove\n"
+		"                      them at stop\n"
+		"      --print-rules   print the rules for iptables-restore, then a line\n"
+		"                      '# ip6tables-restore input' and those for IPv6\n"
+		"      --install-rules apply the rules (iptables-restore --noflush) and exit\n"
+		"      --remove-rules  remove them and exit\n"
+		"  -V, --version       print the version\n"
+		"  -h, --help          this text\n"
+		"\n"
+		"Signals: SIGHUP reloads the rules (as does 'synproxyctl reload');\n"
+		"SIGTERM and SIGINT stop.  Once its sockets are open the daemon keeps\n"
+		"only CAP_NET_ADMIN and CAP_NET_RAW.\n");
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct conf *load(const char *path)
+{
+	struct conf *c = malloc(sizeof(*c));
+	char err[512];
+
+	if (!c) {
+		fprintf(stderr, "%s: out of memory\n", path);
+		return NULL;
+	}
+	if (conf_load(path, c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void unload(struct conf *c)
+{
+	if (!c)
+		return;
+	conf_free(c);
+	free(c);
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* The shared secret: 64 hex digits and an optional newline, in a file
+ * nobody but its owner may read (every proxy sharing it can forge
+ * cookies for the others). */
+static int secret_read(const char *path, uint8_t secret[ENGINE_SECRET_LEN])
+{
+	char buf[ENGINE_SECRET_LEN * 2 + 3];
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int i;
+
+	if (fd < 0) {
+		log_err("secret file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
+		log_err("secret file %s: readable by group or others (chmod 600 it)", path);
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n == ENGINE_SECRET_LEN * 2 + 1 && buf[n - 1] == '\n')
+		n--;
+	if (n != ENGINE_SECRET_LEN * 2) {
+		log_err("secret file %s: expected %d hex digits", path, ENGINE_SECRET_LEN * 2);
+		return -1;
+	}
+	for (i = 0; i < ENGINE_SECRET_LEN; i++) {
+		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			log_err("secret file %s: not hexadecimal", path);
+			return -1;
+		}
+		secret[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
+{
+	size_t got = 0;
+
+	if (c->secret_file[0])
+		return secret_read(c->secret_file, secret);
+	while (got < ENGINE_SECRET_LEN) {
+		ssize_t n = getrandom(secret + got, ENGINE_SECRET_LEN - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_err("getrandom: %s", strerror(errno));
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Keeps CAP_NET_ADMIN (verdicts, SO_MARK, iptables) and CAP_NET_RAW in the
+ * calling thread, which the workers then inherit.  The bounding set is
+ * left alone so that iptables-restore, run as root at stop, still works. */
+static int caps_drop(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	uint32_t keep = (1u << CAP_NET_ADMIN) | (1u << CAP_NET_RAW);
+
+	memset(d, 0, sizeof(d));
+	d[0].effective = keep;
+	d[0].permitted = keep;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+static void workers_stop(struct daemon *d)
+{
+	unsigned i;
+
+	for (i = 0; i < d->nworkers; i++)
+		worker_stop(d->workers[i]);
+}
+
+static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
+{
+	struct worker_snapshot s;
+	unsigned i;
+	int c;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < d->nworkers; i++) {
+		worker_snapshot(d->workers[i], &s);
+		for (c = 0; c < CNT_MAX; c++)
+			sum->counters[c] += s.counters[c];
+		sum->gauges.syncache_entries += s.gauges.syncache_entries;
+		sum->gauges.flows_active += s.gauges.flows_active;
+		sum->gauges.held_packets += s.gauges.held_packets;
+		sum->gauges.held_bytes += s.gauges.held_bytes;
+		sum->gauges.memory_bytes += s.gauges.memory_bytes;
+		sum->queue.nq_received += s.queue.nq_received;
+		sum->queue.nq_overruns += s.queue.nq_overruns;
+		sum->queue.nq_netlink_errors += s.queue.nq_netlink_errors;
+		sum->queue.nq_truncated += s.queue.nq_truncated;
+		sum->queue.nq_verdicts += s.queue.nq_verdicts;
+		sum->raw_sent += s.raw_sent;
+		sum->raw_errors += s.raw_errors;
+	}
+}
+
+/* Settings that size tables or name kernel objects stay as they were;
+ * the new file's values are reported and replaced by the running ones. */
+static void keep_restart_settings(const struct conf *old, struct conf *nc)
+{
+	if (old->mode != nc->mode)
+		log_warn("reload: mode needs a restart; kept");
+	if (memcmp(&old->queue, &nc->queue, sizeof(old->queue)) != 0)
+		log_warn("reload: queue settings need a restart; kept");
+	if (old->mark != nc->mark)
+		log_warn("reload: mark needs a restart; kept");
+	if (strcmp(old->control_socket, nc->control_socket) != 0)
+		log_warn("reload: control_socket needs a restart; kept");
+	if (strcmp(old->secret_file, nc->secret_file) != 0)
+		log_warn("reload: secret_file needs a restart; the secret is kept");
+	if (old->log_target != nc->log_target)
+		log_warn("reload: logging target needs a restart; kept");
+	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
+		log_warn("reload: syncache/flows/timeouts/cookies settings need a restart; kept");
+	nc->mode = old->mode;
+	nc->queue = old->queue;
+	nc->mark = old->mark;
+	memcpy(nc->control_socket, old->control_socket, sizeof(nc->control_socket));
+	memcpy(nc->secret_file, old->secret_file, sizeof(nc->secret_file));
+	nc->log_target = old->log_target;
+	nc->engine = old->engine;
+}
+
+/* Returns 0 or -1; err receives the reason. */
+static int reload(struct daemon *d, char *err, size_t errlen)
+{
+	struct conf *nc;
+	char msg[128];
+	bool leak = false;
+	unsigned i;
+
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)mono_ms() * 1000);
+	notify_send(msg);
+	nc = malloc(sizeof(*nc));
+	if (!nc || conf_load(d->conf_path, nc, err, errlen) < 0) {
+		if (!nc)
+			snprintf(err, errlen, "out of memory");
+		log_err("reload failed, previous configuration kept: %s", err);
+		free(nc);
+		notify_send("READY=1");
+		return -1;
+	}
+	keep_restart_settings(d->conf, nc);
+	log_set_level(nc->log_level);
+	if (d->manage_rules && rules_install(nc) < 0)
+		log_err("reload: installing the new rules failed (see above)");
+	for (i = 0; i < d->nworkers; i++) {
+		if (worker_set_conf(d->workers[i], nc) < 0) {
+			log_err("reload: worker %u did not answer; old rules kept in memory", i);
+			leak = true;
+		}
+	}
+	if (!leak)
+		unload(d->conf);
+	d->conf = nc;
+	log_notice("reloaded %s: %u rules", d->conf_path, nc->policy.nrules);
+	notify_send("READY=1");
+	return 0;
+}
+
+static void handle_request(const char *req, FILE *out, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct worker_snapshot sum;
+	char err[512];
+	unsigned i;
+
+	if (strcmp(req, "stats") == 0 || strcmp(req, "stats json") == 0 ||
+	    strcmp(req, "stats prometheus") == 0) {
+		stats_sum(d, &sum);
+		control_print_stats(out, &sum, req[5] == '\0' ? CONTROL_TEXT :
+					       req[6] == 'j' ? CONTROL_JSON : CONTROL_PROMETHEUS);
+	} else if (strcmp(req, "flows") == 0) {
+		for (i = 0; i < d->nworkers; i++) {
+			size_t len;
+			char *buf = worker_flows(d->workers[i], &len);
+
+			if (!buf) {
+				fprintf(out, "# worker %u did not answer\n", i);
+				continue;
+			}
+			fwrite(buf, 1, len, out);
+			free(buf);
+		}
+	} else if (strcmp(req, "reload") == 0) {
+		if (reload(d, err, sizeof(err)) == 0)
+			fprintf(out, "ok\n");
+		else
+			fprintf(out, "error: %s\n", err);
+	} else {
+		fprintf(out, "error: unknown request (stats [json|prometheus], flows, reload)\n");
+	}
+}
+
+static int add_fd(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int loop_init(struct daemon *d)
+{
+	sigset_t set;
+	uint64_t wd = notify_watchdog_ms();
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Blocked before any worker exists, so every thread inherits the mask. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->epfd < 0 || add_fd(d->epfd, d->sigfd) < 0)
+		return -1;
+	if (d->control && add_fd(d->epfd, control_fd(d->control)) < 0)
+		return -1;
+	if (wd) {
+		struct itimerspec its;
+
+		d->wdfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (d->wdfd < 0)
+			return -1;
+		its.it_value.tv_sec = (time_t)(wd / 1000);
+		its.it_value.tv_nsec = (long)(wd % 1000) * 1000000;
+		its.it_interval = its.it_value;
+		if (timerfd_settime(d->wdfd, 0, &its, NULL) < 0 || add_fd(d->epfd, d->wdfd) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	char err[512];
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_notice("SIGHUP: reloading %s", d->conf_path);
+			(void)reload(d, err, sizeof(err));
+		} else {
+			log_notice("signal %u: stopping", si.ssi_signo);
+			d->stop = true;
+		}
+	}
+}
+
+static void loop_run(struct daemon *d)
+{
+	while (!d->stop) {
+		struct epoll_event ev[4];
+		int n = epoll_wait(d->epfd, ev, 4, -1);
+		int i;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll: %s", strerror(errno));
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+
+			if (fd == d->sigfd) {
+				on_signal(d);
+			} else if (fd == d->wdfd) {
+				uint64_t v;
+
+				if (read(fd, &v, sizeof(v)) > 0)
+					notify_send("WATCHDOG=1");
+			} else if (d->control && fd == control_fd(d->control)) {
+				control_serve(d->control, handle_request, d);
+			}
+		}
+	}
+}
+
+static void log_started(const struct daemon *d)
+{
+	const struct conf *c = d->conf;
+	static const char *const cookies[] = { "off", "auto", "always" };
+
+	log_notice("started: %s mode, %u rules, queues %u-%u%s%s, mark 0x%x, cookies %s, "
+		   "syncache %u entries, %u flows, hold %u packets/flow %u bytes total, "
+		   "secret %s, control %s%s",
+		   c->mode == CONF_MODE_GATEWAY ? "gateway" : "local", c->policy.nrules,
+		   c->queue.num, c->queue.num + c->queue.count - 1,
+		   c->queue.fail_open ? " fail-open" : "", c->queue.bypass ? " bypass" : "",
+		   c->mark, cookies[c->engine.cookies], c->engine.syncache.max_entries,
+		   c->engine.max_flows, c->engine.hold_packets_per_flow,
+		   c->engine.hold_bytes_total, c->secret_file[0] ? c->secret_file : "random",
+		   c->control_socket, d->rules_installed ? ", rules installed" : "");
+	notify_status("proxying with %u rules on %u queue(s)", c->policy.nrules, c->queue.count);
+}
+
+static int run(struct daemon *d)
+{
+	unsigned i;
+	int rc = 1;
+
+	log_open(d->conf->log_target, d->conf->log_level);
+	if (notify_open() < 0)
+		log_warn("NOTIFY_SOCKET unusable: %s", strerror(errno));
+	if (secret_init(d->conf, d->secret) < 0)
+		goto out;
+	if (d->conf->queue.count > MAX_WORKERS) {
+		log_err("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
+		goto out;
+	}
+	for (i = 0; i < d->conf->queue.count; i++) {
+		d->workers[i] = worker_new((uint16_t)(d->conf->queue.num + i), d->conf, d->secret);
+		if (!d->workers[i])
+			goto out;
+		d->nworkers++;
+	}
+	/* Queues are bound before the rules send them packets; the control
+	 * socket comes last, so that its appearance means "rules in place". */
+	if (d->manage_rules) {
+		if (rules_install(d->conf) < 0)
+			goto out;
+		d->rules_installed = true;
+	}
+	d->control = control_open(d->conf->control_socket);
+	if (!d->control)
+		goto out;
+	if (loop_init(d) < 0) {
+		log_err("event loop: %s", strerror(errno));
+		goto out;
+	}
+	if (caps_drop() < 0)
+		log_warn("dropping capabilities: %s (running with all of them)", strerror(errno));
+	for (i = 0; i < d->nworkers; i++) {
+		if (worker_start(d->workers[i]) < 0) {
+			log_err("worker thread: %s", strerror(errno));
+			goto out;
+		}
+	}
+	log_started(d);
+	notify_send("READY=1");
+	loop_run(d);
+	notify_send("STOPPING=1");
+	rc = 0;
+out:
+	workers_stop(d);
+	for (i = d->nworkers; i-- > 0;)
+		worker_free(d->workers[i]);
+	if (d->rules_installed && rules_remove(d->conf) < 0)
+		rc = 1;
+	control_close(d->control);
+	if (d->wdfd >= 0)
+		close(d->wdfd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	notify_close();
+	if (rc == 0)
+		log_notice("stopped");
+	log_close();
+	explicit_bzero(d->secret, sizeof(d->secret));
+	return rc;
+}
+
+enum {
+	OPT_PRINT_RULES = 256,
+	OPT_INSTALL_RULES,
+	OPT_REMOVE_RULES,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "manage-rules", no_argument, NULL, 'r' },
+		{ "print-rules", no_argument, NULL, OPT_PRINT_RULES },
+		{ "install-rules", no_argument, NULL, OPT_INSTALL_RULES },
+		{ "remove-rules", no_argument, NULL, OPT_REMOVE_RULES },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d = { .conf_path = DEFAULT_CONF, .sigfd = -1, .wdfd = -1, .epfd = -1 };
+	int action = 0, opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "c:trVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.conf_path = optarg;
+			break;
+		case 'r':
+			d.manage_rules = true;
+			break;
+		case 't':
+		case OPT_PRINT_RULES:
+		case OPT_INSTALL_RULES:
+		case OPT_REMOVE_RULES:
+			if (action && action != opt) {
+				fprintf(stderr, "synproxyd: choose one of -t, --print-rules, "
+						"--install-rules, --remove-rules\n");
+				return 2;
+			}
+			action = opt;
+			break;
+		case 'V':
+			printf("synproxyd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	d.conf = load(d.conf_path);
+	if (!d.conf)
+		return 1;
+	switch (action) {
+	case 't':
+		rc = 0;
+		break;
+	case OPT_PRINT_RULES:
+		rc = rules_print(d.conf, RULES_IPV4, stdout) < 0 ||
+		     fputs("# ip6tables-restore input\n", stdout) < 0 ||
+		     rules_print(d.conf, RULES_IPV6, stdout) < 0 || fflush(stdout) != 0;
+		break;
+	case OPT_INSTALL_RULES:
+		rc = rules_install(d.conf) < 0;
+		break;
+	case OPT_REMOVE_RULES:
+		rc = rules_remove(d.conf) < 0;
+		break;
+	default:
+		rc = run(&d);
+		break;
+	}
+	unload(d.conf);
+	return rc;
+}

@@ -1,0 +1,352 @@
+#define _GNU_SOURCE /* recvmmsg */
+/* The queue socket.  Configuration messages are acknowledged one at a
+ * time so that each optional feature can fail on its own; a packet that
+ * arrives while we wait for an acknowledgement is accepted untouched (the
+ * engine is not running yet, and accepting is what --queue-bypass would
+ * have done a moment earlier). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "log.h"
+#include "nfq.h"
+
+/* A whole 64 KiB packet (GSO) plus the netlink and attribute headers. */
+#define NFQ_RXBUF (0xffff + 4096)
+#define NFQ_RXBATCH 16
+#define NFQ_TXBUF (256 * 1024)
+#define NFQ_SOCKBUF (16 * 1024 * 1024)
+
+struct nfqueue {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint16_t num;
+	uint32_t seq;
+	uint8_t *rx[NFQ_RXBATCH];
+	struct iovec iov[NFQ_RXBATCH];
+	struct mmsghdr msg[NFQ_RXBATCH];
+	uint8_t *tx;
+	size_t txlen;
+	struct log_limit errlimit;
+	struct nfqueue_stats st;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void netlink_error(struct nfqueue *q, int err, const char *what)
+{
+	uint32_t suppressed;
+
+	q->st.nq_netlink_errors++;
+	if (!log_limit_allow(&q->errlimit, mono_ms(), &suppressed))
+		return;
+	if (suppressed)
+		log_warn("queue %u: %u similar messages suppressed", q->num, suppressed);
+	log_warn("queue %u: %s: %s", q->num, what, strerror(err));
+}
+
+/* Sends one configuration message and waits for its acknowledgement.
+ * Returns 0, or -1 with the kernel's errno. */
+static int config_send(struct nfqueue *q, struct nlmsghdr *nlh)
+{
+	uint8_t *buf = q->rx[0];
+	uint32_t seq = ++q->seq;
+	int tries;
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	/* Bounded: the acknowledgement follows at most a queue's worth of packets. */
+	for (tries = 0; tries < 100000; tries++) {
+		ssize_t n = mnl_socket_recvfrom(q->nl, buf, NFQ_RXBUF);
+		struct nlmsghdr *m;
+		int len;
+
+		if (n < 0) {
+			if (errno == ENOBUFS || errno == EINTR)
+				continue;
+			return -1;
+		}
+		len = (int)n;
+		for (m = (struct nlmsghdr *)buf; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_type == NLMSG_ERROR && m->nlmsg_seq == seq) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+
+				if (e->error == 0)
+					return 0;
+				errno = -e->error;
+				return -1;
+			}
+			if (m->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)) {
+				struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+				const struct nfqnl_msg_packet_hdr *ph;
+
+				if (nfq_nlmsg_parse(m, attr) < 0 || !attr[NFQA_PACKET_HDR])
+					continue;
+				ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+				nfqueue_verdict(q, ntohl(ph->packet_id), true, NULL, 0);
+			}
+		}
+		nfqueue_flush(q);
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+static int config_cmd(struct nfqueue *q, uint8_t cmd)
+{
+	uint8_t buf[256];
+	struct nlmsghdr *nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, q->num);
+
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, cmd);
+	return config_send(q, nlh);
+}
+
+static int config_flag(struct nfqueue *q, uint32_t flag)
+{
+	uint8_t buf[256];
+	struct nlmsghdr *nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, q->num);
+
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flag));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flag));
+	return config_send(q, nlh);
+}
+
+static void sockbuf_grow(struct nfqueue *q)
+{
+	int fd = mnl_socket_get_fd(q->nl);
+	int size = NFQ_SOCKBUF;
+	int one = 1;
+	static int warned;
+
+	/* FORCE ignores rmem_max/wmem_max but needs CAP_NET_ADMIN. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	size = NFQ_TXBUF * 4;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one)) < 0 && !warned++)
+		log_warn("NETLINK_NO_ENOBUFS: %s (queue overruns will be counted)",
+			 strerror(errno));
+}
+
+static void free_queue(struct nfqueue *q)
+{
+	int i;
+
+	if (q->nl)
+		mnl_socket_close(q->nl);
+	for (i = 0; i < NFQ_RXBATCH; i++)
+		free(q->rx[i]);
+	free(q->tx);
+	free(q);
+}
+
+struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen, bool fail_open)
+{
+	static int warned_maxlen, warned_fail_open, warned_gso;
+	struct nfqueue *q = calloc(1, sizeof(*q));
+	uint8_t buf[256];
+	struct nlmsghdr *nlh;
+	int i;
+
+	if (!q)
+		goto nomem;
+	q->num = num;
+	for (i = 0; i < NFQ_RXBATCH; i++) {
+		q->rx[i] = malloc(NFQ_RXBUF);
+		if (!q->rx[i])
+			goto nomem;
+		q->iov[i].iov_base = q->rx[i];
+		q->iov[i].iov_len = NFQ_RXBUF;
+		q->msg[i].msg_hdr.msg_iov = &q->iov[i];
+		q->msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	q->tx = malloc(NFQ_TXBUF);
+	if (!q->tx)
+		goto nomem;
+	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		log_err("queue %u: netlink socket: %s", num, strerror(errno));
+		goto fail;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+	sockbuf_grow(q);
+
+	if (config_cmd(q, NFQNL_CFG_CMD_BIND) < 0) {
+		log_err("queue %u: bind: %s%s", num, strerror(errno),
+			errno == EBUSY ? " (another program holds this queue)" : "");
+		goto fail;
+	}
+	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, num);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
+	if (config_send(q, nlh) < 0) {
+		log_err("queue %u: copy mode: %s", num, strerror(errno));
+		goto fail;
+	}
+	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, num);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
+	if (config_send(q, nlh) < 0 && !warned_maxlen++)
+		log_warn("queue %u: queue length %u refused: %s", num, maxlen, strerror(errno));
+	if (fail_open && config_flag(q, NFQA_CFG_F_FAIL_OPEN) < 0 && !warned_fail_open++)
+		log_warn("queue %u: fail-open refused: %s", num, strerror(errno));
+	if (config_flag(q, NFQA_CFG_F_GSO) < 0 && !warned_gso++)
+		log_warn("queue %u: GSO refused (large packets are segmented first): %s", num,
+			 strerror(errno));
+	return q;
+nomem:
+	log_err("queue %u: out of memory", num);
+fail:
+	if (q)
+		free_queue(q);
+	return NULL;
+}
+
+int nfqueue_fd(const struct nfqueue *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+static void handle_error(struct nfqueue *q, const struct nlmsghdr *m)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+
+	if (m->nlmsg_len < mnl_nlmsg_size(sizeof(*e)) || e->error == 0)
+		return;
+	netlink_error(q, -e->error, "verdict refused");
+}
+
+static int handle_packet(struct nfqueue *q, const struct nlmsghdr *m,
+			 void (*fn)(const struct nfqueue_pkt *p, void *ctx), void *ctx)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	const struct nfqnl_msg_packet_hdr *ph;
+	struct nfqueue_pkt p;
+	uint32_t info = 0;
+
+	if (nfq_nlmsg_parse(m, attr) < 0 || !attr[NFQA_PACKET_HDR]) {
+		netlink_error(q, EPROTO, "malformed packet message");
+		return 0;
+	}
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	memset(&p, 0, sizeof(p));
+	p.id = ntohl(ph->packet_id);
+	q->st.nq_received++;
+	if (!attr[NFQA_PAYLOAD]) {
+		nfqueue_verdict(q, p.id, true, NULL, 0);
+		return 1;
+	}
+	p.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+	p.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	if (attr[NFQA_CAP_LEN] && ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) > p.len)
+		p.truncated = true;
+	if (attr[NFQA_SKB_INFO])
+		info = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+	p.csum_not_ready = info & NFQA_SKB_CSUMNOTREADY;
+	p.csum_unverified = info & NFQA_SKB_CSUM_NOTVERIFIED;
+	p.gso = info & NFQA_SKB_GSO;
+	if (p.truncated) {
+		/* A rewrite would cut the packet to what we saw: let it pass as is. */
+		q->st.nq_truncated++;
+		nfqueue_verdict(q, p.id, true, NULL, 0);
+		return 1;
+	}
+	fn(&p, ctx);
+	return 1;
+}
+
+int nfqueue_receive(struct nfqueue *q, void (*fn)(const struct nfqueue_pkt *p, void *ctx),
+		    void *ctx)
+{
+	int fd = mnl_socket_get_fd(q->nl);
+	int got, i, packets = 0;
+
+	got = recvmmsg(fd, q->msg, NFQ_RXBATCH, MSG_DONTWAIT, NULL);
+	if (got < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		if (errno == ENOBUFS) {
+			q->st.nq_overruns++;
+			return 0;
+		}
+		return -1;
+	}
+	for (i = 0; i < got; i++) {
+		int len = (int)q->msg[i].msg_len;
+		const struct nlmsghdr *m;
+
+		for (m = (const struct nlmsghdr *)q->rx[i]; mnl_nlmsg_ok(m, len);
+		     m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_type == NLMSG_ERROR)
+				handle_error(q, m);
+			else if (m->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET))
+				packets += handle_packet(q, m, fn, ctx);
+		}
+	}
+	return packets;
+}
+
+void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t *data,
+		     uint32_t len)
+{
+	struct nlmsghdr *nlh;
+	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + MNL_ALIGN(sizeof(struct nfgenmsg)) +
+		      MNL_ALIGN(sizeof(struct nlattr) + sizeof(struct nfqnl_msg_verdict_hdr));
+
+	if (data)
+		need += MNL_ALIGN(sizeof(struct nlattr) + len);
+	if (q->txlen + need > NFQ_TXBUF)
+		nfqueue_flush(q);
+	nlh = nfq_nlmsg_put((char *)q->tx + q->txlen, NFQNL_MSG_VERDICT, q->num);
+	nfq_nlmsg_verdict_put(nlh, (int)id, accept ? NF_ACCEPT : NF_DROP);
+	if (accept && data)
+		nfq_nlmsg_verdict_put_pkt(nlh, data, len);
+	q->txlen += nlh->nlmsg_len;
+	q->st.nq_verdicts++;
+}
+
+void nfqueue_flush(struct nfqueue *q)
+{
+	if (q->txlen == 0)
+		return;
+	/* Several verdicts in one datagram: the kernel walks them in order. */
+	if (mnl_socket_sendto(q->nl, q->tx, q->txlen) < 0)
+		netlink_error(q, errno, "sending verdicts");
+	q->txlen = 0;
+}
+
+void nfqueue_stats(const struct nfqueue *q, struct nfqueue_stats *s)
+{
+	*s = q->st;
+}
+
+void nfqueue_close(struct nfqueue *q)
+{
+	uint8_t buf[256];
+	struct nlmsghdr *nlh;
+
+	if (!q)
+		return;
+	nfqueue_flush(q);
+	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
+	(void)mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len);
+	free_queue(q);
+}

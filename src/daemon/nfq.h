@@ -1,0 +1,63 @@
+/* One NFQUEUE queue over a netlink socket (libmnl and the nlmsg helpers of
+ * libnetfilter_queue): packets in batches, verdicts gathered into one
+ * datagram per batch.  Functions carry the nfqueue_ prefix because nfq_
+ * belongs to the library. */
+#ifndef SP_NFQ_H
+#define SP_NFQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct nfqueue;
+
+/* One queued packet, valid during the receive callback only. */
+struct nfqueue_pkt {
+	uint32_t id;
+	uint8_t *data;            /* writable: the engine rewrites in place */
+	uint32_t len;
+	bool truncated;           /* the kernel copied less than the whole packet */
+	bool csum_not_ready;      /* checksum only partial (NFQA_SKB_CSUMNOTREADY) */
+	bool csum_unverified;     /* checksum not checked by the NIC or stack */
+	bool gso;                 /* larger than the MTU; the kernel re-segments */
+};
+
+/* What the queue counted. */
+struct nfqueue_stats {
+	uint64_t nq_received;
+	uint64_t nq_overruns;        /* ENOBUFS: the kernel dropped messages */
+	uint64_t nq_netlink_errors;  /* error replies and failed sends */
+	uint64_t nq_truncated;       /* partial copies, accepted untouched */
+	uint64_t nq_verdicts;
+};
+
+/* Binds queue num with whole-packet copies and the given kernel queue
+ * length; fail_open and GSO are asked for and, when the kernel refuses
+ * them, warned about once.  Returns NULL with a logged reason. */
+struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen, bool fail_open);
+
+/* The socket to poll for input. */
+int nfqueue_fd(const struct nfqueue *q);
+
+/* Reads what is waiting (several datagrams per system call) and calls fn
+ * for each packet.  Returns the packets seen (0 when none), or -1 with
+ * errno on a socket failure other than an overrun. */
+int nfqueue_receive(struct nfqueue *q, void (*fn)(const struct nfqueue_pkt *p, void *ctx),
+		    void *ctx);
+
+/* Queues the verdict for packet id: accept (with data/len as the new
+ * packet when data is not NULL) or drop.  Sent by nfqueue_flush, or
+ * earlier when the buffer fills. */
+void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t *data,
+		     uint32_t len);
+
+/* Sends every queued verdict. */
+void nfqueue_flush(struct nfqueue *q);
+
+/* Current counts. */
+void nfqueue_stats(const struct nfqueue *q, struct nfqueue_stats *s);
+
+/* Sends queued verdicts, unbinds and frees q (the kernel drops whatever
+ * is still queued; give every packet its verdict before). */
+void nfqueue_close(struct nfqueue *q);
+
+#endif

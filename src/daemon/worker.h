@@ -1,0 +1,56 @@
+/* One worker thread per NFQUEUE queue.  A worker owns its engine, queue
+ * socket and raw sockets outright, so the packet path takes no lock; the
+ * main thread talks to it only through a small mailbox (new rule set,
+ * flow listing, stop) guarded by a mutex and announced by an eventfd. */
+#ifndef SP_WORKER_H
+#define SP_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "counters.h"
+#include "engine.h"
+#include "nfq.h"
+
+struct worker;
+
+/* Counters and gauges a worker published at most 100 ms ago. */
+struct worker_snapshot {
+	uint64_t counters[CNT_MAX];
+	struct engine_gauges gauges;
+	struct nfqueue_stats queue;
+	uint64_t raw_sent;
+	uint64_t raw_errors;
+};
+
+/* Creates the worker for queue num: its engine (rules from c, which must
+ * stay alive until replaced), the bound queue and the raw sockets.  Does
+ * not start the thread.  Returns NULL with a logged reason. */
+struct worker *worker_new(uint16_t num, const struct conf *c,
+			  const uint8_t secret[ENGINE_SECRET_LEN]);
+
+/* Starts the thread.  Returns 0, or -1 with errno. */
+int worker_start(struct worker *w);
+
+/* Makes the worker use c's rules; returns once it does (0), or -1 when it
+ * did not answer within a few seconds (the caller must then keep the old
+ * configuration alive). */
+int worker_set_conf(struct worker *w, const struct conf *c);
+
+/* Copies the latest published snapshot into s. */
+void worker_snapshot(struct worker *w, struct worker_snapshot *s);
+
+/* Returns a malloc'd text listing of the worker's flows, one per line,
+ * with its length in *len, or NULL when the worker did not answer in time
+ * or memory ran out. */
+char *worker_flows(struct worker *w, size_t *len);
+
+/* Asks the thread to finish: every held packet gets its verdict, the queue
+ * is closed, the thread joined.  Harmless on a worker never started. */
+void worker_stop(struct worker *w);
+
+/* Frees everything (stopping the worker first if need be). */
+void worker_free(struct worker *w);
+
+#endif
