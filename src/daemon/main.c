@@ -270,7 +270,8 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	if (!nc || conf_load(d->conf_path, nc, err, errlen) < 0) {
 		if (!nc)
 			snprintf(err, errlen, "out of memory");
-		log_err("reload failed, previous configuration kept: %s", err);
+		log_err("%s", err);
+		log_err("reload failed: previous configuration kept");
 		free(nc);
 		notify_send("READY=1");
 		return -1;
