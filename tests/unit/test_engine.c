@@ -1014,6 +1014,41 @@ static void test_mutated_packets(void **state)
 	env_free(v);
 }
 
+/* A client that lost its connection and reuses the port: its SYN gets a
+ * challenge ACK, its RST to that ends the old flow, its next SYN opens a
+ * new connection.  A spoofed SYN alone ends nothing. */
+static void test_syn_on_live_flow_challenge(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct engine_gauges g;
+	struct pkt p;
+	struct tcpopt so;
+
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = 12345, .win = 1000 };
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_on_flow);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_ACK);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 1);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	/* The client (in SYN-SENT) answers with RST seq = the challenge's ack. */
+	struct seginfo rst = { .flags = TCPH_RST, .seq = p.ack };
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	v->now += 1000;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_received);
+	assert_int_equal(cnt(v, CNT_syn_on_flow), 1);
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1041,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_flood_memory_bounded),
 		cmocka_unit_test(test_cookie_crosscheck_agrees),
 		cmocka_unit_test(test_mutated_packets),
+		cmocka_unit_test(test_syn_on_live_flow_challenge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
