@@ -29,7 +29,8 @@
 	X(denied, "dropped: source denied or not allowed")                   \
 	X(syn_received, "client SYNs to proxied services")                   \
 	X(syn_rate_limited, "dropped: per-source SYN rate exceeded")         \
-	X(syn_on_flow, "dropped: SYN for a tuple with a live flow")          \
+	X(syn_on_flow, "SYNs for a tuple with a live flow (answered by a challenge ACK)") \
+	X(challenge_ack_limited, "challenge ACKs not sent: over the global rate")  \
 	X(syn_duplicate, "retransmitted client SYNs answered again")         \
 	X(synack_sent, "SYN-ACKs sent to clients")                           \
 	X(synack_retrans, "SYN-ACKs retransmitted from the SYN cache")       \

@@ -38,8 +38,15 @@ struct engine {
 	struct srclimit *src;
 	struct learned *learned;
 	struct passlist *pass;
+	uint64_t challenge_second;  /* now_ms / 1000 of the current challenge budget */
+	uint32_t challenge_sent;    /* challenge ACKs sent in that second */
 	uint64_t cnt[CNT_MAX];
 };
+
+/* Challenge ACKs per second, engine-wide (Linux's tcp_challenge_ack_limit
+ * plays the same role): a SYN flood on a live tuple must not turn the
+ * proxy into a reflector. */
+#define CHALLENGE_ACK_PER_SEC 1000
 
 /* The options we answer a client with (or offer a backend). */
 struct nego {
@@ -66,7 +73,7 @@ void engine_config_defaults(struct engine_config *c)
 		.hold_bytes_total = 4u << 20,
 		.backend_syn_rto_ms = 1000,
 		.backend_syn_retries = 3,
-		.established_idle_ms = 3600u * 1000,
+		.established_idle_ms = 5u * 86400 * 1000,   /* as conntrack: outlives keepalives */
 		.fin_wait_ms = 120u * 1000,
 		.time_wait_ms = 60u * 1000,
 		.rst_grace_ms = 10u * 1000,
@@ -520,9 +527,11 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 	n = negotiate(e, r, k, &o, (p->flags & (TCPH_ECE | TCPH_CWR)) == (TCPH_ECE | TCPH_CWR));
 	old = e->sc ? syncache_lookup(e->sc, k) : NULL;
 	if (old && old->irs == p->seq) {
-		/* A retransmitted SYN: the same SYN-ACK again. */
+		/* A retransmitted SYN: the same SYN-ACK again, echoing the
+		 * newest TSval, with the retransmission clock restarted. */
 		st = *old;
-		syncache_touch(e->sc, k, now_ms);
+		st.tsval = o.tsval;
+		syncache_insert(e->sc, &st, now_ms, false, NULL);
 		send_synack(e, out, &st, &n, now_ms);
 		verdict(e, out, VERDICT_DROP, CNT_syn_duplicate);
 		return;
@@ -986,6 +995,35 @@ static void server_flow(struct engine *e, struct flow *f, struct pkt *p, uint64_
 	verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
 }
 
+/* Answers a SYN on a live flow the way RFC 5961 (section 4) has a TCP
+ * endpoint do it: an ACK carrying what the server expects next.  A client
+ * that lost the connection (or is opening a new one from the same port)
+ * answers it with an RST at exactly that number, which ends the flow
+ * through the exact-RST rule; its next SYN then opens a fresh connection.
+ * A spoofed SYN learns nothing and ends nothing. */
+static void challenge_ack(struct engine *e, struct flow *f, uint64_t now_ms,
+			  struct engine_out *out)
+{
+	uint32_t w = f->fl_s_wnd >> f->fl_s2c.win_to;
+	struct seg s;
+
+	if (now_ms / 1000 != e->challenge_second) {
+		e->challenge_second = now_ms / 1000;
+		e->challenge_sent = 0;
+	}
+	if (e->challenge_sent >= CHALLENGE_ACK_PER_SEC) {
+		count(e, CNT_challenge_ack_limited);
+		return;
+	}
+	e->challenge_sent++;
+	seg_init(&s, &f->fl_key, DIR_CLIENT);
+	s.seq = f->fl_s_nxt + f->fl_s2c.seq_add;
+	s.ack = f->fl_c_nxt;
+	s.flags = TCPH_ACK;
+	s.win = (uint16_t)(w > 65535 ? 65535 : w);
+	emit(e, out, DIR_CLIENT, &s);
+}
+
 /* A client packet (not part of a flow) under rule ridx. */
 static void client_input(struct engine *e, struct pkt *p, const struct engine_meta *m,
 			 unsigned ridx, uint64_t now_ms, struct engine_out *out)
@@ -1015,6 +1053,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	f = flowtab_lookup(e->ft, &k);
 	if (f && (fl & TCPH_SYN) && !(fl & TCPH_ACK)) {
 		if (f->fl_state != FLOW_TIME_WAIT) {
+			challenge_ack(e, f, now_ms, out);
 			verdict(e, out, VERDICT_DROP, CNT_syn_on_flow);
 			return;
 		}

@@ -248,7 +248,7 @@ static void assert_defaults(const struct conf *c)
 	assert_int_equal(c->engine.hold_bytes_total, 4194304);
 	assert_int_equal(c->engine.backend_syn_rto_ms, 1000);
 	assert_int_equal(c->engine.backend_syn_retries, 3);
-	assert_int_equal(c->engine.established_idle_ms, 3600000);
+	assert_int_equal(c->engine.established_idle_ms, 432000000);   /* 5 days */
 	assert_int_equal(c->engine.fin_wait_ms, 120000);
 	assert_int_equal(c->engine.time_wait_ms, 60000);
 	assert_int_equal(c->engine.rst_grace_ms, 10000);

@@ -943,6 +943,112 @@ static void test_flood_memory_bounded(void **state)
 	env_free(v);
 }
 
+
+static void crosscheck(struct env *v)
+{
+	v->cfg.cookie_crosscheck = true;
+}
+
+/* Every SYN-ACK's ISN is also a cookie in "auto" mode, so a cache hit
+ * must agree with the cookie path (FreeBSD's syncookie_cmp idea). */
+static void test_cookie_crosscheck_agrees(void **state)
+{
+	struct env *v = env_new(crosscheck);
+
+	for (int i = 0; i < 50; i++) {
+		uint32_t ts, iss;
+
+		v->cport = (uint16_t)(5000 + i);
+		iss = do_syn(v, &linux_syn_opts, &ts);
+		v->now += 30;
+		do_ack(v, iss, ts, NULL);
+	}
+	assert_int_equal(cnt(v, CNT_syncache_hit), 50);
+	assert_int_equal(cnt(v, CNT_cookie_mismatch), 0);
+	env_free(v);
+}
+
+/* Random damage to real handshake and data packets: the engine must never
+ * read out of bounds (run under ASan), and must answer each with a verdict
+ * and consistent counters. */
+static void test_mutated_packets(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t good[4][256], buf[300];
+	uint32_t len[4], seed = 12345;
+	uint32_t ts, iss = splice(v, 7, &ts);
+	struct seginfo si[4] = {
+		{ .flags = TCPH_SYN, .seq = CISN, .win = 1000, .opt = linux_syn_opts },
+		{ .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+		  .payload = "hello", .opt = { .have = TO_TS, .tsval = 5, .tsecr = ts } },
+		{ .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1, .ack = CISN + 1,
+		  .win = 100, .opt = { .have = TO_TS, .tsval = 6, .tsecr = 5 } },
+		{ .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229 },
+	};
+
+	for (int i = 0; i < 4; i++)
+		len[i] = mk(v, &si[i], good[i], sizeof(good[i]));
+	for (int n = 0; n < 200000; n++) {
+		int k = n % 4;
+		uint32_t l = len[k];
+
+		memcpy(buf, good[k], l);
+		for (int flips = 1 + (int)((seed >> 8) % 4); flips > 0; flips--) {
+			seed = seed * 1103515245u + 12345u;
+			buf[(seed >> 16) % l] ^= (uint8_t)(1u << ((seed >> 4) % 8));
+		}
+		seed = seed * 1103515245u + 12345u;
+		if ((seed >> 16) % 8 == 0)
+			l = (seed >> 4) % (l + 1);     /* truncate too */
+		v->now += (seed >> 20) % 3;
+		engine_input(v->e, buf, l, NULL, v->now, &v->out);
+		assert_true(v->out.verdict == VERDICT_ACCEPT || v->out.verdict == VERDICT_DROP ||
+			    v->out.verdict == VERDICT_HOLD);
+		assert_true(v->out.nemit <= ENGINE_MAX_EMIT);
+		while (engine_tick(v->e, v->now, &v->out))
+			;
+	}
+	assert_int_equal(cnt(v, CNT_packets_received), 200000 + 3);
+	assert_int_equal(cnt(v, CNT_packets_accepted) + cnt(v, CNT_packets_dropped) +
+			 cnt(v, CNT_packets_held), 200000 + 3);
+	env_free(v);
+}
+
+/* A client that lost its connection and reuses the port: its SYN gets a
+ * challenge ACK, its RST to that ends the old flow, its next SYN opens a
+ * new connection.  A spoofed SYN alone ends nothing. */
+static void test_syn_on_live_flow_challenge(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct engine_gauges g;
+	struct pkt p;
+	struct tcpopt so;
+
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = 12345, .win = 1000 };
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_on_flow);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_ACK);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 1);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	/* The client (in SYN-SENT) answers with RST seq = the challenge's ack. */
+	struct seginfo rst = { .flags = TCPH_RST, .seq = p.ack };
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	v->now += 1000;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_received);
+	assert_int_equal(cnt(v, CNT_syn_on_flow), 1);
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -968,6 +1074,9 @@ int main(void)
 		cmocka_unit_test(test_ipv6_splice),
 		cmocka_unit_test(test_flush_releases_everything),
 		cmocka_unit_test(test_flood_memory_bounded),
+		cmocka_unit_test(test_cookie_crosscheck_agrees),
+		cmocka_unit_test(test_mutated_packets),
+		cmocka_unit_test(test_syn_on_live_flow_challenge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
