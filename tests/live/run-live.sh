@@ -1,0 +1,28 @@
+#!/bin/sh
+# Runs live tests (root, network namespaces) one after another and prints
+# one line per test and a final "N passed, N failed, N skipped" line.  A test
+# exits 0 (pass), 77 (cannot run here: skip) or anything else (fail).  On CI
+# (CI set) a skip counts as a failure: there every live test must run.
+set -u
+pass=0 fail=0 skip=0
+for t in "$@"; do
+	[ -f "$t" ] || t="${top_srcdir:-.}/$t"
+	name=$(basename "$t" .sh)
+	log=$(mktemp "/tmp/synproxyd-live-$name.XXXXXX")
+	start=$(date +%s)
+	timeout 600 sh "$t" >"$log" 2>&1
+	rc=$?
+	secs=$(( $(date +%s) - start ))
+	case $rc in
+	0) pass=$((pass + 1)); echo "PASS: $name (${secs}s)" ;;
+	77) if [ -n "${CI:-}" ]; then
+		fail=$((fail + 1)); echo "FAIL: $name skipped on CI (${secs}s):"; sed 's/^/    /' "$log"
+	    else
+		skip=$((skip + 1)); echo "SKIP: $name ($(tail -n 1 "$log"))"
+	    fi ;;
+	*) fail=$((fail + 1)); echo "FAIL: $name (exit $rc, ${secs}s):"; tail -n 40 "$log" | sed 's/^/    /' ;;
+	esac
+	rm -f "$log"
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
