@@ -71,7 +71,9 @@
 	X(passthrough, "server packets for no flow passed untouched")        \
 	X(window_rescaled, "segments whose window was rescaled")             \
 	X(ts_missing, "flows whose backend dropped timestamps")              \
-	X(options_learned, "SYN-ACK option sets learned from backends")
+	X(options_learned, "SYN-ACK option sets learned from backends")      \
+	X(flows_offloaded, "flows handed to the kernel fast path")           \
+	X(offload_released, "offloaded flows forgotten after their grace time")
 
 enum counter {
 #define COUNTER_ENUM(name, help) CNT_##name,

@@ -191,6 +191,7 @@ static void out_reset(struct engine_out *out)
 	out->modified = false;
 	out->nemit = 0;
 	out->nrelease = 0;
+	out->offer = false;
 }
 
 /* Gives the input packet its verdict and counts the reason. */
@@ -455,6 +456,30 @@ static void flow_end(struct engine *e, struct engine_out *out, struct flow *f, e
 	release_held(e, out, f, VERDICT_DROP);
 	count(e, why);
 	flowtab_remove(e->ft, f);
+}
+
+/* Fills fi from f. */
+static void flow_describe(const struct flow *f, uint64_t now_ms, struct flow_info *fi)
+{
+	*fi = (struct flow_info){
+		.key = f->fl_key,
+		.state = (enum flow_state)f->fl_state,
+		.age_ms = now_ms - f->fl_created_ms,
+		.seq_delta = f->fl_s2c.seq_add,
+		.ts_delta = f->fl_s2c.tsval_add,
+		.irs = f->fl_irs,
+		.iss = f->fl_iss,
+		.bis = f->fl_bis,
+		.our_tsval = f->fl_our_tsval,
+		.client_wscale = (f->fl_flags & FL_WS) ? f->fl_c_ws : WS_NONE,
+		.our_wscale = (f->fl_flags & FL_WS) ? f->fl_our_ws : WS_NONE,
+		.backend_wscale = (f->fl_flags & FL_B_WS) ? f->fl_b_ws : WS_NONE,
+		.sack = f->fl_flags & FL_SACK,
+		.ts = (f->fl_flags & (FL_TS | FL_B_TS)) == (FL_TS | FL_B_TS),
+		.rescaled = f->fl_s2c.win_from != f->fl_s2c.win_to ||
+			    f->fl_c2s.win_from != f->fl_c2s.win_to,
+		.offloaded = f->fl_flags & FL_OFFLOADED,
+	};
 }
 
 /* Sets both translations once the backend's ISN and options are known.
@@ -755,6 +780,8 @@ static enum rst_kind classify_rst(uint32_t seq, uint32_t nxt, uint32_t wnd)
 /* The deadline a live flow gets after a segment. */
 static uint64_t live_deadline(const struct engine *e, const struct flow *f, uint64_t now_ms)
 {
+	if (f->fl_flags & FL_OFFLOADED)
+		return now_ms + e->cfg.rst_grace_ms;
 	switch (f->fl_state) {
 	case FLOW_TIME_WAIT:
 		return f->fl_deadline_ms;
@@ -920,6 +947,8 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		emit(e, out, DIR_CLIENT, &s);
 	}
 	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.established_idle_ms);
+	out->offer = true;
+	flow_describe(f, now_ms, &out->offer_flow);
 	set_verdict(out, VERDICT_DROP, CNT_backend_established);
 }
 
@@ -1194,9 +1223,22 @@ static void flow_timer(struct engine *e, struct flow *f, uint64_t now_ms,
 		flow_end(e, out, f, CNT_flows_closed);
 		return;
 	default:
-		flow_end(e, out, f, CNT_flows_expired);
+		flow_end(e, out, f, (f->fl_flags & FL_OFFLOADED) ? CNT_offload_released :
+				    CNT_flows_expired);
 		return;
 	}
+}
+
+bool engine_offloaded(struct engine *e, const struct conn_key *k, uint64_t now_ms)
+{
+	struct flow *f = flowtab_lookup(e->ft, k);
+
+	if (!f || f->fl_state != FLOW_ESTABLISHED || (f->fl_flags & FL_OFFLOADED))
+		return false;
+	f->fl_flags |= FL_OFFLOADED;
+	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
+	count(e, CNT_flows_offloaded);
+	return true;
 }
 
 bool engine_tick(struct engine *e, uint64_t now_ms, struct engine_out *out)
@@ -1288,17 +1330,9 @@ struct walk_ctx {
 static void walk_flow(const struct flow *f, void *arg)
 {
 	const struct walk_ctx *w = arg;
-	struct flow_info fi = {
-		.key = f->fl_key,
-		.state = (enum flow_state)f->fl_state,
-		.age_ms = w->now_ms - f->fl_created_ms,
-		.seq_delta = f->fl_s2c.seq_add,
-		.ts_delta = f->fl_s2c.tsval_add,
-		.client_wscale = f->fl_c_ws,
-		.our_wscale = f->fl_our_ws,
-		.backend_wscale = f->fl_b_ws,
-	};
+	struct flow_info fi;
 
+	flow_describe(f, w->now_ms, &fi);
 	w->fn(&fi, w->ctx);
 }
 

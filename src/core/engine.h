@@ -62,6 +62,34 @@ enum dir {
 	DIR_SERVER,      /* server to client */
 };
 
+enum flow_state {
+	FLOW_HALF_OPEN,      /* only in the SYN cache (listings) */
+	FLOW_BACKEND_SYN,    /* client proved, backend SYN sent */
+	FLOW_ESTABLISHED,
+	FLOW_CLOSING,        /* FIN seen in one direction */
+	FLOW_TIME_WAIT,      /* both FINs acknowledged */
+};
+
+/* One row of a flow listing, and what an offload needs. */
+struct flow_info {
+	struct conn_key key;
+	enum flow_state state;
+	uint64_t age_ms;
+	uint32_t seq_delta;       /* our ISN - backend ISN: added to server seq */
+	uint32_t ts_delta;        /* added to server TSval */
+	uint32_t irs;             /* client ISN */
+	uint32_t iss;             /* our ISN (the client's view of the server) */
+	uint32_t bis;             /* backend ISN */
+	uint32_t our_tsval;       /* TSval of our SYN-ACK */
+	uint8_t client_wscale;    /* 0xff: none */
+	uint8_t our_wscale;
+	uint8_t backend_wscale;
+	bool sack;                /* SACK negotiated with the client */
+	bool ts;                  /* timestamps on both legs */
+	bool rescaled;            /* the window field is rescaled (no kernel offload) */
+	bool offloaded;           /* handed to the kernel (engine_offloaded) */
+};
+
 /* What the caller knows about an input packet. */
 struct engine_meta {
 	uint32_t id;             /* caller's handle (NFQUEUE packet id, pcap index) */
@@ -98,6 +126,8 @@ struct engine_out {
 	struct engine_emit emit[ENGINE_MAX_EMIT];
 	uint32_t nrelease;
 	struct engine_release release[ENGINE_MAX_RELEASE];
+	bool offer;                     /* a flow just became established: offer_flow */
+	struct flow_info offer_flow;
 };
 
 struct engine;
@@ -151,25 +181,11 @@ struct engine_gauges {
 /* Fills g. */
 void engine_gauges(const struct engine *e, struct engine_gauges *g);
 
-enum flow_state {
-	FLOW_HALF_OPEN,      /* only in the SYN cache (listings) */
-	FLOW_BACKEND_SYN,    /* client proved, backend SYN sent */
-	FLOW_ESTABLISHED,
-	FLOW_CLOSING,        /* FIN seen in one direction */
-	FLOW_TIME_WAIT,      /* both FINs acknowledged */
-};
-
-/* One row of a flow listing. */
-struct flow_info {
-	struct conn_key key;
-	enum flow_state state;
-	uint64_t age_ms;
-	uint32_t seq_delta;       /* our ISN - backend ISN */
-	uint32_t ts_delta;
-	uint8_t client_wscale;
-	uint8_t our_wscale;
-	uint8_t backend_wscale;
-};
+/* Records that the kernel now translates the flow k (its conntrack entry
+ * with sequence adjustment exists), so its packets stop coming here.  The
+ * flow stays for rst_grace_ms to translate packets already queued, then
+ * is forgotten.  False when there is no such established flow. */
+bool engine_offloaded(struct engine *e, const struct conn_key *k, uint64_t now_ms);
 
 /* Calls fn for every half-open entry and flow. */
 void engine_walk(const struct engine *e, uint64_t now_ms,

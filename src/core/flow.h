@@ -27,6 +27,7 @@
 #define FL_C_FIN_ACKED 0x0100 /* server acknowledged the client's FIN */
 #define FL_S_FIN_ACKED 0x0200 /* client acknowledged the server's FIN */
 #define FL_COOKIE 0x0400      /* created from a cookie (no SYN cache entry) */
+#define FL_OFFLOADED 0x0800   /* the kernel translates it (engine_offloaded) */
 
 struct flow {
 	struct conn_key fl_key;

@@ -1049,6 +1049,57 @@ static void test_syn_on_live_flow_challenge(void **state)
 	env_free(v);
 }
 
+/* An established flow is offered for offload with what the kernel needs;
+ * once offloaded it lives only for the grace time (packets already queued
+ * are still translated). */
+static void test_offer_and_offload(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct engine_gauges g;
+	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
+			      .sport = v->sport };
+
+	do_ack(v, iss, ts, NULL);
+	assert_false(v->out.offer);
+	do_synack(v, 7, 5000);
+	assert_true(v->out.offer);
+	assert_true(conn_key_eq(&v->out.offer_flow.key, &k));
+	assert_int_equal(v->out.offer_flow.seq_delta, iss - BISN);
+	assert_int_equal(v->out.offer_flow.iss, iss);
+	assert_int_equal(v->out.offer_flow.bis, BISN);
+	assert_int_equal(v->out.offer_flow.irs, CISN);
+	assert_int_equal(v->out.offer_flow.our_tsval, ts);
+	assert_int_equal(v->out.offer_flow.ts_delta, ts - 5000);
+	assert_true(v->out.offer_flow.ts);
+	assert_false(v->out.offer_flow.rescaled);
+	assert_true(engine_offloaded(v->e, &k, v->now));
+	assert_false(engine_offloaded(v->e, &k, v->now));
+	/* A packet queued before the kernel took over is still translated. */
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 100 };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_packets_translated);
+	v->now += v->cfg.rst_grace_ms;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_flows_offloaded), 1);
+	assert_int_equal(cnt(v, CNT_offload_released), 1);
+	env_free(v);
+}
+
+static void test_rescaled_flow_flagged(void **state)
+{
+	struct env *v = env_new(NULL);
+
+	splice(v, 2, NULL);
+	assert_true(v->out.offer);
+	assert_true(v->out.offer_flow.rescaled);
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1077,6 +1128,8 @@ int main(void)
 		cmocka_unit_test(test_cookie_crosscheck_agrees),
 		cmocka_unit_test(test_mutated_packets),
 		cmocka_unit_test(test_syn_on_live_flow_challenge),
+		cmocka_unit_test(test_offer_and_offload),
+		cmocka_unit_test(test_rescaled_flow_flagged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
