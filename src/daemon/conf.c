@@ -799,15 +799,16 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 {
 	static const char *const keys[] = {
 		"mode", "queue", "mark", "control_socket", "secret_file", "cookies",
-		"syncache", "flows", "timeouts", "logging", "rules", NULL
+		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", NULL
 	};
+	static const char *const fastpaths[] = { "auto", "off", NULL };
 	static const char *const modes[] = { "gateway", "local", NULL };
 	static const char *const cookies[] = { "off", "auto", "always", NULL };
 	static const enum cookie_mode cookie_of[] = {
 		COOKIES_OFF, COOKIES_AUTO, COOKIES_ALWAYS
 	};
 	const config_setting_t *s;
-	int mode = -1, ck = -1;
+	int mode = -1, ck = -1, fp = -1;
 
 	if (check_keys(x, root, keys, NULL) < 0 ||
 	    opt_word(x, root, "mode", modes, &mode) < 0)
@@ -820,10 +821,13 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 		return -1;
 	if (opt_path(x, root, "control_socket", CONF_SUN_PATH_MAX, c->control_socket) < 0 ||
 	    opt_path(x, root, "secret_file", CONF_PATH_MAX, c->secret_file) < 0 ||
-	    opt_word(x, root, "cookies", cookies, &ck) < 0)
+	    opt_word(x, root, "cookies", cookies, &ck) < 0 ||
+	    opt_word(x, root, "fastpath", fastpaths, &fp) < 0)
 		return -1;
 	if (ck >= 0)
 		c->engine.cookies = cookie_of[ck];
+	if (fp >= 0)
+		c->fastpath = fp == 0 ? CONF_FASTPATH_AUTO : CONF_FASTPATH_OFF;
 	if ((s = config_setting_get_member(root, "syncache")) && load_syncache(x, s, c) < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "flows")) && load_flows(x, s, c) < 0)
@@ -849,6 +853,7 @@ void conf_defaults(struct conf *c)
 	c->queue.bypass = true;
 	c->queue.maxlen = 65536;
 	c->mark = 0x5350;
+	c->fastpath = CONF_FASTPATH_AUTO;
 	strcpy(c->control_socket, "/run/synproxyd/control.sock");
 	c->secret_file[0] = '\0';
 	c->log_level = LOG_INFO;

@@ -17,6 +17,12 @@ enum conf_mode {
 	CONF_MODE_LOCAL,     /* proxy on the backend host: INPUT and OUTPUT */
 };
 
+/* The kernel fast path for established flows (see synproxyd.conf(5)). */
+enum conf_fastpath {
+	CONF_FASTPATH_AUTO,  /* used when the kernel supports it */
+	CONF_FASTPATH_OFF,   /* every packet of a flow stays in userspace */
+};
+
 enum conf_log_target {
 	CONF_LOG_STDERR,
 	CONF_LOG_SYSLOG,
@@ -34,6 +40,7 @@ struct conf {
 		uint32_t maxlen;         /* kernel queue length */
 	} queue;
 	uint32_t mark;                   /* firewall mark on the daemon's own packets */
+	enum conf_fastpath fastpath;     /* the daemon turns AUTO into OFF when unsupported */
 	char control_socket[CONF_PATH_MAX];
 	char secret_file[CONF_PATH_MAX]; /* empty: random secret at start */
 	int log_level;                   /* syslog priority: LOG_ERR .. LOG_DEBUG */

@@ -175,6 +175,14 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		  s->queue.nq_netlink_errors },
 		{ "raw_sent", "packets sent on the raw sockets", s->raw_sent },
 		{ "raw_send_errors", "raw socket send failures", s->raw_errors },
+		{ "offload_ok", "established flows handed to the kernel fast path",
+		  s->offload.ok },
+		{ "offload_refused_rescaled", "flows kept in userspace: window rescaled",
+		  s->offload.refused_rescaled },
+		{ "offload_refused_off", "flows kept in userspace: fast path off or unavailable",
+		  s->offload.refused_off },
+		{ "offload_failed", "flows kept in userspace: the kernel refused the entry",
+		  s->offload.failed },
 	};
 	const struct gauge gauge[] = {
 		{ "syncache_entries", "half-open entries in the SYN cache",

@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "control.h"
+#include "fastpath.h"
 #include "log.h"
 #include "notify.h"
 #include "rules.h"
@@ -225,6 +226,10 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 		sum->queue.nq_verdicts += s.queue.nq_verdicts;
 		sum->raw_sent += s.raw_sent;
 		sum->raw_errors += s.raw_errors;
+		sum->offload.ok += s.offload.ok;
+		sum->offload.refused_rescaled += s.offload.refused_rescaled;
+		sum->offload.refused_off += s.offload.refused_off;
+		sum->offload.failed += s.offload.failed;
 	}
 }
 
@@ -244,6 +249,8 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc)
 		log_warn("reload: secret_file needs a restart; the secret is kept");
 	if (old->log_target != nc->log_target)
 		log_warn("reload: logging target needs a restart; kept");
+	if (nc->fastpath != old->fastpath && nc->fastpath == CONF_FASTPATH_OFF)
+		log_warn("reload: fastpath needs a restart; kept");
 	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
 		log_warn("reload: syncache/flows/timeouts/cookies settings need a restart; kept");
 	nc->mode = old->mode;
@@ -252,6 +259,7 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc)
 	memcpy(nc->control_socket, old->control_socket, sizeof(nc->control_socket));
 	memcpy(nc->secret_file, old->secret_file, sizeof(nc->secret_file));
 	nc->log_target = old->log_target;
+	nc->fastpath = old->fastpath;
 	nc->engine = old->engine;
 }
 
@@ -421,12 +429,14 @@ static void log_started(const struct daemon *d)
 	static const char *const cookies[] = { "off", "auto", "always" };
 
 	log_notice("started: %s mode, %u rules, queues %u-%u%s%s, mark 0x%x, cookies %s, "
+		   "fastpath %s, "
 		   "syncache %u entries, %u flows, hold %u packets/flow %u bytes total, "
 		   "secret %s, control %s%s",
 		   c->mode == CONF_MODE_GATEWAY ? "gateway" : "local", c->policy.nrules,
 		   c->queue.num, c->queue.num + c->queue.count - 1,
 		   c->queue.fail_open ? " fail-open" : "", c->queue.bypass ? " bypass" : "",
-		   c->mark, cookies[c->engine.cookies], c->engine.syncache.max_entries,
+		   c->mark, cookies[c->engine.cookies],
+		   c->fastpath == CONF_FASTPATH_OFF ? "off" : "on", c->engine.syncache.max_entries,
 		   c->engine.max_flows, c->engine.hold_packets_per_flow,
 		   c->engine.hold_bytes_total, c->secret_file[0] ? c->secret_file : "random",
 		   c->control_socket, d->rules_installed ? ", rules installed" : "");
@@ -443,6 +453,13 @@ static int run(struct daemon *d)
 		log_warn("NOTIFY_SOCKET unusable: %s", strerror(errno));
 	if (secret_init(d->conf, d->secret) < 0)
 		goto out;
+	/* Probed once: "auto" becomes "off" for the whole run when the
+	 * kernel will not take the entries, and the rules follow. */
+	if (d->conf->fastpath == CONF_FASTPATH_AUTO && fastpath_probe() < 0) {
+		log_warn("kernel fast path unavailable (ctnetlink: %s); flows stay in userspace",
+			 strerror(errno));
+		d->conf->fastpath = CONF_FASTPATH_OFF;
+	}
 	if (d->conf->queue.count > MAX_WORKERS) {
 		log_err("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
 		goto out;

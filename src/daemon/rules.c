@@ -19,6 +19,31 @@
  * host's own firewall decides.  --queue-balance hashes both directions of a
  * flow to the same queue, so one worker sees the whole connection.
  *
+ * Kernel fast path (fastpath != off, and only for a family with queued
+ * rules).  Once the daemon has handed a flow to conntrack, the kernel
+ * translates it and its packets must stop reaching the queue:
+ *
+ *   -A SYNPROXYD -m connmark --mark MARK -m conntrack --ctstate ESTABLISHED
+ *      -j ACCEPT                      first in each chain holding queue rules
+ *   :SYNPROXYD-TS, -p tcp -j SYNPROXY a chain nothing jumps to
+ *
+ * Why the connection mark: conntrack also calls ESTABLISHED the entries it
+ * makes by itself (it picks up a connection from a mid-stream ACK, and it
+ * sees both directions of every proxied flow, offloaded or not).  Those
+ * entries carry no sequence adjustment; accepting their packets would let
+ * them through untranslated.  fastpath.c puts MARK (the same value as the
+ * packet mark, so one setting names everything synproxyd owns) on the
+ * entries it creates, and only those skip the queue.  INVALID packets are
+ * never accepted here: they carry no entry, so no translation either.
+ * The conntrack and connmark matches also keep conntrack active in the
+ * namespace, which the fast path needs.
+ *
+ * Why the dormant SYNPROXY rule: the kernel rewrites timestamps for the
+ * synproxy extension of an entry only from hooks that the SYNPROXY target
+ * registers when a rule using it is loaded; the rule itself never sees a
+ * packet.  Removing the rules therefore stops timestamp translation of
+ * offloaded flows, and a restart reinstalls them (rules_install).
+ *
  * Removal.  iptables-restore cannot delete "if present", so rules_remove
  * reads iptables-save, and removes exactly the jumps to our chains and the
  * chains it finds there, in one iptables-restore --noflush run per family.
@@ -62,6 +87,7 @@ enum {
 	CH_FORWARD,
 	CH_IN,
 	CH_OUT,
+	CH_TS,
 	CH_COUNT
 };
 
@@ -70,6 +96,7 @@ static const struct chain CHAINS[CH_COUNT] = {
 	[CH_FORWARD] = { "filter", "FORWARD", "SYNPROXYD" },
 	[CH_IN] = { "filter", "INPUT", "SYNPROXYD-IN" },
 	[CH_OUT] = { "filter", "OUTPUT", "SYNPROXYD-OUT" },
+	[CH_TS] = { "filter", NULL, "SYNPROXYD-TS" },  /* never jumped to */
 };
 
 static const char *const TOOL_RESTORE[2] = { "iptables-restore", "ip6tables-restore" };
@@ -190,6 +217,19 @@ static void print_direction(const struct conf *c, const struct rule *r, const ch
 	} while (first < r->nports);
 }
 
+/* True when c uses the kernel fast path for family f. */
+static bool fast_path(const struct conf *c, enum rules_family f)
+{
+	return c->fastpath != CONF_FASTPATH_OFF && have_rules(c, f, QUEUED);
+}
+
+/* Writes the accept rule for offloaded flows at the head of chain ch. */
+static void print_offloaded(const struct conf *c, int ch, FILE *out)
+{
+	fprintf(out, "-A %s -m connmark --mark 0x%" PRIx32
+		" -m conntrack --ctstate ESTABLISHED -j ACCEPT\n", CHAINS[ch].name, c->mark);
+}
+
 static void print_chain_head(FILE *out, int ch)
 {
 	fprintf(out, ":%s - [0:0]\n", CHAINS[ch].name);
@@ -230,9 +270,19 @@ int rules_print(const struct conf *c, enum rules_family f, FILE *out)
 	print_chain_head(out, to_ch);
 	if (from_ch != to_ch)
 		print_chain_head(out, from_ch);
+	if (fast_path(c, f))
+		print_chain_head(out, CH_TS);
 	print_jump(out, to_ch);
 	if (from_ch != to_ch)
 		print_jump(out, from_ch);
+	if (fast_path(c, f)) {
+		fputs("# kernel fast path: offloaded flows skip the queue\n", out);
+		print_offloaded(c, to_ch, out);
+		if (from_ch != to_ch)
+			print_offloaded(c, from_ch, out);
+		fprintf(out, "-A %s -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 "
+			"--mss 1460\n", CHAINS[CH_TS].name);
+	}
 	for (i = 0; i < c->policy.nrules; i++) {
 		const struct rule *r = &c->policy.rules[i];
 
@@ -274,6 +324,8 @@ int rules_print_remove(const struct conf *c, enum rules_family f, FILE *out)
 		print_drop_chain(out, CH_IN);
 		print_drop_chain(out, CH_OUT);
 	}
+	if (fast_path(c, f))
+		print_drop_chain(out, CH_TS);
 	fputs("COMMIT\n", out);
 	return finish(out);
 }

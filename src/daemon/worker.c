@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fastpath.h"
 #include "log.h"
 #include "packet.h"
 #include "rawsock.h"
@@ -36,6 +37,8 @@ struct worker {
 	struct engine *wk_engine;
 	struct nfqueue *wk_nfq;
 	struct rawsock wk_raw;
+	struct fastpath *wk_fp;          /* NULL: fast path off */
+	struct worker_offload wk_offload;
 	int wk_epfd;
 	int wk_timerfd;
 	int wk_eventfd;
@@ -109,6 +112,31 @@ static void apply_out(struct worker *w, const struct engine_out *o)
 		w->wk_dirty = true;
 }
 
+/* Hands an established flow to the kernel.  Whatever goes wrong, the flow
+ * stays on the userspace path, which keeps translating it. */
+static void offload(struct worker *w, const struct flow_info *fi)
+{
+	uint32_t suppressed;
+
+	if (!w->wk_fp) {
+		w->wk_offload.refused_off++;
+		return;
+	}
+	if (fi->rescaled) {
+		w->wk_offload.refused_rescaled++;
+		return;
+	}
+	if (fastpath_offload(w->wk_fp, fi) == 0 &&
+	    engine_offloaded(w->wk_engine, &fi->key, w->wk_now)) {
+		w->wk_offload.ok++;
+		return;
+	}
+	w->wk_offload.failed++;
+	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
+		log_warn("worker %u: kernel offload failed: %s (flow kept in userspace)",
+			 w->wk_queue, strerror(errno));
+}
+
 static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 {
 	struct worker *w = ctx;
@@ -136,6 +164,9 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	case VERDICT_HOLD:
 		break; /* its verdict comes with a later release */
 	}
+	/* After the verdicts: the netlink round trips must not delay them. */
+	if (o->offer)
+		offload(w, &o->offer_flow);
 	w->wk_dirty = true;
 }
 
@@ -164,6 +195,7 @@ static void publish(struct worker *w)
 	nfqueue_stats(w->wk_nfq, &w->wk_snap.queue);
 	w->wk_snap.raw_sent = w->wk_raw.rs_sent;
 	w->wk_snap.raw_errors = w->wk_raw.rs_errors;
+	w->wk_snap.offload = w->wk_offload;
 	pthread_mutex_unlock(&w->wk_lock);
 	w->wk_snap_ms = w->wk_now;
 	w->wk_dirty = false;
@@ -198,11 +230,11 @@ static void list_flow(const struct flow_info *fi, void *ctx)
 	addr_format(&fi->key.caddr, c, sizeof(c));
 	addr_format(&fi->key.saddr, s, sizeof(s));
 	fprintf(f, "%-12s %s%s%s:%u  %s%s%s:%u  age=%" PRIu64 ".%" PRIu64 "s  dseq=%" PRIu32
-		"  dts=%" PRIu32 "  wscale=%u/%u/%u  path=userspace\n",
+		"  dts=%" PRIu32 "  wscale=%u/%u/%u  path=%s\n",
 		flow_state_name(fi->state), v4 ? "" : "[", c, v4 ? "" : "]", fi->key.cport,
 		v4 ? "" : "[", s, v4 ? "" : "]", fi->key.sport, fi->age_ms / 1000,
 		(fi->age_ms % 1000) / 100, fi->seq_delta, fi->ts_delta, fi->client_wscale,
-		fi->our_wscale, fi->backend_wscale);
+		fi->our_wscale, fi->backend_wscale, fi->offloaded ? "kernel" : "userspace");
 }
 
 static void mailbox(struct worker *w)
@@ -354,6 +386,13 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	w->wk_nfq = nfqueue_open(num, c->queue.maxlen, c->queue.fail_open);
 	if (!w->wk_nfq)
 		goto fail;
+	if (c->fastpath != CONF_FASTPATH_OFF) {
+		/* Entries idle out as the engine's flows would. */
+		w->wk_fp = fastpath_open(c->mark, c->engine.established_idle_ms / 1000);
+		if (!w->wk_fp)
+			log_warn("worker %u: ctnetlink: %s; kernel fast path off", num,
+				 strerror(errno));
+	}
 	w->wk_epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wk_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	w->wk_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -478,6 +517,7 @@ void worker_free(struct worker *w)
 	if (w->wk_engine && w->wk_nfq && w->wk_out)
 		drain(w); /* every queued packet gets a verdict, started or not */
 	nfqueue_close(w->wk_nfq);
+	fastpath_close(w->wk_fp);
 	rawsock_close(&w->wk_raw);
 	if (w->wk_engine)
 		engine_free(w->wk_engine);

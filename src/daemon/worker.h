@@ -22,11 +22,18 @@ struct worker_snapshot {
 	struct nfqueue_stats queue;
 	uint64_t raw_sent;
 	uint64_t raw_errors;
+	struct worker_offload {
+		uint64_t ok;                /* flows the kernel now translates */
+		uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */
+		uint64_t refused_off;       /* fast path off or unavailable */
+		uint64_t failed;            /* ctnetlink refused: flow stays here */
+	} offload;
 };
 
 /* Creates the worker for queue num: its engine (rules from c, which must
- * stay alive until replaced), the bound queue and the raw sockets.  Does
- * not start the thread.  Returns NULL with a logged reason. */
+ * stay alive until replaced), the bound queue, the raw sockets and, unless
+ * c->fastpath is off, its ctnetlink socket.  Does not start the thread.
+ * Returns NULL with a logged reason. */
 struct worker *worker_new(uint16_t num, const struct conf *c,
 			  const uint8_t secret[ENGINE_SECRET_LEN]);
 

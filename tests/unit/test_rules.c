@@ -99,6 +99,28 @@ static char *capture(int (*f)(const struct conf *, enum rules_family, FILE *),
 	"COMMIT\n*filter\n:SYNPROXYD-IN - [0:0]\n:SYNPROXYD-OUT - [0:0]\n"    \
 	"-I INPUT 1 -j SYNPROXYD-IN\n-I OUTPUT 1 -j SYNPROXYD-OUT\n"
 #define RAW(mark) "-A SYNPROXYD-RAW -p tcp -m mark --mark " mark " -j CT --notrack\n"
+/* With queued rules and the fast path on (the default): the dormant
+ * SYNPROXY chain, and the accept of our own conntrack entries (ctmark =
+ * the mark) first in every chain that queues. */
+#define TS_CHAIN ":SYNPROXYD-TS - [0:0]\n"
+#define FP_COMMENT "# kernel fast path: offloaded flows skip the queue\n"
+#define OURS(chain, mark)                                                     \
+	"-A " chain " -m connmark --mark " mark                               \
+	" -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
+#define TS_RULE \
+	"-A SYNPROXYD-TS -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\n"
+#define GW_HEAD_FP(fam, tool, mark)                                           \
+	"# synproxyd: " fam " rules, gateway mode, for " tool " --noflush\n"  \
+	"*raw\n:SYNPROXYD-RAW - [0:0]\n-I OUTPUT 1 -j SYNPROXYD-RAW\n"        \
+	RAW(mark) "COMMIT\n*filter\n:SYNPROXYD - [0:0]\n" TS_CHAIN           \
+	"-I FORWARD 1 -j SYNPROXYD\n" FP_COMMENT OURS("SYNPROXYD", mark) TS_RULE
+#define LOCAL_HEAD_FP(fam, tool, mark)                                        \
+	"# synproxyd: " fam " rules, local mode, for " tool " --noflush\n"    \
+	"*raw\n:SYNPROXYD-RAW - [0:0]\n-I OUTPUT 1 -j SYNPROXYD-RAW\n"        \
+	RAW(mark) "COMMIT\n*filter\n:SYNPROXYD-IN - [0:0]\n"                 \
+	":SYNPROXYD-OUT - [0:0]\n" TS_CHAIN                                   \
+	"-I INPUT 1 -j SYNPROXYD-IN\n-I OUTPUT 1 -j SYNPROXYD-OUT\n"          \
+	FP_COMMENT OURS("SYNPROXYD-IN", mark) OURS("SYNPROXYD-OUT", mark) TS_RULE
 /* Defaults: queue 0, one queue, bypass on, mark 0x5350. */
 #define Q0 " -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 0 --queue-bypass\n"
 
@@ -113,10 +135,21 @@ static const struct print_case print_cases[] = {
 	{
 		"gateway, one IPv4 rule, two ports, defaults",
 		"rules = ( { name = \"web\"; dst = \"203.0.113.2\"; ports = [ 80, 443 ]; } );\n",
-		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule web: proxy\n"
 		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m multiport --dports 80,443" Q0
 		"-A SYNPROXYD -s 203.0.113.2/32 -p tcp -m multiport --sports 80,443" Q0
+		"COMMIT\n",
+		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
+	},
+	{
+		"fastpath off: no accept of established flows, no SYNPROXY chain",
+		"fastpath = \"off\";\n"
+		"rules = ( { name = \"web\"; dst = \"203.0.113.2\"; ports = [ 80 ]; } );\n",
+		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		"# rule web: proxy\n"
+		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m multiport --dports 80" Q0
+		"-A SYNPROXYD -s 203.0.113.2/32 -p tcp -m multiport --sports 80" Q0
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -127,7 +160,7 @@ static const struct print_case print_cases[] = {
 		"  { name = \"ssh\"; dst = \"192.0.2.1\"; ports = [ 22 ]; action = \"reset\"; },\n"
 		"  { name = \"tn\"; dst = \"192.0.2.0/24\"; ports = [ 23 ]; action = \"drop\"; }\n"
 		");\n",
-		LOCAL_HEAD("IPv4", "iptables-restore", RAW("0xbeef"))
+		LOCAL_HEAD_FP("IPv4", "iptables-restore", "0xbeef")
 		"# rule ssh: reset\n"
 		"-A SYNPROXYD-IN -d 192.0.2.1/32 -p tcp -m multiport --dports 22"
 		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7 --queue-bypass\n"
@@ -142,7 +175,7 @@ static const struct print_case print_cases[] = {
 		"two queues balance num..num+1, no ports means no multiport",
 		"queue = { num = 10; count = 2; };\n"
 		"rules = ( { name = \"all\"; dst = \"198.51.100.0/24\"; } );\n",
-		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule all: proxy\n"
 		"-A SYNPROXYD -d 198.51.100.0/24 -p tcp -m mark ! --mark 0x5350"
 		" -j NFQUEUE --queue-balance 10:11 --queue-bypass\n"
@@ -155,7 +188,7 @@ static const struct print_case print_cases[] = {
 		"bypass off, highest queue number",
 		"queue = { num = 65535; bypass = false; };\n"
 		"rules = ( { name = \"a\"; dst = \"10.0.0.0/8\"; ports = [ 65535 ]; } );\n",
-		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule a: proxy\n"
 		"-A SYNPROXYD -d 10.0.0.0/8 -p tcp -m multiport --dports 65535"
 		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 65535\n"
@@ -169,7 +202,7 @@ static const struct print_case print_cases[] = {
 		"rules = ( { name = \"many\"; dst = \"192.0.2.0/24\";\n"
 		"            ports = [ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,\n"
 		"                      16, 17, 18, 19, 20 ]; } );\n",
-		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule many: proxy\n"
 		"-A SYNPROXYD -d 192.0.2.0/24 -p tcp -m multiport --dports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15" Q0
@@ -188,7 +221,7 @@ static const struct print_case print_cases[] = {
 		"  { name = \"p16\"; dst = \"192.0.2.2\"; action = \"drop\";\n"
 		"    ports = [ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 ]; }\n"
 		");\n",
-		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule p15: proxy\n"
 		"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15" Q0
@@ -207,12 +240,12 @@ static const struct print_case print_cases[] = {
 		"  { name = \"v4\"; dst = \"192.0.2.1\"; ports = [ 80 ]; },\n"
 		"  { name = \"v6\"; dst = \"2001:db8::/64\"; ports = [ 22 ]; }\n"
 		");\n",
-		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule v4: proxy\n"
 		"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 		"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
 		"COMMIT\n",
-		GW_HEAD("IPv6", "ip6tables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
 		"# rule v6: proxy\n"
 		"-A SYNPROXYD -d 2001:db8::/64 -p tcp -m multiport --dports 22" Q0
 		"-A SYNPROXYD -s 2001:db8::/64 -p tcp -m multiport --sports 22" Q0
@@ -235,12 +268,12 @@ static const struct print_case print_cases[] = {
 		 * a /0 address match, so the text does as well. */
 		"::/0 covers both families, written without an address match",
 		"rules = ( { name = \"any\"; dst = \"::/0\"; ports = [ 443 ]; } );\n",
-		GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule any: proxy\n"
 		"-A SYNPROXYD -p tcp -m multiport --dports 443" Q0
 		"-A SYNPROXYD -p tcp -m multiport --sports 443" Q0
 		"COMMIT\n",
-		GW_HEAD("IPv6", "ip6tables-restore", RAW("0x5350"))
+		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
 		"# rule any: proxy\n"
 		"-A SYNPROXYD -p tcp -m multiport --dports 443" Q0
 		"-A SYNPROXYD -p tcp -m multiport --sports 443" Q0
@@ -277,13 +310,15 @@ static void test_print(void **state)
 	}
 }
 
-static const char REMOVE_GATEWAY[] =
-	"*raw\n-D OUTPUT -j SYNPROXYD-RAW\n-F SYNPROXYD-RAW\n-X SYNPROXYD-RAW\nCOMMIT\n"
-	"*filter\n-D FORWARD -j SYNPROXYD\n-F SYNPROXYD\n-X SYNPROXYD\nCOMMIT\n";
-static const char REMOVE_LOCAL[] =
-	"*raw\n-D OUTPUT -j SYNPROXYD-RAW\n-F SYNPROXYD-RAW\n-X SYNPROXYD-RAW\nCOMMIT\n"
-	"*filter\n-D INPUT -j SYNPROXYD-IN\n-D OUTPUT -j SYNPROXYD-OUT\n"
-	"-F SYNPROXYD-IN\n-X SYNPROXYD-IN\n-F SYNPROXYD-OUT\n-X SYNPROXYD-OUT\nCOMMIT\n";
+/* The SYNPROXYD-TS chain exists only for a family with queued rules. */
+#define REMOVE_GATEWAY(ts)                                                    \
+	"*raw\n-D OUTPUT -j SYNPROXYD-RAW\n-F SYNPROXYD-RAW\n-X SYNPROXYD-RAW\nCOMMIT\n" \
+	"*filter\n-D FORWARD -j SYNPROXYD\n-F SYNPROXYD\n-X SYNPROXYD\n" ts "COMMIT\n"
+#define REMOVE_LOCAL(ts)                                                      \
+	"*raw\n-D OUTPUT -j SYNPROXYD-RAW\n-F SYNPROXYD-RAW\n-X SYNPROXYD-RAW\nCOMMIT\n" \
+	"*filter\n-D INPUT -j SYNPROXYD-IN\n-D OUTPUT -j SYNPROXYD-OUT\n"    \
+	"-F SYNPROXYD-IN\n-X SYNPROXYD-IN\n-F SYNPROXYD-OUT\n-X SYNPROXYD-OUT\n" ts "COMMIT\n"
+#define DROP_TS "-F SYNPROXYD-TS\n-X SYNPROXYD-TS\n"
 
 static void test_print_remove(void **state)
 {
@@ -291,19 +326,25 @@ static void test_print_remove(void **state)
 	char *t;
 
 	t = capture(rules_print_remove, c, RULES_IPV4);
-	assert_string_equal(t, REMOVE_GATEWAY);
+	assert_string_equal(t, REMOVE_GATEWAY(DROP_TS));
 	free(t);
-	t = capture(rules_print_remove, c, RULES_IPV6);  /* no IPv6 rule: same chains */
-	assert_string_equal(t, REMOVE_GATEWAY);
+	t = capture(rules_print_remove, c, RULES_IPV6);  /* no IPv6 rule: no SYNPROXY chain */
+	assert_string_equal(t, REMOVE_GATEWAY(""));
+	free(t);
+	unload(c);
+
+	c = load("fastpath = \"off\"; rules = ( { name = \"a\"; dst = \"192.0.2.1\"; } );\n");
+	t = capture(rules_print_remove, c, RULES_IPV4);
+	assert_string_equal(t, REMOVE_GATEWAY(""));
 	free(t);
 	unload(c);
 
 	c = load("mode = \"local\"; rules = ( { name = \"a\"; dst = \"2001:db8::1\"; } );\n");
 	t = capture(rules_print_remove, c, RULES_IPV4);
-	assert_string_equal(t, REMOVE_LOCAL);
+	assert_string_equal(t, REMOVE_LOCAL(""));
 	free(t);
 	t = capture(rules_print_remove, c, RULES_IPV6);
-	assert_string_equal(t, REMOVE_LOCAL);
+	assert_string_equal(t, REMOVE_LOCAL(DROP_TS));
 	free(t);
 	unload(c);
 }
@@ -351,18 +392,21 @@ static const char SAVED4[] =
 	":OTHER - [0:0]\n"
 	":SYNPROXYD-IN - [0:0]\n"
 	":SYNPROXYD-OUTX - [0:0]\n"
+	":SYNPROXYD-TS - [0:0]\n"
 	"-A INPUT -j SYNPROXYD-IN\n"
 	"-A INPUT -i lo -j SYNPROXYD-OUTX\n"
 	"-A FORWARD -j OTHER\n"
 	"-A OTHER -p tcp -m tcp --dport 8080 -j DROP\n"
 	"-A SYNPROXYD-IN -d 192.0.2.1/32 -p tcp -j NFQUEUE --queue-num 0\n"
+	"-A SYNPROXYD-TS -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\n"
 	"COMMIT\n";
 
 static const char REMOVAL4[] =
 	"== iptables-restore --noflush -w\n"
 	"*raw\n-D OUTPUT -j SYNPROXYD-RAW\n-D OUTPUT -j SYNPROXYD-RAW\n"
 	"-F SYNPROXYD-RAW\n-X SYNPROXYD-RAW\nCOMMIT\n"
-	"*filter\n-D INPUT -j SYNPROXYD-IN\n-F SYNPROXYD-IN\n-X SYNPROXYD-IN\nCOMMIT\n";
+	"*filter\n-D INPUT -j SYNPROXYD-IN\n-F SYNPROXYD-IN\n-X SYNPROXYD-IN\n"
+	"-F SYNPROXYD-TS\n-X SYNPROXYD-TS\nCOMMIT\n";
 
 static const char CONF_BOTH[] =
 	"rules = (\n"
@@ -371,14 +415,14 @@ static const char CONF_BOTH[] =
 	");\n";
 static const char INSTALL4[] =
 	"== iptables-restore --noflush -w\n"
-	GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+	GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 	"# rule v4: proxy\n"
 	"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 	"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
 	"COMMIT\n";
 static const char INSTALL6[] =
 	"== ip6tables-restore --noflush -w\n"
-	GW_HEAD("IPv6", "ip6tables-restore", RAW("0x5350"))
+	GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
 	"# rule v6: proxy\n"
 	"-A SYNPROXYD -d 2001:db8::/64 -p tcp -m multiport --dports 22" Q0
 	"-A SYNPROXYD -s 2001:db8::/64 -p tcp -m multiport --sports 22" Q0
@@ -388,7 +432,7 @@ static const char CONF_V4[] =
 	"rules = ( { name = \"v4\"; dst = \"192.0.2.1\"; ports = [ 80 ]; } );\n";
 static const char INSTALL4_ONLY[] =
 	"== iptables-restore --noflush -w\n"
-	GW_HEAD("IPv4", "iptables-restore", RAW("0x5350"))
+	GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 	"# rule v4: proxy\n"
 	"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 	"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0

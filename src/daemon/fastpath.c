@@ -1,0 +1,356 @@
+/* ctnetlink requests for the kernel fast path.
+ *
+ * What the entry says, and why (facts checked on Linux 6.18, see
+ * DESIGN.md "Kernel fast path"):
+ *  - Original tuple client -> server, reply tuple server -> client.
+ *  - Status SEEN_REPLY|ASSURED|CONFIRMED, TCP state ESTABLISHED, both
+ *    window scales, WINDOW_SCALE|SACK_PERM, and BE_LIBERAL: conntrack never
+ *    saw the handshake, so its window tracking starts mid-stream; a packet
+ *    it called INVALID would lose its translation (and reach the queue of
+ *    a daemon that has forgotten the flow).
+ *  - Sequence adjustment belongs to the reply direction.  The kernel adds
+ *    the offset of a direction to the seq of that direction's packets and
+ *    subtracts it from the ack (and SACK blocks) of the other direction,
+ *    which is exactly the engine's translation: server seq + seq_delta,
+ *    client ack - seq_delta.  Position 0 with equal offsets before and
+ *    after makes the offset hold over the whole sequence space.
+ *  - Timestamps: the synproxy extension subtracts tsoff from the reply
+ *    direction's TSval and adds it to the original direction's TSecr, so
+ *    tsoff = -ts_delta.  The kernel applies it only while some SYNPROXY
+ *    rule exists in the namespace (rules.c installs a dormant one).
+ *  - The connection mark tells the "ESTABLISHED and ours" accept rule
+ *    which entries we made; entries the kernel made for itself (picked up
+ *    mid-stream) carry no translation and must keep going to the queue.
+ *  - An existing entry cannot be turned into this one by an update (the
+ *    kernel ignores most of these attributes there): it is deleted first,
+ *    and the new one created with NLM_F_EXCL, then read back. */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+
+#include "fastpath.h"
+
+/* Kernel-created entries for one tuple: the client's and the server's
+ * packets may each have made one (one per direction, at most). */
+#define FASTPATH_CREATE_TRIES 3
+
+/* A netlink request is answered at once; this only bounds a stuck kernel. */
+#define FASTPATH_RECV_TIMEOUT_MS 500
+
+/* One entry and its ACK fit many times over. */
+#define FASTPATH_BUF 8192
+
+struct fastpath {
+	struct mnl_socket *fp_nl;
+	uint32_t fp_portid;
+	uint32_t fp_seq;
+	uint32_t fp_ctmark;
+	uint32_t fp_timeout_s;
+	char fp_buf[FASTPATH_BUF];
+};
+
+/* The endpoints of one direction. */
+struct tuple {
+	const struct addr *src, *dst;
+	uint16_t sport, dport;
+};
+
+static struct nlmsghdr *start(struct fastpath *fp, uint16_t type, uint16_t flags, bool v4)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(fp->fp_buf);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_seq = ++fp->fp_seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = v4 ? AF_INET : AF_INET6;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	return nlh;
+}
+
+static void put_tuple(struct nlmsghdr *nlh, uint16_t type, const struct tuple *t)
+{
+	struct nlattr *outer = mnl_attr_nest_start(nlh, type);
+	struct nlattr *nest = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+
+	if (addr_is_v4(t->src)) {
+		mnl_attr_put(nlh, CTA_IP_V4_SRC, 4, t->src->a + 12);
+		mnl_attr_put(nlh, CTA_IP_V4_DST, 4, t->dst->a + 12);
+	} else {
+		mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, t->src->a);
+		mnl_attr_put(nlh, CTA_IP_V6_DST, 16, t->dst->a);
+	}
+	mnl_attr_nest_end(nlh, nest);
+	nest = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_TCP);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(t->sport));
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(t->dport));
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_nest_end(nlh, outer);
+}
+
+static void put_be32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
+{
+	mnl_attr_put_u32(nlh, type, htonl(v));
+}
+
+/* Sends the request in fp_buf and reads answers until its ACK (or error);
+ * cb sees any data message.  0, or -1 with errno. */
+static int talk(struct fastpath *fp, mnl_cb_t cb, void *data)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)fp->fp_buf;
+	uint32_t seq = nlh->nlmsg_seq;
+	int rc;
+
+	if (mnl_socket_sendto(fp->fp_nl, nlh, nlh->nlmsg_len) < 0)
+		return -1;
+	do {
+		ssize_t n = mnl_socket_recvfrom(fp->fp_nl, fp->fp_buf, sizeof(fp->fp_buf));
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				errno = ETIMEDOUT;
+			return -1;
+		}
+		rc = mnl_cb_run(fp->fp_buf, (size_t)n, seq, fp->fp_portid, cb, data);
+	} while (rc > MNL_CB_STOP);
+	return rc < 0 ? -1 : 0;
+}
+
+static void put_entry(struct fastpath *fp, struct nlmsghdr *nlh, const struct flow_info *fi)
+{
+	const struct conn_key *k = &fi->key;
+	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
+	const struct tuple reply = { &k->saddr, &k->caddr, k->sport, k->cport };
+	struct nf_ct_tcp_flags fo = { 0, 0 }, fr = { 0, 0 };
+	bool ws = fi->client_wscale != 0xff && fi->backend_wscale != 0xff;
+	struct nlattr *n1, *n2;
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, &orig);
+	put_tuple(nlh, CTA_TUPLE_REPLY, &reply);
+	put_be32(nlh, CTA_STATUS, IPS_SEEN_REPLY | IPS_ASSURED | IPS_CONFIRMED);
+	put_be32(nlh, CTA_TIMEOUT, fp->fp_timeout_s);
+	put_be32(nlh, CTA_MARK, fp->fp_ctmark);
+
+	fo.flags = IP_CT_TCP_FLAG_BE_LIBERAL | (ws ? IP_CT_TCP_FLAG_WINDOW_SCALE : 0) |
+		   (fi->sack ? IP_CT_TCP_FLAG_SACK_PERM : 0);
+	fo.mask = IP_CT_TCP_FLAG_BE_LIBERAL | IP_CT_TCP_FLAG_WINDOW_SCALE |
+		  IP_CT_TCP_FLAG_SACK_PERM;
+	fr = fo;
+	n1 = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+	n2 = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, ws ? fi->client_wscale : 0);
+	mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_REPLY, ws ? fi->backend_wscale : 0);
+	mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, sizeof(fo), &fo);
+	mnl_attr_put(nlh, CTA_PROTOINFO_TCP_FLAGS_REPLY, sizeof(fr), &fr);
+	mnl_attr_nest_end(nlh, n2);
+	mnl_attr_nest_end(nlh, n1);
+
+	n1 = mnl_attr_nest_start(nlh, CTA_SEQ_ADJ_REPLY);
+	put_be32(nlh, CTA_SEQADJ_CORRECTION_POS, 0);
+	put_be32(nlh, CTA_SEQADJ_OFFSET_BEFORE, fi->seq_delta);
+	put_be32(nlh, CTA_SEQADJ_OFFSET_AFTER, fi->seq_delta);
+	mnl_attr_nest_end(nlh, n1);
+
+	if (fi->ts) {
+		n1 = mnl_attr_nest_start(nlh, CTA_SYNPROXY);
+		put_be32(nlh, CTA_SYNPROXY_ISN, fi->iss);
+		put_be32(nlh, CTA_SYNPROXY_ITS, fi->our_tsval);
+		put_be32(nlh, CTA_SYNPROXY_TSOFF, 0u - fi->ts_delta);
+		mnl_attr_nest_end(nlh, n1);
+	}
+}
+
+/* Deletes the entry holding t in either direction; ENOENT is success. */
+static int delete_tuple(struct fastpath *fp, const struct tuple *t)
+{
+	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_DELETE, 0, addr_is_v4(t->src));
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, t);
+	if (talk(fp, NULL, NULL) < 0)
+		return errno == ENOENT ? 1 : -1;
+	return 0;
+}
+
+/* What the read-back found. */
+struct readback {
+	bool found;
+	uint32_t status;
+	uint32_t mark;
+	bool seqadj_reply;
+	bool synproxy;
+};
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	struct readback *rb = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case CTA_STATUS:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			rb->status = ntohl(mnl_attr_get_u32(a));
+		break;
+	case CTA_MARK:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			rb->mark = ntohl(mnl_attr_get_u32(a));
+		break;
+	case CTA_SEQ_ADJ_REPLY:
+		rb->seqadj_reply = true;
+		break;
+	case CTA_SYNPROXY:
+		rb->synproxy = true;
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int entry_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct readback *rb = data;
+
+	rb->found = true;
+	return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, data) < 0 ?
+	       MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int verify(struct fastpath *fp, const struct flow_info *fi, const struct tuple *orig)
+{
+	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, 0, addr_is_v4(orig->src));
+	struct readback rb = { 0 };
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, orig);
+	if (talk(fp, entry_cb, &rb) < 0)
+		return -1;
+	if (!rb.found || !(rb.status & IPS_SEQ_ADJUST) || !rb.seqadj_reply ||
+	    rb.mark != fp->fp_ctmark || (fi->ts && !rb.synproxy)) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+int fastpath_offload(struct fastpath *fp, const struct flow_info *fi)
+{
+	const struct conn_key *k = &fi->key;
+	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
+	bool v4 = addr_is_v4(&k->caddr);
+	int tries, del, err;
+
+	assert(fp && fi && !fi->rescaled);
+	for (tries = 0; tries < FASTPATH_CREATE_TRIES; tries++) {
+		struct nlmsghdr *nlh;
+
+		/* Until ENOENT: each direction may have made its own entry. */
+		for (del = 0; del < FASTPATH_CREATE_TRIES && delete_tuple(fp, &orig) == 0; del++)
+			;
+		nlh = start(fp, IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, v4);
+		put_entry(fp, nlh, fi);
+		if (talk(fp, NULL, NULL) == 0)
+			break;
+		/* A packet of the flow made a new entry in between: again. */
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == FASTPATH_CREATE_TRIES) {
+		errno = EEXIST;
+		return -1;
+	}
+	if (verify(fp, fi, &orig) < 0) {
+		err = errno;
+		(void)delete_tuple(fp, &orig);
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+struct fastpath *fastpath_open(uint32_t ctmark, uint32_t timeout_s)
+{
+	struct fastpath *fp = calloc(1, sizeof(*fp));
+	struct timeval tv = {
+		.tv_sec = FASTPATH_RECV_TIMEOUT_MS / 1000,
+		.tv_usec = (FASTPATH_RECV_TIMEOUT_MS % 1000) * 1000,
+	};
+	int err;
+
+	if (!fp)
+		return NULL;
+	fp->fp_ctmark = ctmark;
+	fp->fp_timeout_s = timeout_s ? timeout_s : 1;
+	fp->fp_nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!fp->fp_nl)
+		goto fail;
+	if (mnl_socket_bind(fp->fp_nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    setsockopt(mnl_socket_get_fd(fp->fp_nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
+		       sizeof(tv)) < 0)
+		goto fail;
+	fp->fp_portid = mnl_socket_get_portid(fp->fp_nl);
+	fp->fp_seq = (uint32_t)time(NULL);
+	return fp;
+fail:
+	err = errno;
+	fastpath_close(fp);
+	errno = err;
+	return NULL;
+}
+
+void fastpath_close(struct fastpath *fp)
+{
+	if (!fp)
+		return;
+	if (fp->fp_nl)
+		mnl_socket_close(fp->fp_nl);
+	free(fp);
+}
+
+int fastpath_probe(void)
+{
+	/* 127.255.255.253:0 -> 127.255.255.254:0: port 0 is never a live flow. */
+	struct flow_info fi = {
+		.state = FLOW_ESTABLISHED,
+		.seq_delta = 0x10000,
+		.ts_delta = 0x100,
+		.iss = 1,
+		.our_tsval = 1,
+		.client_wscale = 7,
+		.our_wscale = 7,
+		.backend_wscale = 7,
+		.sack = true,
+		.ts = true,
+	};
+	struct fastpath *fp;
+	int rc, err;
+
+	fi.key.caddr.a[10] = fi.key.caddr.a[11] = 0xff;
+	fi.key.saddr = fi.key.caddr;
+	memcpy(fi.key.caddr.a + 12, "\x7f\xff\xff\xfd", 4);
+	memcpy(fi.key.saddr.a + 12, "\x7f\xff\xff\xfe", 4);
+	fp = fastpath_open(1, 10);
+	if (!fp)
+		return -1;
+	rc = fastpath_offload(fp, &fi);
+	err = errno;
+	if (rc == 0) {
+		const struct tuple orig = { &fi.key.caddr, &fi.key.saddr, 0, 0 };
+
+		(void)delete_tuple(fp, &orig);
+	}
+	fastpath_close(fp);
+	errno = err;
+	return rc;
+}

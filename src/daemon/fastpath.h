@@ -1,0 +1,33 @@
+/* The kernel fast path: an established flow is handed to conntrack, which
+ * then rewrites its sequence numbers (seqadj) and timestamps (the synproxy
+ * extension) at forwarding speed, so its packets stop crossing NFQUEUE.
+ * One ctnetlink socket per worker; every call is a synchronous request. */
+#ifndef SP_FASTPATH_H
+#define SP_FASTPATH_H
+
+#include <stdint.h>
+
+#include "engine.h"
+
+struct fastpath;
+
+/* Opens a ctnetlink socket whose entries carry connection mark ctmark and
+ * expire after timeout_s idle seconds.  NULL with errno. */
+struct fastpath *fastpath_open(uint32_t ctmark, uint32_t timeout_s);
+
+/* Closes the socket (NULL is fine).  Entries already made stay. */
+void fastpath_close(struct fastpath *fp);
+
+/* Checks once that this kernel takes the entries an offload makes, by
+ * creating and deleting a dummy one (port 0, never a real flow).  Returns
+ * 0, or -1 with errno. */
+int fastpath_probe(void);
+
+/* Replaces whatever conntrack holds for fi's tuple with an entry that
+ * translates the flow, and reads it back.  Returns 0 once the entry is in
+ * place and verified; -1 with errno otherwise, having removed any entry
+ * it made, so the flow's packets keep coming to the queue.
+ * Expects fi to be established and not rescaled. */
+int fastpath_offload(struct fastpath *fp, const struct flow_info *fi);
+
+#endif
