@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cookie.h"
+#include "testutil.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -25,25 +26,6 @@ static const uint8_t master[COOKIE_SECRET_LEN] = {
 	0x58, 0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
 };
 
-static void set_v4(struct addr *a, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
-{
-	memset(a->a, 0, 10);
-	a->a[10] = 0xff;
-	a->a[11] = 0xff;
-	a->a[12] = b0;
-	a->a[13] = b1;
-	a->a[14] = b2;
-	a->a[15] = b3;
-}
-
-/* 192.0.2.1:40000 -> 198.51.100.7:80 */
-static void key_v4(struct conn_key *k)
-{
-	set_v4(&k->caddr, 192, 0, 2, 1);
-	set_v4(&k->saddr, 198, 51, 100, 7);
-	k->cport = 40000;
-	k->sport = 80;
-}
 
 /* [2001:db8::1]:51000 -> [2001:db8::2]:443 */
 static void key_v6(struct conn_key *k)

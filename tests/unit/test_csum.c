@@ -10,6 +10,7 @@
 
 #include "bytes.h"
 #include "csum.h"
+#include "testutil.h"
 
 /* A second, deliberately different implementation: the one's complement
  * sum is the ordinary sum modulo 0xffff, with a non-zero sum represented
@@ -27,37 +28,6 @@ static uint16_t ref_check(const uint8_t *d, size_t len)
 	}
 	return (uint16_t)~s;
 }
-
-static size_t unhex(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *hex; hex++) {
-		int v;
-
-		if (*hex >= '0' && *hex <= '9')
-			v = *hex - '0';
-		else if (*hex >= 'a' && *hex <= 'f')
-			v = *hex - 'a' + 10;
-		else
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
-
-static const char syn_hex[] =
-	"4500 003c 08cf 4000 3606 14a5 0ab3 b561 0a60 5cd4 989e 18eb f65a ebff 0000 0000"
-	"a002 7210 872f 0000 0204 05b4 0402 080a b062 e330 0000 0000 0103 0307";
-static const char ping_hex[] =
-	"4500 0042 08d1 4000 3606 149d 0ab3 b561 0a60 5cd4 989e 18eb f65a ec00 fe33 5504"
-	"8018 00e5 4b5f 0000 0101 080a b062 ecac bab2 6fe6 2a31 0d0a 2434 0d0a 7069 6e67 0d0a";
 
 /* RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to 0xddf2:
  * 0x0001 + 0xf203 + 0xf4f5 + 0xf6f7 = 0x2ddf0, folded 0xddf0 + 2 = 0xddf2,

@@ -12,31 +12,13 @@
 
 #include "isn.h"
 #include "seq.h"
+#include "testutil.h"
 
 static const uint8_t key20[SIPHASH_KEY_LEN] = {
 	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
 	0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
 };
 
-static void set_v4(struct addr *a, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
-{
-	memset(a->a, 0, 10);
-	a->a[10] = 0xff;
-	a->a[11] = 0xff;
-	a->a[12] = b0;
-	a->a[13] = b1;
-	a->a[14] = b2;
-	a->a[15] = b3;
-}
-
-/* 192.0.2.1:40000 -> 198.51.100.7:80 */
-static void key_v4(struct conn_key *k)
-{
-	set_v4(&k->caddr, 192, 0, 2, 1);
-	set_v4(&k->saddr, 198, 51, 100, 7);
-	k->cport = 40000;
-	k->sport = 80;
-}
 
 /* [2001:db8::1]:40000 -> [2001:db8::2]:443 */
 static void key_v6(struct conn_key *k)

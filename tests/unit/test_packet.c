@@ -13,13 +13,8 @@
 #include "csum.h"
 #include "packet.h"
 #include "tcpopt.h"
+#include "testutil.h"
 
-static const char syn_hex[] =
-	"4500 003c 08cf 4000 3606 14a5 0ab3 b561 0a60 5cd4 989e 18eb f65a ebff 0000 0000"
-	"a002 7210 872f 0000 0204 05b4 0402 080a b062 e330 0000 0000 0103 0307";
-static const char ping_hex[] =
-	"4500 0042 08d1 4000 3606 149d 0ab3 b561 0a60 5cd4 989e 18eb f65a ec00 fe33 5504"
-	"8018 00e5 4b5f 0000 0101 080a b062 ecac bab2 6fe6 2a31 0d0a 2434 0d0a 7069 6e67 0d0a";
 /* Scapy: IPv6(src=2001:db8::1, dst=2001:db8::2, hlim=64) / the SYN's TCP header */
 static const char v6syn_hex[] =
 	"600000000028064020010db800000000000000000000000120010db80000000000000000000000"
@@ -50,29 +45,6 @@ static const char v6build_hex[] =
 	"62b000000028064020010db800000000000000000000000120010db80000000000000000000000"
 	"02989e18ebf65aebff00000000a002721053030000020405b40402080ab062e3300000000001030307";
 
-static size_t unhex(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *hex; hex++) {
-		int v;
-
-		if (*hex >= '0' && *hex <= '9')
-			v = *hex - '0';
-		else if (*hex >= 'a' && *hex <= 'f')
-			v = *hex - 'a' + 10;
-		else
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
 
 /* An exact-size heap copy, so that any read past the end trips ASan. */
 static uint8_t *dup_exact(const uint8_t *src, size_t n)

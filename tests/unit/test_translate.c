@@ -13,41 +13,16 @@
 #include "packet.h"
 #include "tcpopt.h"
 #include "translate.h"
+#include "testutil.h"
 
 /* The "ping" segment of a real capture: seq 0xf65aec00, ack 0xfe335504,
  * ACK|PSH, window 229, TS val 0xb062ecac ecr 0xbab26fe6 (option at 22). */
-static const char ping_hex[] =
-	"4500 0042 08d1 4000 3606 149d 0ab3 b561 0a60 5cd4 989e 18eb f65a ec00 fe33 5504"
-	"8018 00e5 4b5f 0000 0101 080a b062 ecac bab2 6fe6 2a31 0d0a 2434 0d0a 7069 6e67 0d0a";
 /* Scapy: the same TCP segment behind IPv6 hop-by-hop and destination options */
 static const char v6ext_hex[] =
 	"60000000003e004020010db800000000000000000000000120010db80000000000000000000000"
 	"023c000104000000000600010400000000989e18ebf65aec00fe335504801800e517330000010108"
 	"0ab062ecacbab26fe62a310d0a24340d0a70696e670d0a";
 
-static size_t unhex(uint8_t *out, const char *hex)
-{
-	size_t n = 0;
-	int hi = -1;
-
-	for (; *hex; hex++) {
-		int v;
-
-		if (*hex >= '0' && *hex <= '9')
-			v = *hex - '0';
-		else if (*hex >= 'a' && *hex <= 'f')
-			v = *hex - 'a' + 10;
-		else
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			out[n++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	return n;
-}
 
 /* Reference one's complement sum of pseudo-header and segment, as the
  * ordinary sum modulo 0xffff (0xffff standing for a non-zero multiple).
