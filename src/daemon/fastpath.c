@@ -28,6 +28,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -316,6 +317,19 @@ void fastpath_close(struct fastpath *fp)
 	if (fp->fp_nl)
 		mnl_socket_close(fp->fp_nl);
 	free(fp);
+}
+
+bool fastpath_loose_pickup(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_tcp_loose", "re");
+	int v = 1;
+
+	if (!f)
+		return true;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 1;
+	fclose(f);
+	return v != 0;
 }
 
 int fastpath_probe(void)

@@ -5,6 +5,7 @@
 #ifndef SP_FASTPATH_H
 #define SP_FASTPATH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -22,6 +23,12 @@ void fastpath_close(struct fastpath *fp);
  * creating and deleting a dummy one (port 0, never a real flow).  Returns
  * 0, or -1 with errno. */
 int fastpath_probe(void);
+
+/* True when conntrack picks up TCP connections from mid-stream packets
+ * (net.netfilter.nf_conntrack_tcp_loose = 1, the kernel's default): a
+ * packet of a flow that arrives while the flow is being offloaded may then
+ * make an entry that clashes with ours, and the kernel drops it once. */
+bool fastpath_loose_pickup(void);
 
 /* Replaces whatever conntrack holds for fi's tuple with an entry that
  * translates the flow, and reads it back.  Returns 0 once the entry is in

@@ -460,6 +460,9 @@ static int run(struct daemon *d)
 			 strerror(errno));
 		d->conf->fastpath = CONF_FASTPATH_OFF;
 	}
+	if (d->conf->fastpath != CONF_FASTPATH_OFF && fastpath_loose_pickup())
+		log_notice("net.netfilter.nf_conntrack_tcp_loose is 1: a packet racing a kernel "
+			   "offload can be dropped once; 0 is recommended (synproxyd(8))");
 	if (d->conf->queue.count > MAX_WORKERS) {
 		log_err("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
 		goto out;

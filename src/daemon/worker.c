@@ -126,6 +126,10 @@ static void offload(struct worker *w, const struct flow_info *fi)
 		w->wk_offload.refused_rescaled++;
 		return;
 	}
+	/* The verdicts first: a released packet may carry a conntrack entry
+	 * the kernel has not confirmed yet; once ours is in the table, its
+	 * confirmation would clash with it and the kernel would drop it. */
+	nfqueue_flush(w->wk_nfq);
 	if (fastpath_offload(w->wk_fp, fi) == 0 &&
 	    engine_offloaded(w->wk_engine, &fi->key, w->wk_now)) {
 		w->wk_offload.ok++;

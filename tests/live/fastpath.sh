@@ -85,6 +85,9 @@ ip -n "$SRV" link set s0 up
 ip -n "$CLI" route add default via 192.0.2.1
 ip -n "$SRV" route add default via 203.0.113.1
 ip netns exec "$GW" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward"
+# The setting synproxyd(8) recommends with the fast path.
+modprobe nf_conntrack 2>/dev/null
+ip netns exec "$GW" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 || fail "tcp_loose"
 
 # The backend: a web server with a 10 MB file, and a line echo server.
 mkdir "$TMP/www"

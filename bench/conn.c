@@ -1,0 +1,125 @@
+/* Connection benchmark helper for bench/connect_rate.sh.
+ *   conn server ADDR PORT       accept; read the request; answer "ok\n"; close
+ *   conn client ADDR PORT N PAR N connections over PAR processes, each one a
+ *                               connect, a 4-byte request, the 3-byte answer
+ *                               and a close (3 s timeout per step)
+ * The client prints "ok OK fail FAIL seconds S rate R".
+ * Build: gcc -O2 -o conn conn.c */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct sockaddr_in addr_of(const char *ip, const char *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(port)) };
+
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+		fprintf(stderr, "conn: bad address %s\n", ip);
+		exit(2);
+	}
+	return a;
+}
+
+static int serve(struct sockaddr_in a)
+{
+	int one = 1, s = socket(AF_INET, SOCK_STREAM, 0);
+	char buf[64];
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4096) < 0) {
+		perror("conn: listen");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		int c = accept(s, NULL, NULL);
+
+		if (c < 0)
+			continue;
+		if (read(c, buf, sizeof(buf)) > 0 && write(c, "ok\n", 3) != 3)
+			perror("conn: write");
+		close(c);
+	}
+}
+
+/* One connection; 0 when the answer came back. */
+static int one_conn(const struct sockaddr_in *a)
+{
+	struct timeval tv = { 3, 0 };
+	int s = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+	char buf[8];
+	ssize_t n, got = 0;
+
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(s, (const struct sockaddr *)a, sizeof(*a)) == 0 && write(s, "GET\n", 4) == 4) {
+		while (got < 3 && (n = read(s, buf + got, sizeof(buf) - (size_t)got)) > 0)
+			got += n;
+		rc = got == 3 && memcmp(buf, "ok\n", 3) == 0 ? 0 : -1;
+	}
+	close(s);
+	return rc;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int client(struct sockaddr_in a, long n, int par)
+{
+	int fds[2], i;
+	long ok = 0, fail = 0;
+	double t0 = now_s(), t;
+
+	if (pipe(fds) < 0)
+		return 1;
+	for (i = 0; i < par; i++) {
+		if (fork() == 0) {
+			long k, mine[2] = { 0, 0 };
+
+			close(fds[0]);
+			for (k = i; k < n; k += par)
+				mine[one_conn(&a) == 0 ? 0 : 1]++;
+			if (write(fds[1], mine, sizeof(mine)) != sizeof(mine))
+				_exit(1);
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	for (i = 0; i < par; i++) {
+		long r[2];
+
+		if (read(fds[0], r, sizeof(r)) == sizeof(r)) {
+			ok += r[0];
+			fail += r[1];
+		}
+	}
+	while (wait(NULL) > 0)
+		;
+	t = now_s() - t0;
+	printf("ok %ld fail %ld seconds %.3f rate %.0f\n", ok, fail, t, (double)ok / t);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "server") == 0)
+		return serve(addr_of(argv[2], argv[3]));
+	if (argc == 6 && strcmp(argv[1], "client") == 0)
+		return client(addr_of(argv[2], argv[3]), atol(argv[4]), atoi(argv[5]));
+	fprintf(stderr, "usage: conn server ADDR PORT | conn client ADDR PORT N PAR\n");
+	return 2;
+}
