@@ -86,6 +86,7 @@ static int client(struct sockaddr_in a, long n, int par)
 
 	if (pipe(fds) < 0)
 		return 1;
+	signal(SIGPIPE, SIG_IGN);  /* a reset connection is a failure, not an exit */
 	for (i = 0; i < par; i++) {
 		if (fork() == 0) {
 			long k, mine[2] = { 0, 0 };

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v iperf3 >/dev/null || die "iperf3 missing (scripts/install-deps)"
 T=${T:-5}
+R=${R:-3}    # rounds; each figure is the median of R runs, interleaved
 
 bench_net
 bg ip netns exec "$SRV" timeout 300 iperf3 -s -B 203.0.113.2 -p 5201 >/dev/null 2>&1
@@ -19,27 +20,42 @@ run_iperf() {
 		"$TMP/iperf.json"
 }
 
-plain=$(run_iperf)
-
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+P="" F="" S=""
 bench_conf auto
-bench_daemon_start
-# A first short run lets wscale "auto" learn the server's shift, so the
-# measured connection is not rescaled (a rescaled one stays in userspace).
-ip netns exec "$CLI" iperf3 -c 203.0.113.2 -p 5201 -t 1 >/dev/null 2>&1
-fast=$(run_iperf)
-fast_ok=$(stat_of offload_ok)
-fast_q=$(stat_of queue_received)
-bench_daemon_stop
-
+cp "$TMP/synproxyd.conf" "$TMP/auto.conf"
 bench_conf off
-bench_daemon_start
-ip netns exec "$CLI" iperf3 -c 203.0.113.2 -p 5201 -t 1 >/dev/null 2>&1
-slow=$(run_iperf)
-slow_q=$(stat_of queue_received)
-bench_daemon_stop
+cp "$TMP/synproxyd.conf" "$TMP/off.conf"
+r=0
+while [ $r -lt "$R" ]; do
+	r=$((r + 1))
+	P="$P $(run_iperf)"
+	for mode in auto off; do
+		cp "$TMP/$mode.conf" "$TMP/synproxyd.conf"
+		bench_daemon_start
+		# A first short run lets wscale "auto" learn the server's shift, so
+		# the measured connection is not rescaled (that one would stay in
+		# userspace).
+		ip netns exec "$CLI" iperf3 -c 203.0.113.2 -p 5201 -t 1 >/dev/null 2>&1
+		v=$(run_iperf)
+		if [ $mode = auto ]; then
+			F="$F $v"
+			fast_ok=$(stat_of offload_ok)
+			fast_q=$(stat_of queue_received)
+		else
+			S="$S $v"
+			slow_q=$(stat_of queue_received)
+		fi
+		bench_daemon_stop
+	done
+done
+plain=$(median $P)
+fast=$(median $F)
+slow=$(median $S)
 
 gbps() { awk -v b="$1" 'BEGIN { printf "%.2f Gbit/s", b / 1e9 }'; }
-echo "throughput (iperf3 -t $T, one stream), $(nproc) CPUs, $(uname -r), $(date -u +%F)"
+echo "throughput (iperf3 -t $T, one stream, median of $R), $(nproc) CPUs, $(uname -r), $(date -u +%F)"
+echo "  runs (bit/s): plain$P; fastpath$F; userspace$S"
 echo "  plain forwarding:     $(gbps "$plain")"
-echo "  synproxyd fastpath:   $(gbps "$fast")  ratio $(ratio "$fast" "$plain")  (offload_ok $fast_ok, queued packets $fast_q)"
-echo "  synproxyd userspace:  $(gbps "$slow")  ratio $(ratio "$slow" "$plain")  (queued packets $slow_q)"
+echo "  synproxyd fastpath:   $(gbps "$fast")  ratio $(ratio "$fast" "$plain")  (last run: offload_ok $fast_ok, queued packets $fast_q)"
+echo "  synproxyd userspace:  $(gbps "$slow")  ratio $(ratio "$slow" "$plain")  (last run: queued packets $slow_q)"
