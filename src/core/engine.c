@@ -586,7 +586,7 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 		case SC_EVICTED:
 			count(e, CNT_syncache_evicted);
 			srclimit_half_open(e->src, &ev.key.caddr, -1);
-			/* fall through */
+			__attribute__((fallthrough));
 		case SC_INSERTED:
 			count(e, CNT_syncache_added);
 			srclimit_half_open(e->src, &k->caddr, 1);
