@@ -1100,6 +1100,24 @@ static void test_rescaled_flow_flagged(void **state)
 	env_free(v);
 }
 
+/* Two engines with the same secret but different uptimes validate each
+ * other's cookies once both know the wall clock (ECMP proxies). */
+static void test_shared_secret_wallclock(void **state)
+{
+	struct env *a = env_new(cookies_always), *b = env_new(cookies_always);
+	uint32_t ts, iss;
+
+	b->now = a->now + 5000000;        /* booted 83 minutes earlier */
+	engine_set_wallclock(a->e, 1790000000000ull, a->now);
+	engine_set_wallclock(b->e, 1790000000000ull, b->now);
+	iss = do_syn(a, &linux_syn_opts, &ts);
+	b->now += 10;
+	do_ack(b, iss, ts, NULL);
+	assert_int_equal(cnt(b, CNT_cookie_valid), 1);
+	env_free(a);
+	env_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1130,6 +1148,7 @@ int main(void)
 		cmocka_unit_test(test_syn_on_live_flow_challenge),
 		cmocka_unit_test(test_offer_and_offload),
 		cmocka_unit_test(test_rescaled_flow_flagged),
+		cmocka_unit_test(test_shared_secret_wallclock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
