@@ -8,6 +8,8 @@ cd "$(dirname "$0")"
 ./scripts/install-deps
 ./scripts/build
 make check
+# A short bounded libFuzzer pass over the engine, packet and config targets.
+tests/fuzz/run.sh 20
 make check-live
 # The tarball builds and passes make check again, this time with ASan+UBSan.
 make distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-sanitizers >/dev/null

@@ -38,6 +38,7 @@ struct engine {
 	struct srclimit *src;
 	struct learned *learned;
 	struct passlist *pass;
+	int64_t wall_offset_ms;     /* wall clock - now_ms, for the cookie counter */
 	uint64_t challenge_second;  /* now_ms / 1000 of the current challenge budget */
 	uint32_t challenge_sent;    /* challenge ACKs sent in that second */
 	uint64_t cnt[CNT_MAX];
@@ -174,6 +175,18 @@ const uint64_t *engine_counters(const struct engine *e)
 static void count(struct engine *e, enum counter c)
 {
 	e->cnt[c]++;
+}
+
+/* The cookie time counter runs on the wall clock, so that proxies sharing
+ * a secret agree on it whatever their uptime. */
+static uint32_t cookie_now(const struct engine *e, uint64_t now_ms)
+{
+	return cookie_counter(now_ms + (uint64_t)e->wall_offset_ms);
+}
+
+void engine_set_wallclock(struct engine *e, uint64_t wall_ms, uint64_t now_ms)
+{
+	e->wall_offset_ms = (int64_t)(wall_ms - now_ms);
 }
 
 /* Our TSval clock: 1 kHz, offset by a secret so it says nothing of our
@@ -342,7 +355,7 @@ static uint32_t cookie_bits(struct engine *e, const struct syn_state *st, uint64
 	};
 	uint32_t bits = 0;
 
-	*iss = cookie_make(e->secret, &st->key, st->irs, cookie_counter(now_ms), &co, &bits);
+	*iss = cookie_make(e->secret, &st->key, st->irs, cookie_now(e, now_ms), &co, &bits);
 	return bits;
 }
 
@@ -586,7 +599,7 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 		case SC_EVICTED:
 			count(e, CNT_syncache_evicted);
 			srclimit_half_open(e->src, &ev.key.caddr, -1);
-			/* fall through */
+			__attribute__((fallthrough));
 		case SC_INSERTED:
 			count(e, CNT_syncache_added);
 			srclimit_half_open(e->src, &k->caddr, 1);
@@ -677,14 +690,14 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		if (e->cfg.cookie_crosscheck && e->cfg.cookies != COOKIES_OFF) {
 			struct cookie_opts co;
 
-			if (cookie_check(e->secret, k, st.irs, st.iss, cookie_counter(now_ms),
+			if (cookie_check(e->secret, k, st.irs, st.iss, cookie_now(e, now_ms),
 					 o.have & TO_TS, o.tsecr, &co) != COOKIE_VALID)
 				count(e, CNT_cookie_mismatch);
 		}
 	} else if (e->cfg.cookies != COOKIES_OFF) {
 		struct cookie_opts co;
 		enum cookie_result cr = cookie_check(e->secret, k, p->seq - 1, p->ack - 1,
-						     cookie_counter(now_ms), o.have & TO_TS,
+						     cookie_now(e, now_ms), o.have & TO_TS,
 						     o.tsecr, &co);
 
 		if (cr != COOKIE_VALID) {

@@ -145,6 +145,12 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
  * engine_flush. */
 void engine_free(struct engine *e);
 
+/* Tells the engine the wall-clock time (ms since the epoch) that goes with
+ * now_ms.  Only the SYN-cookie time counter uses it, so that several
+ * proxies sharing a secret file agree on the counter; without a call the
+ * counter runs on now_ms itself. */
+void engine_set_wallclock(struct engine *e, uint64_t wall_ms, uint64_t now_ms);
+
 /* Swaps the rule set (for a reload).  Existing flows and half-open
  * entries keep the options they negotiated. */
 void engine_set_policy(struct engine *e, const struct policy *pol);

@@ -145,7 +145,12 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 {
 	struct worker *w = ctx;
 	struct engine_out *o = w->wk_out;
-	struct engine_meta m = { .id = p->id, .csum_unverified = p->csum_unverified };
+	/* NFQA_SKB_CSUM_NOTVERIFIED (p->csum_unverified) means nobody has
+	 * checked the checksum yet, so the engine must check it: it is not the
+	 * engine's "not computed yet", which only a partial checksum is, and
+	 * that one is completed below.  Passing it on let every forged SYN
+	 * with a bad checksum through (hostile.sh, badsum). */
+	struct engine_meta m = { .id = p->id, .csum_unverified = false };
 
 	if (p->csum_not_ready) {
 		struct pkt pk;
@@ -154,7 +159,6 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 		 * partial one must become whole before anything is translated. */
 		if (packet_parse(&pk, p->data, p->len) == PKT_OK)
 			packet_tcp_csum_fix(&pk);
-		m.csum_unverified = false;
 	}
 	engine_input(w->wk_engine, p->data, p->len, &m, w->wk_now, o);
 	apply_out(w, o);

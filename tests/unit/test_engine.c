@@ -1100,6 +1100,69 @@ static void test_rescaled_flow_flagged(void **state)
 	env_free(v);
 }
 
+/* Two engines with the same secret but different uptimes validate each
+ * other's cookies once both know the wall clock (ECMP proxies). */
+static void test_shared_secret_wallclock(void **state)
+{
+	struct env *a = env_new(cookies_always), *b = env_new(cookies_always);
+	uint32_t ts, iss;
+
+	b->now = a->now + 5000000;        /* booted 83 minutes earlier */
+	engine_set_wallclock(a->e, 1790000000000ull, a->now);
+	engine_set_wallclock(b->e, 1790000000000ull, b->now);
+	iss = do_syn(a, &linux_syn_opts, &ts);
+	b->now += 10;
+	do_ack(b, iss, ts, NULL);
+	assert_int_equal(cnt(b, CNT_cookie_valid), 1);
+	env_free(a);
+	env_free(b);
+}
+
+static void few_flows(struct env *v)
+{
+	v->cfg.max_flows = 64;
+}
+
+/* Clients that finish their handshake against a backend that never
+ * answers fill the flow table, never more: later ones are counted and
+ * dropped (they retransmit), the memory does not move, and the table
+ * drains as the backend SYNs time out. */
+static void test_half_finished_backend_handshakes_bounded(void **state)
+{
+	struct env *v = env_new(few_flows);
+	struct engine_gauges g0, g;
+	uint8_t buf[256];
+
+	engine_gauges(v->e, &g0);
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint32_t ts;
+		uint32_t iss;
+
+		addr4(&v->cli, 198, 18, (uint8_t)(i >> 8), (uint8_t)i);
+		iss = do_syn(v, &linux_syn_opts, &ts);
+		struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1,
+				     .win = 229, .opt = { .have = TO_TS, .tsval = 1, .tsecr = ts } };
+		feed(v, &a, buf, sizeof(buf));
+	}
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 64);
+	assert_int_equal(g.memory_bytes, g0.memory_bytes);
+	assert_int_equal(cnt(v, CNT_flows_created), 64);
+	assert_int_equal(cnt(v, CNT_flows_full), 20000 - 64);
+	v->now += 60000;
+	while (engine_tick(v->e, v->now, &v->out))
+		;
+	for (int i = 0; i < 20; i++) {
+		v->now += 1000;
+		while (engine_tick(v->e, v->now, &v->out))
+			;
+	}
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_backend_timeout), 64);
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1130,6 +1193,8 @@ int main(void)
 		cmocka_unit_test(test_syn_on_live_flow_challenge),
 		cmocka_unit_test(test_offer_and_offload),
 		cmocka_unit_test(test_rescaled_flow_flagged),
+		cmocka_unit_test(test_shared_secret_wallclock),
+		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,526 @@
+/* Fuzz target: the engine on sequences of packets and clock steps.
+ *
+ * The first input byte picks the configuration (cookie mode, cross-check,
+ * checksum-unverified metadata) and the record format:
+ *   raw mode (bit 0 clear): records of a 2-byte big-endian length, that
+ *     many packet bytes, and one time-step byte;
+ *   script mode (bit 0 set): records of an opcode byte, its operands and
+ *     one time-step byte.  The opcodes build packets from the replay
+ *     corpus (replay_packets.h, mutated), or as answers to what the engine
+ *     sent or let through, so that fuzzed handshakes get past the SYN
+ *     cache and the backend handshake into the established paths.
+ * The tables are tiny so that every limit and eviction path is reachable.
+ *
+ * After every engine call the invariants below are checked; engine_flush
+ * at the end must release every packet still held. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+#include "bytes.h"
+#include "engine.h"
+#include "hold.h"
+#include "packet.h"
+#include "tcpopt.h"
+
+#include "replay_packets.h"
+
+#define PKT_MAX 4096
+#define MAX_IDS 4096         /* ids handed out in one run (inputs are <= 4096 bytes) */
+#define RING 16
+#define TICK_LOOPS 10000     /* engine_tick saying "more" this often is a livelock */
+
+enum id_state { ID_NONE, ID_HELD, ID_RELEASED };
+
+/* A packet one side sent or received, kept to answer or continue it. */
+struct seen {
+	struct pkt p;            /* addresses, ports, seq, ack, flags, paylen */
+	uint32_t tsval;
+	bool ts;
+	uint8_t to;              /* DIR_CLIENT: travelled toward the client */
+};
+
+struct ring {
+	struct seen s[RING];
+	uint32_t n;
+};
+
+struct run {
+	struct engine *e;
+	struct engine_config cfg;
+	struct engine_meta meta;
+	struct engine_out out;
+	uint64_t now;
+	uint32_t next_id;
+	uint32_t held;
+	uint8_t ids[MAX_IDS];
+	bool held_csum_ok[MAX_IDS];
+	struct ring sent;        /* inputs, as the sender wrote them */
+	struct ring delivered;   /* what reached a side: emits, accepted inputs, releases */
+	bool have_offer;
+	struct conn_key offer;
+	const uint8_t *in;
+	size_t left;
+};
+
+static struct policy pol_a, pol_b;
+static bool pols_built;
+
+static const uint8_t secret[ENGINE_SECRET_LEN] = { 0x5e, 0xc2, 0xe7 };
+
+static void rule_common(struct rule *r, const char *name, const char *dst, uint16_t port,
+			enum rule_action a)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	FUZZ_CHECK(prefix_parse(dst, &r->dst) == 0);
+	if (port) {
+		r->ports[0] = port;
+		r->nports = 1;
+	}
+	r->action = a;
+	r->mss_mode = OPT_ON;
+	r->mss = 1460;
+	r->wscale_mode = OPT_ON;
+	r->wscale = 7;
+	r->sack_mode = OPT_ON;
+	r->ts_mode = OPT_ON;
+	r->ecn = true;
+}
+
+/* Policy A: every option on; B (swapped in by an opcode): options learned
+ * or off, so the reload path meets flows negotiated under A. */
+static void policies_build(void)
+{
+	struct prefix allow, deny;
+	struct rule *r;
+
+	rule_common(&pol_a.rules[0], "redis", "203.0.113.2/32", 6379, RULE_PROXY);
+	FUZZ_CHECK(prefix_parse("198.51.100.0/24", &deny) == 0);
+	pol_a.rules[0].deny = cidrset_new(&deny, 1);
+	r = &pol_a.rules[1];
+	rule_common(r, "redis6", "2001:db8:2::2/128", 6379, RULE_PROXY);
+	r->max_half_open_per_source = 4;
+	FUZZ_CHECK(prefix_parse("2001:db8:1::/48", &allow) == 0);
+	r->allow = cidrset_new(&allow, 1);
+	r->syn_rate_per_source = 20;
+	r->syn_burst_per_source = 5;
+	rule_common(&pol_a.rules[2], "web-reset", "203.0.113.2/32", 80, RULE_RESET);
+	pol_a.rules[2].reset_pass_ms = 3000;
+	rule_common(&pol_a.rules[3], "open", "203.0.113.2/32", 22, RULE_ACCEPT);
+	rule_common(&pol_a.rules[4], "closed", "203.0.113.0/24", 0, RULE_DROP);
+	pol_a.nrules = 5;
+
+	/* B shares A's address sets: both live until the process ends. */
+	pol_b = pol_a;
+	r = &pol_b.rules[0];
+	r->mss_mode = OPT_AUTO;
+	r->wscale_mode = OPT_AUTO;
+	r->sack_mode = OPT_AUTO;
+	r->ts_mode = OPT_AUTO;
+	r->ecn = false;
+	r = &pol_b.rules[1];
+	r->wscale_mode = OPT_OFF;
+	r->ts_mode = OPT_OFF;
+	r->sack_mode = OPT_OFF;
+	r->mss_mode = OPT_OFF;
+	pols_built = true;
+}
+
+static void config_build(struct engine_config *c, uint8_t mode)
+{
+	static const enum cookie_mode cookies[4] = {
+		COOKIES_OFF, COOKIES_AUTO, COOKIES_ALWAYS, COOKIES_AUTO
+	};
+
+	engine_config_defaults(c);
+	c->syncache.buckets = 16;
+	c->syncache.bucket_limit = 2;
+	c->syncache.max_entries = 24;
+	c->syncache.retries = 2;
+	c->cookies = cookies[(mode >> 1) & 3];
+	c->cookie_crosscheck = mode & 0x08;
+	c->max_flows = 8;
+	c->hold_packets_per_flow = 4;
+	c->hold_bytes_total = 6 * HOLD_SLOT_BYTES;
+	c->backend_syn_retries = 2;
+	c->established_idle_ms = 60000;
+	c->fin_wait_ms = 8000;
+	c->time_wait_ms = 4000;
+	c->rst_grace_ms = 2000;
+	c->srclimit_slots = 16;
+	c->learned_slots = 4;
+	c->passlist_slots = 4;
+}
+
+static bool take(struct run *r, void *dst, size_t n)
+{
+	if (r->left < n)
+		return false;
+	memcpy(dst, r->in, n);
+	r->in += n;
+	r->left -= n;
+	return true;
+}
+
+static uint8_t take8(struct run *r)
+{
+	uint8_t b = 0;
+
+	take(r, &b, 1);
+	return b;
+}
+
+/* Small steps most of the time; large ones reach every timer. */
+static uint64_t time_step(uint8_t b)
+{
+	if (b < 200)
+		return (uint64_t)b * 10;
+	return (uint64_t)(b - 200) * 2000;
+}
+
+static void ring_put(struct ring *g, const struct pkt *p, uint8_t to)
+{
+	struct seen *s = &g->s[g->n++ % RING];
+	struct tcpopt o;
+
+	s->p = *p;
+	s->p.data = NULL;
+	s->to = to;
+	s->ts = tcpopt_parse(p->data + p->l4off, p->doff, &o) == 0 && (o.have & TO_TS);
+	s->tsval = s->ts ? o.tsval : 0;
+}
+
+/* The skip-th most recent entry that travelled toward to; NULL if none. */
+static const struct seen *ring_find(const struct ring *g, uint8_t to, unsigned skip)
+{
+	for (uint32_t i = 0; i < RING && i < g->n; i++) {
+		const struct seen *s = &g->s[(g->n - 1 - i) % RING];
+
+		if (s->to == to && skip-- == 0)
+			return s;
+	}
+	return NULL;
+}
+
+static void check_gauges(struct run *r)
+{
+	struct engine_gauges g;
+
+	engine_gauges(r->e, &g);
+	FUZZ_CHECK(g.syncache_entries <= r->cfg.syncache.max_entries);
+	FUZZ_CHECK(r->cfg.cookies != COOKIES_ALWAYS || g.syncache_entries == 0);
+	FUZZ_CHECK(g.flows_active <= r->cfg.max_flows);
+	FUZZ_CHECK(g.held_bytes <= r->cfg.hold_bytes_total);
+	FUZZ_CHECK(g.held_packets == r->held);
+	FUZZ_CHECK(g.held_packets <= r->cfg.hold_bytes_total / HOLD_SLOT_BYTES);
+}
+
+/* Checks one engine call's output and records what it delivered. */
+static void check_out(struct run *r, bool from_tick)
+{
+	struct engine_out *o = &r->out;
+	static uint8_t buf[PKT_MAX];
+	struct pkt p;
+
+	FUZZ_CHECK(o->nemit <= ENGINE_MAX_EMIT);
+	FUZZ_CHECK(o->nrelease <= ENGINE_MAX_RELEASE);
+	if (!from_tick)
+		FUZZ_CHECK(o->verdict == VERDICT_ACCEPT || o->verdict == VERDICT_DROP ||
+			   o->verdict == VERDICT_HOLD);
+	FUZZ_CHECK(o->reason < CNT_MAX);
+	for (uint32_t i = 0; i < o->nemit; i++) {
+		const struct engine_emit *m = &o->emit[i];
+
+		FUZZ_CHECK(m->to == DIR_CLIENT || m->to == DIR_SERVER);
+		FUZZ_CHECK(m->len > 0 && m->len <= PACKET_BUILD_MAX);
+		memcpy(buf, m->data, m->len);
+		FUZZ_CHECK(packet_parse(&p, buf, m->len) == PKT_OK);
+		FUZZ_CHECK(p.len == m->len);
+		FUZZ_CHECK(packet_tcp_csum_ok(&p));
+		ring_put(&r->delivered, &p, m->to);
+	}
+	for (uint32_t i = 0; i < o->nrelease; i++) {
+		const struct engine_release *rl = &o->release[i];
+
+		FUZZ_CHECK(rl->id < r->next_id && rl->id < MAX_IDS);
+		FUZZ_CHECK(r->ids[rl->id] == ID_HELD);
+		r->ids[rl->id] = ID_RELEASED;
+		r->held--;
+		FUZZ_CHECK(rl->verdict == VERDICT_ACCEPT || rl->verdict == VERDICT_DROP);
+		if (rl->verdict != VERDICT_ACCEPT)
+			continue;
+		FUZZ_CHECK(rl->data != NULL && rl->len > 0 && rl->len <= PKT_MAX);
+		memcpy(buf, rl->data, rl->len);
+		FUZZ_CHECK(packet_parse(&p, buf, rl->len) == PKT_OK);
+		/* Translation keeps a correct checksum correct. */
+		if (r->held_csum_ok[rl->id])
+			FUZZ_CHECK(packet_tcp_csum_ok(&p));
+		ring_put(&r->delivered, &p, DIR_SERVER);
+	}
+	if (o->offer) {
+		r->have_offer = true;
+		r->offer = o->offer_flow.key;
+		FUZZ_CHECK(o->offer_flow.state == FLOW_ESTABLISHED);
+	}
+}
+
+static void tick(struct run *r)
+{
+	int loops = 0;
+	bool more;
+
+	do {
+		more = engine_tick(r->e, r->now, &r->out);
+		check_out(r, true);
+		check_gauges(r);
+		FUZZ_CHECK(++loops < TICK_LOOPS);
+	} while (more);
+}
+
+/* Hands one packet to the engine and checks everything it says. */
+static void feed(struct run *r, const uint8_t *data, uint32_t len)
+{
+	static uint8_t buf[PKT_MAX], before[PKT_MAX];
+	struct pkt p;
+	bool parsed, csum_ok;
+	uint32_t id = r->next_id++;
+
+	if (id >= MAX_IDS)
+		return;
+	memcpy(buf, data, len);
+	memcpy(before, data, len);
+	parsed = packet_parse(&p, buf, len) == PKT_OK;
+	csum_ok = parsed && packet_tcp_csum_ok(&p);
+	r->meta.id = id;
+	engine_input(r->e, buf, len, &r->meta, r->now, &r->out);
+	if (r->out.verdict == VERDICT_HOLD) {
+		FUZZ_CHECK(parsed);
+		r->ids[id] = ID_HELD;
+		r->held_csum_ok[id] = csum_ok;
+		r->held++;
+	}
+	check_out(r, false);
+	if (!r->out.modified)
+		FUZZ_CHECK(memcmp(buf, before, len) == 0);
+	if (parsed) {
+		struct pkt q;
+
+		ring_put(&r->sent, &p, r->out.dir == DIR_SERVER ? DIR_CLIENT : DIR_SERVER);
+		if (r->out.verdict == VERDICT_ACCEPT) {
+			FUZZ_CHECK(packet_parse(&q, buf, len) == PKT_OK);
+			if (csum_ok && !r->meta.csum_unverified)
+				FUZZ_CHECK(packet_tcp_csum_ok(&q));
+			ring_put(&r->delivered, &q,
+				 r->out.dir == DIR_SERVER ? DIR_CLIENT : DIR_SERVER);
+		}
+	}
+	check_gauges(r);
+}
+
+/* Builds a segment from s (src/dst swapped when reply) with fuzzed flags,
+ * offsets, options and payload, then feeds it. */
+static void build_and_feed(struct run *r, const struct seen *s, bool reply)
+{
+	static uint8_t buf[PKT_MAX];
+	const struct pkt *o = &s->p;
+	uint8_t flags = take8(r), optbits = take8(r), dseq = take8(r), dack = take8(r);
+	uint8_t win = take8(r), plen = take8(r);
+	uint32_t seglen = o->paylen + !!(o->flags & TCPH_SYN) + !!(o->flags & TCPH_FIN);
+	struct tcpopt opt = { 0 };
+	struct seg sg = { 0 };
+	struct pkt p;
+	size_t len;
+
+	if (reply) {
+		sg.src = o->dst;
+		sg.dst = o->src;
+		sg.sport = o->dport;
+		sg.dport = o->sport;
+		sg.seq = o->ack + (uint32_t)(int8_t)dseq;
+		sg.ack = o->seq + seglen + (uint32_t)(int8_t)dack;
+	} else {
+		sg.src = o->src;
+		sg.dst = o->dst;
+		sg.sport = o->sport;
+		sg.dport = o->dport;
+		sg.seq = o->seq + seglen + (uint32_t)(int8_t)dseq;
+		sg.ack = o->ack + (uint32_t)(int8_t)dack;
+	}
+	sg.flags = flags;
+	sg.win = (uint16_t)(win << 8 | win);
+	sg.tos = optbits & 0x80 ? 0x02 : 0;
+	opt.have = optbits & (TO_MSS | TO_WSCALE | TO_SACKOK | TO_TS);
+	opt.mss = 1200 + 16 * (optbits >> 5);
+	opt.wscale = (optbits >> 4) & 0x0f;
+	opt.tsval = (uint32_t)r->now * 7 + 1000;
+	opt.tsecr = s->ts ? s->tsval : 0;
+	sg.opt = opt.have ? &opt : NULL;
+	len = packet_build(buf, sizeof(buf), &sg);
+	FUZZ_CHECK(len > 0);
+	FUZZ_CHECK(packet_parse(&p, buf, (uint32_t)len) == PKT_OK);
+	/* SACK blocks (packet_build writes none) fill the room left. */
+	if ((optbits & 0x10) && p.doff <= 60 - 12) {
+		unsigned room = (60 - p.doff - 4) / 8, n = room > 2 ? 2 : room;
+		uint8_t *tcp = buf + p.l4off, *sk;
+		size_t hdr = p.doff + 4 + 8 * n;
+
+		memmove(tcp + hdr, tcp + p.doff, len - p.l4off - p.doff);
+		sk = tcp + p.doff;
+		sk[0] = TCPOPT_NOP;
+		sk[1] = TCPOPT_NOP;
+		sk[2] = TCPOPT_SACK;
+		sk[3] = (uint8_t)(2 + 8 * n);
+		for (unsigned i = 0; i < n; i++) {
+			put_be32(sk + 4 + 8 * i, sg.ack + 100 + 1000 * i);
+			put_be32(sk + 8 + 8 * i, sg.ack + 600 + 1000 * i);
+		}
+		tcp[12] = (uint8_t)((hdr / 4) << 4);
+		len += hdr - p.doff;
+	}
+	/* Payload: ASCII so that a human reading a reproducer sees it. */
+	memset(buf + len, 'a' + (plen & 7), plen);
+	len += plen;
+	if (buf[0] >> 4 == 4)
+		put_be16(buf + 2, (uint16_t)len);
+	else
+		put_be16(buf + 4, (uint16_t)(len - 40));
+	FUZZ_CHECK(packet_parse(&p, buf, (uint32_t)len) == PKT_OK);
+	packet_tcp_csum_fix(&p);
+	if (dack == 0x7f)
+		buf[len - 1] ^= 1;  /* a wrong checksum now and then */
+	feed(r, buf, (uint32_t)len);
+}
+
+/* A replay corpus packet with up to 8 byte flips; bit 7 of the count byte
+ * asks for the checksums to be made right again. */
+static void corpus_feed(struct run *r)
+{
+	static uint8_t buf[PKT_MAX];
+	uint8_t idx = take8(r), nmut = take8(r);
+	uint32_t len;
+	struct pkt p;
+
+	if (REPLAY_NPKTS == 0)
+		return;
+	len = replay_pkts[idx % REPLAY_NPKTS].len;
+	memcpy(buf, replay_pkts[idx % REPLAY_NPKTS].data, len);
+	for (unsigned i = 0; i < (nmut & 7u); i++) {
+		uint8_t off = take8(r), x = take8(r);
+
+		buf[off % len] ^= x;
+	}
+	if ((nmut & 0x80) && packet_parse(&p, buf, len) == PKT_OK)
+		packet_tcp_csum_fix(&p);
+	feed(r, buf, len);
+}
+
+static void script_step(struct run *r)
+{
+	uint8_t op = take8(r), sel;
+	const struct seen *s;
+
+	switch (op % 8) {
+	case 0:
+	case 1:
+		corpus_feed(r);
+		break;
+	case 2:     /* answer the latest packet that went toward a side */
+	case 3:
+		sel = take8(r);
+		s = ring_find(&r->delivered, sel & 0x80 ? DIR_SERVER : DIR_CLIENT, sel & 3);
+		if (s)
+			build_and_feed(r, s, true);
+		break;
+	case 4:     /* the same sender again, after its last segment */
+		sel = take8(r);
+		s = ring_find(&r->sent, sel & 0x80 ? DIR_SERVER : DIR_CLIENT, sel & 3);
+		if (s)
+			build_and_feed(r, s, false);
+		break;
+	case 5:
+		if (r->have_offer)
+			(void)engine_offloaded(r->e, &r->offer, r->now);
+		check_gauges(r);
+		break;
+	case 6:
+		engine_set_policy(r->e, op & 0x80 ? &pol_b : &pol_a);
+		break;
+	case 7: {   /* a raw packet */
+		static uint8_t buf[PKT_MAX];
+		uint8_t l = take8(r);
+
+		if (take(r, buf, l) && l > 0)
+			feed(r, buf, l);
+		break;
+	}
+	}
+}
+
+static void raw_step(struct run *r)
+{
+	static uint8_t buf[PKT_MAX];
+	uint8_t lb[2];
+	uint32_t len;
+
+	if (!take(r, lb, 2))
+		return;
+	len = get_be16(lb);
+	if (len > r->left)
+		len = (uint32_t)r->left;
+	take(r, buf, len);
+	if (len > 0)
+		feed(r, buf, len);
+}
+
+static void walk_fn(const struct flow_info *fi, void *ctx)
+{
+	FUZZ_CHECK(fi->state >= FLOW_HALF_OPEN && fi->state <= FLOW_TIME_WAIT);
+	++*(uint32_t *)ctx;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct run r;
+	uint32_t walked = 0, flushes = 0;
+	struct engine_gauges g;
+	uint8_t mode;
+	bool more;
+
+	if (size < 1)
+		return 0;
+	if (!pols_built)
+		policies_build();
+	memset(&r, 0, sizeof(r));
+	mode = data[0];
+	r.in = data + 1;
+	r.left = size - 1;
+	r.meta.csum_unverified = mode & 0x10;
+	r.now = 1000000;
+	config_build(&r.cfg, mode);
+	r.e = engine_new(&r.cfg, &pol_a, secret, r.now);
+	FUZZ_CHECK(r.e != NULL);
+
+	while (r.left > 0) {
+		if (mode & 1)
+			script_step(&r);
+		else
+			raw_step(&r);
+		r.now += time_step(take8(&r));
+		tick(&r);
+	}
+	engine_walk(r.e, r.now, walk_fn, &walked);
+	engine_gauges(r.e, &g);
+	FUZZ_CHECK(walked >= g.flows_active);
+	do {
+		more = engine_flush(r.e, &r.out);
+		check_out(&r, true);
+		FUZZ_CHECK(++flushes < TICK_LOOPS);
+	} while (more);
+	/* Every held packet got exactly one late verdict. */
+	FUZZ_CHECK(r.held == 0);
+	check_gauges(&r);
+	engine_free(r.e);
+	return 0;
+}

@@ -1,0 +1,165 @@
+# Helpers for hostile.sh, faults.sh and soak.sh (sourced after lib.sh).
+#
+# An echo server on the backend, a long-lived client that must never lose
+# a reply, the daemon configuration these tests need (queue flags, rule
+# options), and hostile.py wrappers.
+
+HOSTILE_PY=$LIVE_DIR/hostile.py
+
+# The echo server on the backend (port 6379), bounded to LIFE seconds.
+start_echo() {	# NS [LIFE]
+	bg_ns "$1" timeout "${2:-300}" "$PY" -c '
+import socket, threading
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 6379))
+s.listen(256)
+def serve(c):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            c.sendall(d)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+'
+	ECHO_PID=$LASTPID
+	wait_listen "$1" 6379
+}
+
+# The long-lived client: one TCP connection to ADDR:6379, a numbered random
+# message every 200 ms, every reply checked byte for byte.  Writes its local
+# port to $TMP/ll.port and a line per 25 exchanges to $TMP/ll.log; runs
+# until $TMP/ll.stop exists (or MAXSECS).  Exit 0 only if every reply was
+# right and the connection never broke.
+start_longlived() {	# ADDR [MAXSECS]
+	rm -f "$TMP/ll.stop" "$TMP/ll.port"
+	bg_ns "$CLI" timeout "${2:-200}" "$PY" -u -c '
+import os, socket, sys, time
+addr, tmp = sys.argv[1], sys.argv[2]
+c = socket.create_connection((addr, 6379), timeout=5)
+c.settimeout(5)
+open(tmp + "/ll.port.tmp", "w").write("%d\n" % c.getsockname()[1])
+os.rename(tmp + "/ll.port.tmp", tmp + "/ll.port")
+n = 0
+worst = 0.0
+while not os.path.exists(tmp + "/ll.stop"):
+    msg = ("msg %d %s\n" % (n, os.urandom(12).hex())).encode()
+    t0 = time.monotonic()
+    try:
+        c.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            d = c.recv(4096)
+            if not d:
+                sys.exit("LL: connection closed after %d exchanges" % n)
+            got += d
+    except OSError as e:
+        sys.exit("LL: %s after %d exchanges" % (e, n))
+    rtt = time.monotonic() - t0
+    worst = max(worst, rtt)
+    if got != msg:
+        sys.exit("LL: reply %d wrong: %r != %r" % (n, got, msg))
+    n += 1
+    if n % 25 == 0:
+        print("LL exchanges %d worst_rtt %.3f" % (n, worst), flush=True)
+    time.sleep(0.2)
+c.close()
+print("LL OK exchanges %d worst_rtt %.3f" % (n, worst))
+' "$1" "$TMP" >"$TMP/ll.log" 2>&1
+	LL_PID=$LASTPID
+	i=0
+	until [ -s "$TMP/ll.port" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "long-lived client did not connect: $(cat "$TMP/ll.log")"
+		sleep 0.1
+	done
+	LL_PORT=$(cat "$TMP/ll.port")
+}
+
+# Exchanges done so far by the long-lived client (0 before the first 25).
+ll_count() {
+	awk '/^LL/ { for (i = 1; i < NF; i++) if ($i == "exchanges") n = $(i + 1) }
+		END { print n + 0 }' "$TMP/ll.log"
+}
+
+# True while the long-lived client runs (it exits only on failure or stop).
+ll_alive() {
+	kill -0 "$LL_PID" 2>/dev/null
+}
+
+# Stops the long-lived client; sets LL_RC and prints its log.
+stop_longlived() {
+	touch "$TMP/ll.stop"
+	i=0
+	while kill -0 "$LL_PID" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { kill -KILL "$LL_PID"; break; }
+		sleep 0.1
+	done
+	wait "$LL_PID"
+	LL_RC=$?
+	tail -n 3 "$TMP/ll.log"
+}
+
+# Writes $CONF like lib.sh's write_conf, with the queue flags and extra
+# options for the v4 rule.
+#   hostile_conf FAIL_OPEN BYPASS "RULE_OPTS" ["EXTRA"] [FILE]
+hostile_conf() {
+	SOCK="$TMP/ctl/control.sock"
+	CONF=${5:-$TMP/synproxyd.conf}
+	cat >"$CONF" <<CONF
+mode = "$MODE";
+queue = { num = 0; count = 1; fail_open = $1; bypass = $2; };
+control_socket = "$SOCK";
+logging = { level = "info"; target = "stderr"; };
+${4:-}
+rules = (
+	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; ${3:-} },
+	{ name = "v6"; dst = "$BACKEND6"; ports = [ $PORTS ]; action = "proxy"; ${3:-} }
+);
+CONF
+}
+
+# MAC address of interface IF in namespace NS.
+ns_mac() {	# NS IF
+	ip -n "$1" -br link show "$2" | awk '{ print $3 }'
+}
+
+# hostile NS IF GWMAC MODE ARGS...: runs hostile.py, prints its output, sets
+# HOSTILE_SENT (packets sent) and HOSTILE_PPS.
+hostile() {
+	hns=$1 hif=$2 hmac=$3
+	shift 3
+	out=$(ip netns exec "$hns" timeout 120 "$PY" "$HOSTILE_PY" "$@" --iface "$hif" \
+		--gwmac "$hmac" 2>&1 | grep -v '^WARNING')
+	echo "$out" | sed 's/^/  hostile.py: /'
+	HOSTILE_SENT=$(echo "$out" | awk '$1 == "sent" { print $3 }' | tail -n 1)
+	HOSTILE_PPS=$(echo "$out" | awk '$1 == "sent" { gsub(/[(]/, "", $8); print $8 }' | tail -n 1)
+	[ -n "$HOSTILE_SENT" ] || fail "hostile.py $* did not run"
+}
+
+# Counter snapshot: cnt_snap NAME stores every counter as NAME_<counter>.
+cnt_snap() {
+	st=$("$SYNPROXYCTL" -s "$SOCK" stats 2>/dev/null) || fail "control socket does not answer"
+	eval "$(echo "$st" | awk -v p="$1" 'NF >= 2 && $1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { print p "_" $1 "=" $2 }')"
+}
+
+# cnt_delta A B NAME: B_NAME - A_NAME.
+cnt_delta() {
+	eval "echo \$((\${$2_$3:-0} - \${$1_$3:-0}))"
+}
+
+# Asserts the daemon process lives and its control socket answers.
+check_daemon_alive() {	# WHEN
+	if kill -0 "$DPID" 2>/dev/null && "$SYNPROXYCTL" -s "$SOCK" stats >/dev/null 2>&1; then
+		echo "ok: daemon alive after $1"
+	else
+		echo "NOT OK: daemon dead or control socket silent after $1"
+		LAB_FAILED=$((LAB_FAILED + 1))
+		fail "daemon gone after $1"
+	fi
+}
