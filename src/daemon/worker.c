@@ -57,6 +57,7 @@ struct worker {
 	const struct conf *wk_pending;
 	bool wk_stop;
 	bool wk_flows_wanted;
+	bool wk_snap_wanted;
 	char *wk_flows;
 	size_t wk_flows_len;
 	struct worker_snapshot wk_snap;
@@ -67,6 +68,16 @@ static uint64_t mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since the epoch: the SYN-cookie counter runs on it so that
+ * proxies sharing a secret agree (engine_set_wallclock). */
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -250,7 +261,7 @@ static void mailbox(struct worker *w)
 	uint64_t v;
 	char *buf = NULL;
 	size_t len = 0;
-	bool want_flows;
+	bool want_flows, want_snap;
 	FILE *f;
 
 	if (read(w->wk_eventfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -263,7 +274,17 @@ static void mailbox(struct worker *w)
 		pthread_cond_broadcast(&w->wk_cond);
 	}
 	want_flows = w->wk_flows_wanted;
+	want_snap = w->wk_snap_wanted;
 	pthread_mutex_unlock(&w->wk_lock);
+	if (want_snap) {
+		/* A stats request: publish now so that it sees every packet
+		 * handled so far, not a snapshot up to 100 ms old. */
+		publish(w);
+		pthread_mutex_lock(&w->wk_lock);
+		w->wk_snap_wanted = false;
+		pthread_cond_broadcast(&w->wk_cond);
+		pthread_mutex_unlock(&w->wk_lock);
+	}
 	if (!want_flows)
 		return;
 	/* The listing is built outside the lock; the walk is not on the packet path. */
@@ -315,6 +336,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 		w->wk_now = mono_ms();
+		engine_set_wallclock(w->wk_engine, wall_ms(), w->wk_now);
 		for (i = 0; i < n; i++) {
 			int fd = ev[i].data.fd;
 			uint64_t v;
@@ -469,9 +491,21 @@ int worker_set_conf(struct worker *w, const struct conf *c)
 	return ok ? 0 : -1;
 }
 
+static bool snap_done(const struct worker *w, const void *arg)
+{
+	return !w->wk_snap_wanted;
+}
+
 void worker_snapshot(struct worker *w, struct worker_snapshot *s)
 {
 	pthread_mutex_lock(&w->wk_lock);
+	if (w->wk_started) {
+		w->wk_snap_wanted = true;
+		pthread_mutex_unlock(&w->wk_lock);
+		poke(w);
+		pthread_mutex_lock(&w->wk_lock);
+		wait_for(w, snap_done, NULL);
+	}
 	*s = w->wk_snap;
 	pthread_mutex_unlock(&w->wk_lock);
 }

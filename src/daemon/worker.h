@@ -15,7 +15,7 @@
 
 struct worker;
 
-/* Counters and gauges a worker published at most 100 ms ago. */
+/* Counters and gauges a worker published. */
 struct worker_snapshot {
 	uint64_t counters[CNT_MAX];
 	struct engine_gauges gauges;
@@ -45,7 +45,8 @@ int worker_start(struct worker *w);
  * configuration alive). */
 int worker_set_conf(struct worker *w, const struct conf *c);
 
-/* Copies the latest published snapshot into s. */
+/* Copies a snapshot the worker publishes on request into s (the latest
+ * published one if the worker does not answer within a few seconds). */
 void worker_snapshot(struct worker *w, struct worker_snapshot *s);
 
 /* Returns a malloc'd text listing of the worker's flows, one per line,
