@@ -682,6 +682,90 @@ fail:
 	return -1;
 }
 
+/* Counts, in restore or save text, our chains declared (":NAME") and the
+ * plain jumps to them ("-A BUILTIN -j NAME" in save output, "-I BUILTIN 1
+ * -j NAME" in ours), per chain id. */
+static void tally(const char *text, int declared[CH_COUNT], int jumps[CH_COUNT])
+{
+	char table[32] = "";
+	const char *line = text;
+
+	memset(declared, 0, CH_COUNT * sizeof(int));
+	memset(jumps, 0, CH_COUNT * sizeof(int));
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+		const char *target = NULL;
+		int ch;
+
+		if (line[0] == '*' && len - 1 < sizeof(table)) {
+			memcpy(table, line + 1, len - 1);
+			table[len - 1] = '\0';
+		} else if (line[0] == ':') {
+			if ((ch = chain_lookup(table, line + 1, strcspn(line + 1, " \n"))) >= 0)
+				declared[ch]++;
+		} else if (strncmp(line, "-A ", 3) == 0 || strncmp(line, "-I ", 3) == 0) {
+			const char *j = strstr(line, " -j ");
+
+			if (j && j < line + len) {
+				const char *from = line + 3;
+				size_t n = (size_t)(j - from);
+
+				/* only a plain jump: "-A CHAIN -j X" or "-I CHAIN 1 -j X" */
+				if (memchr(from, ' ', n) == NULL ||
+				    (line[1] == 'I' && strncmp(from + strcspn(from, " "), " 1 -j ", 6) == 0))
+					target = j + 4;
+			}
+			if (target && (ch = chain_lookup(table, target, (size_t)(line + len - target))) >= 0)
+				jumps[ch]++;
+		}
+		line += len;
+		if (*line == '\n')
+			line++;
+	}
+}
+
+/* Drops the jump-insertion lines from restore text (in place). */
+static void drop_jump_lines(char *text)
+{
+	char *in = text, *out = text;
+
+	while (*in) {
+		size_t len = strcspn(in, "\n") + (in[strcspn(in, "\n")] == '\n');
+
+		if (strncmp(in, "-I ", 3) != 0) {
+			memmove(out, in, len);
+			out += len;
+		}
+		in += len;
+	}
+	*out = '\0';
+}
+
+/* Reinstalls family f in one iptables-restore transaction per table when
+ * our chains and jumps are already in place exactly as text would make
+ * them: declaring an existing chain flushes it, so the new rules replace
+ * the old ones atomically and no packet sees the chains empty (a reload
+ * must not let a spliced flow's segments through untranslated).  Returns 1
+ * when done, 0 when the layout differs (the caller removes and adds), -1
+ * on failure. */
+static int refresh_family(const struct tools *t, int f, char *text)
+{
+	int want_decl[CH_COUNT], want_jump[CH_COUNT], have_decl[CH_COUNT], have_jump[CH_COUNT];
+	char *saved = NULL;
+	int ch;
+
+	if (run_save(t->save[f], &saved) < 0)
+		return -1;
+	tally(saved, have_decl, have_jump);
+	free(saved);
+	tally(text, want_decl, want_jump);
+	for (ch = 0; ch < CH_COUNT; ch++)
+		if (have_decl[ch] != want_decl[ch] || have_jump[ch] != want_jump[ch])
+			return 0;
+	drop_jump_lines(text);
+	return run_restore(t->restore[f], text, strlen(text)) < 0 ? -1 : 1;
+}
+
 static int install_family(const struct conf *c, const struct tools *t, int f)
 {
 	char *text = NULL;
@@ -706,15 +790,39 @@ static int install_family(const struct conf *c, const struct tools *t, int f)
 
 int rules_install(const struct conf *c)
 {
+	bool refreshed[RULES_IPV6 + 1] = { false };
 	struct tools t;
 	int f;
 
 	if (tools_find(c, &t) < 0)
 		return -1;
-	for (f = RULES_IPV4; f <= RULES_IPV6; f++)
-		if (t.usable[f] && remove_family(&t, f) < 0)
-			return -1;
 	for (f = RULES_IPV4; f <= RULES_IPV6; f++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *out;
+		int rc = -1;
+
+		if (!t.usable[f])
+			continue;
+		out = open_memstream(&text, &len);
+		if (out) {
+			rc = rules_print(c, (enum rules_family)f, out);
+			if (fclose(out) != 0)
+				rc = -1;
+		}
+		if (rc == 0)
+			rc = refresh_family(&t, f, text);
+		free(text);
+		if (rc == 1) {
+			refreshed[f] = true;
+			continue;
+		}
+		if (rc < 0 || remove_family(&t, f) < 0)
+			return -1;
+	}
+	for (f = RULES_IPV4; f <= RULES_IPV6; f++) {
+		if (refreshed[f])
+			continue;
 		if (t.usable[f] && install_family(c, &t, f) < 0) {
 			/* iptables-restore commits table by table: undo whatever got in */
 			for (f = RULES_IPV4; f <= RULES_IPV6; f++)

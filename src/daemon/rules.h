@@ -24,8 +24,10 @@ int rules_print(const struct conf *c, enum rules_family f, FILE *out);
 int rules_print_remove(const struct conf *c, enum rules_family f, FILE *out);
 
 /* Applies the rules of both families with iptables-restore and
- * ip6tables-restore --noflush (removing an older copy first).  Returns 0,
- * or -1 with a message on stderr; on failure nothing stays installed. */
+ * ip6tables-restore --noflush.  An older copy with the same chains and
+ * jumps is replaced in one transaction per table (no packet sees the
+ * chains empty); any other older copy is removed first.  Returns 0, or -1
+ * with a message on stderr; on failure nothing stays installed. */
 int rules_install(const struct conf *c);
 
 /* Removes what rules_install applied; missing chains are not an error.
