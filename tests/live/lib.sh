@@ -219,6 +219,9 @@ lab_gateway() {
 	ip -n "$SRV" -6 route add default via 2001:db8:2::1
 	in_ns "$GW" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
 		fail "forwarding"
+	# The setting synproxyd(8) asks for with the kernel fast path: with
+	# loose pickup, packets racing an offload make clashing entries.
+	in_ns "$GW" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 2>/dev/null || true
 	DAEMON_NS=$GW SRV_IF=s0 CLI_IF=c0 MODE=gateway
 	lab_wait_reach
 }
