@@ -1,34 +1,10 @@
 # Helpers for hostile.sh, faults.sh and soak.sh (sourced after lib.sh).
 #
-# An echo server on the backend, a long-lived client that must never lose
-# a reply, the daemon configuration these tests need (queue flags, rule
-# options), and hostile.py wrappers.
+# A long-lived client that must never lose a reply, the daemon
+# configuration these tests need (queue flags, rule options), and hostile.py
+# wrappers.  The echo server they talk to is start_echo in lib.sh.
 
 HOSTILE_PY=$LIVE_DIR/hostile.py
-
-# The echo server on the backend (port 6379), bounded to LIFE seconds.
-start_echo() {	# NS [LIFE]
-	bg_ns "$1" timeout "${2:-300}" "$PY" -c '
-import socket, threading
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", 6379))
-s.listen(256)
-def serve(c):
-    with c:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                return
-            c.sendall(d)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-'
-	ECHO_PID=$LASTPID
-	wait_listen "$1" 6379
-}
 
 # The long-lived client: one TCP connection to ADDR:6379, a numbered random
 # message every 200 ms, every reply checked byte for byte.  Writes its local
@@ -125,10 +101,6 @@ CONF
 }
 
 # MAC address of interface IF in namespace NS.
-ns_mac() {	# NS IF
-	ip -n "$1" -br link show "$2" | awk '{ print $3 }'
-}
-
 # hostile NS IF GWMAC MODE ARGS...: runs hostile.py, prints its output, sets
 # HOSTILE_SENT (packets sent) and HOSTILE_PPS.
 hostile() {

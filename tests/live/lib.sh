@@ -188,6 +188,30 @@ wait_listen() {	# NS PORT
 	done
 }
 
+# The echo server on the backend (port 6379), bounded to LIFE seconds.
+start_echo() {	# NS [LIFE]
+	bg_ns "$1" timeout "${2:-300}" "$PY" -c '
+import socket, threading
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 6379))
+s.listen(256)
+def serve(c):
+    with c:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return
+            c.sendall(d)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+'
+	ECHO_PID=$LASTPID
+	wait_listen "$1" 6379
+}
+
 # Gateway layout: client -- gateway (daemon) -- backend.
 #   CLI  c0 192.0.2.10/24 2001:db8:1::10/64
 #   GW   g0 192.0.2.1/24 2001:db8:1::1/64, g1 203.0.113.1/24 2001:db8:2::1/64
@@ -264,6 +288,10 @@ lab_flood_ns() {
 	ip -n "$GW" route add 198.18.0.0/15 via 198.51.100.2
 }
 
+ns_mac() {	# NS IF
+	ip -n "$1" -br link show "$2" | awk '{ print $3 }'
+}
+
 # The routes must be in place at once (addresses are nodad); a missing one
 # is a set-up bug.
 lab_wait_reach() {
@@ -326,6 +354,12 @@ daemon_stop() {
 	wait "$DPID"
 	DAEMON_RC=$?
 	DPID=
+}
+
+# True when the daemon is built with AddressSanitizer (--enable-sanitizers):
+# its runtime and shadow memory add several MB to any RSS figure.
+daemon_sanitized() {
+	ldd "$SYNPROXYD" 2>/dev/null | grep -q libasan
 }
 
 daemon_rss_kb() {
