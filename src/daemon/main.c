@@ -203,6 +203,34 @@ static void workers_stop(struct daemon *d)
 		worker_stop(d->workers[i]);
 }
 
+/*
+ * The kernel's own per-queue drop counters (what never reached us), from
+ * /proc/net/netfilter/nfnetlink_queue of the daemon's namespace.  A line:
+ * queue, peer portid, queued now, copy mode, copy range, dropped because
+ * the queue was full, dropped because our socket buffer was full, last
+ * packet id, 1.  With fail_open the kernel accepts instead of dropping and
+ * counts nothing.  Missing file or lines leave the counters at 0.
+ */
+static void kqueue_stats(const struct conf *c, struct worker_kqueue *k)
+{
+	unsigned long long num, portid, total, mode, range, dropped, udropped;
+	char line[256];
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &num, &portid, &total, &mode,
+			   &range, &dropped, &udropped) != 7)
+			continue;
+		if (num < c->queue.num || num >= (unsigned long long)c->queue.num + c->queue.count)
+			continue;
+		k->dropped += dropped;
+		k->user_dropped += udropped;
+	}
+	fclose(f);
+}
+
 static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 {
 	struct worker_snapshot s;
@@ -231,6 +259,7 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 		sum->offload.refused_off += s.offload.refused_off;
 		sum->offload.failed += s.offload.failed;
 	}
+	kqueue_stats(d->conf, &sum->kqueue);
 }
 
 /* Settings that size tables or name kernel objects stay as they were;

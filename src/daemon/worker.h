@@ -28,6 +28,10 @@ struct worker_snapshot {
 		uint64_t refused_off;       /* fast path off or unavailable */
 		uint64_t failed;            /* ctnetlink refused: flow stays here */
 	} offload;
+	struct worker_kqueue {
+		uint64_t dropped;           /* queue full (fail_open off): kernel dropped */
+		uint64_t user_dropped;      /* our socket buffer full: kernel dropped */
+	} kqueue;                           /* read from the kernel, not by the worker */
 };
 
 /* Creates the worker for queue num: its engine (rules from c, which must
