@@ -1,7 +1,9 @@
 #!/bin/sh
 # Fails when the COUNTERS section of man/synproxyd.8 and COUNTER_LIST in
 # src/core/counters.h do not name exactly the same counters, in the same
-# order, with the same description (capitalised, with a final full stop).
+# order, with the same description (capitalised, with a final full stop),
+# or when a daemon-side counter or gauge printed by src/daemon/control.c is
+# not named in that section.
 set -eu
 src=${top_srcdir:-.}
 hdr=$src/src/core/counters.h
@@ -13,8 +15,10 @@ trap 'rm -rf "$tmp"' EXIT
 sed -n 's/^[[:space:]]*X(\([a-z0-9_]*\), "\(.*\)")[[:space:]]*\\\{0,1\}$/\1 \2/p' "$hdr" |
 	awk '{ name = $1; $1 = ""; help = substr($0, 2);
 	       print name " " toupper(substr(help, 1, 1)) substr(help, 2) "." }' >"$tmp/hdr"
-# ".It Sy name" followed by its one-line description, within .Sh COUNTERS.
+# ".It Sy name" followed by its one-line description, in the first list of
+# .Sh COUNTERS (the engine's; the daemon's own follow in a second list).
 awk '/^\.Sh / { in_sec = ($2 == "COUNTERS") }
+     in_sec && /^\.El/ { in_sec = 0 }
      in_sec && /^\.It Sy / { name = $3; getline; print name " " $0 }' "$man" >"$tmp/man"
 
 if [ ! -s "$tmp/hdr" ]; then
@@ -26,4 +30,18 @@ if ! cmp -s "$tmp/hdr" "$tmp/man"; then
 	diff "$tmp/hdr" "$tmp/man" >&2 || true
 	exit 1
 fi
-echo "check-man-counters: $(wc -l <"$tmp/hdr") counters documented"
+# The daemon's counters and gauges: { "name", "help", value } in control.c.
+sed -n 's/^[[:space:]]*{ "\([a-z0-9_]*\)", ".*/\1/p' "$src/src/daemon/control.c" >"$tmp/daemon"
+awk '/^\.Sh / { in_sec = ($2 == "COUNTERS") }
+     in_sec { for (i = 1; i <= NF; i++) print $i }' "$man" >"$tmp/words"
+missing=0
+while read -r name; do
+	if ! grep -qx "$name" "$tmp/words"; then
+		echo "check-man-counters: $name (src/daemon/control.c) is not in $man COUNTERS" >&2
+		missing=1
+	fi
+done <"$tmp/daemon"
+[ "$missing" -eq 0 ] || exit 1
+[ -s "$tmp/daemon" ] || { echo "check-man-counters: no daemon counter found" >&2; exit 1; }
+echo "check-man-counters: $(wc -l <"$tmp/hdr") engine counters and" \
+	"$(wc -l <"$tmp/daemon") daemon counters and gauges documented"
