@@ -166,7 +166,6 @@ class Conn:
         self.aborted = False
         self.first = True       # nothing after the SYN-ACK has reached the client yet
         self.wu_copy = None     # a server packet the window update looked exactly like
-        self.client_tsvals = set()
         self.got = {"c2s": b"", "s2c": b""}
         self.npk = {"c2s": 0, "s2c": 0}
 
@@ -185,7 +184,6 @@ class Case:
         first = next(p for p in pkts if p[TCP].flags & (SYN | ACK) == SYN)
         self.caddr, self.saddr = first.src, first.dst
         self.v6 = IPv6 in first
-        self.sport = first[TCP].dport
         learned = None
         for p in pkts:
             t = p[TCP]
@@ -295,13 +293,12 @@ def scale(win, frm, to):
 
 
 def shifts(c):
-    """(client leg, backend leg) window shifts of the announcer: the client
-    leg scales when the proxy announced one, the backend leg when the
-    backend SYN carried one and the server answered with one."""
-    so = opts(c.synack[TCP])
-    s_ws = so.get("WScale") if c.nego["ws"] is not None else None
-    co = opts(c.syn[TCP])
-    c_ws = min(co["WScale"], MAX_WS) if c.nego["ws"] is not None else 0
+    """The window shifts in force: the client leg's (the scale the proxy
+    announced, 0 without one), the backend leg's (the server's, when the
+    backend SYN carried a scale and the server answered with one), the
+    client's own, and the server's announced one (None without)."""
+    s_ws = opts(c.synack[TCP]).get("WScale") if c.nego["ws"] is not None else None
+    c_ws = min(opts(c.syn[TCP])["WScale"], MAX_WS) if c.nego["ws"] is not None else 0
     return c.nego["ws"] or 0, (min(s_ws, MAX_WS) if s_ws is not None else 0), c_ws, s_ws
 
 
@@ -346,7 +343,7 @@ def expect_c2s(case, c, p):
     the window rescaled only when the backend did not take the client's
     window scale."""
     q = rewrite(case, p, "client")
-    cli_shift, srv_shift, c_ws, s_ws = shifts(c)
+    _, _, c_ws, s_ws = shifts(c)
     if c.nego["ws"] is not None and s_ws is None:
         q[TCP].window = scale(q[TCP].window, c_ws, 0)
     return rebuilt(q)
@@ -375,6 +372,22 @@ def diff(exp, got):
     if not Seg(bytes(ip_of(got))).csum_ok():
         d.append("bad TCP checksum")
     return d
+
+
+def own_packet(got, d):
+    """The checks every packet the proxy builds itself must pass."""
+    if payload(got):
+        d.append("a payload")
+    if not Seg(bytes(got)).csum_ok():
+        d.append("bad TCP checksum")
+    return d
+
+
+def report(case, c, d, bad, good):
+    if d:
+        not_ok("%s %u: %s: %s" % (case.name, c.cport, bad, "; ".join(d)))
+    else:
+        ok("%s %u: %s" % (case.name, c.cport, good))
 
 
 def tally(case, c, way, seq, got, d):
@@ -439,10 +452,9 @@ class Side:
         ports = {c.port for c in cases}
         self.inbox = Inbox(iface, mine, ports)
         self.sock = conf.L3socket()
-        # the case port stands for the server's port in keys
-        self.keys = {}
 
     def key(self, case, c):
+        """Inbox keys: the case port stands for the server's port."""
         return (c.cport, case.port)
 
     def left(self):
@@ -584,18 +596,12 @@ class Client(Side):
         elif n["timestamps"] and go["Timestamp"][1] != so["Timestamp"][0]:
             d.append("TSecr %u, want the SYN's TSval %u" % (go["Timestamp"][1],
                                                             so["Timestamp"][0]))
-        if payload(got):
-            d.append("payload in the SYN-ACK")
-        if not Seg(bytes(got)).csum_ok():
-            d.append("bad TCP checksum")
         want = "mss=%s ws=%s sack=%s ts=%s ecn=%s" % (n["mss"], n["ws"], int(n["sack"]),
                                                      int(n["timestamps"]), int(n["ecn"]))
-        if d:
-            not_ok("%s %u: SYN-ACK (rule %s, client offered %s): %s" % (
-                case.name, c.cport, case.rule, sorted(so), "; ".join(d)))
-        else:
-            ok("%s %u: the proxy's SYN-ACK acks the client ISN and carries %s "
-               "(client offered %s)" % (case.name, c.cport, want, ",".join(sorted(so)) or "-"))
+        report(case, c, own_packet(got, d),
+               "SYN-ACK (rule %s, client offered %s)" % (case.rule, sorted(so)),
+               "the proxy's SYN-ACK acks the client ISN and carries %s (client offered %s)" % (
+                   want, ",".join(sorted(so)) or "-"))
         c.P = g.seq
         c.Tp = go["Timestamp"][0] if "Timestamp" in go else None
 
@@ -688,15 +694,9 @@ class Server(Side):
             if go["Timestamp"][0] not in tsvals or go["Timestamp"][1] != 0:
                 d.append("TS %s, want TSval one of the client's %s and TSecr 0" % (
                     go["Timestamp"], sorted(tsvals)))
-        if payload(got):
-            d.append("payload in the backend SYN")
-        if not Seg(bytes(got)).csum_ok():
-            d.append("bad TCP checksum")
-        if d:
-            not_ok("%s %u: backend SYN: %s" % (case.name, c.cport, "; ".join(d)))
-        else:
-            ok("%s %u: the backend SYN carries the client ISN %u and its options %s" % (
-                case.name, c.cport, g.seq, ",".join(sorted(go))))
+        report(case, c, own_packet(got, d), "backend SYN",
+               "the backend SYN carries the client ISN %u and its options %s" % (
+                   g.seq, ",".join(sorted(go))))
 
     def handshake_ack(self, case, c):
         got = self.receive(case, c, "the proxy's handshake ACK", lambda g: self.excused(c, g))
@@ -717,15 +717,8 @@ class Server(Side):
         elif "Timestamp" in go and go["Timestamp"][1] != c.synack_tsval():
             d.append("TSecr %u, want the server's TSval %u" % (go["Timestamp"][1],
                                                                c.synack_tsval()))
-        if payload(got):
-            d.append("payload")
-        if not Seg(bytes(got)).csum_ok():
-            d.append("bad TCP checksum")
-        if d:
-            not_ok("%s %u: handshake ACK at the backend: %s" % (case.name, c.cport, "; ".join(d)))
-        else:
-            ok("%s %u: the proxy completes the backend handshake (ack = server ISN + 1)" % (
-                case.name, c.cport))
+        report(case, c, own_packet(got, d), "handshake ACK at the backend",
+               "the proxy completes the backend handshake (ack = server ISN + 1)")
 
     def summary(self, case):
         for c in case.conns.values():

@@ -19,14 +19,14 @@ set -u
 out=${RECORD_DIR:-$(cd "$(dirname "$0")" && pwd)/recorded}
 
 # NAME FAMILY CLIENT-SYSCTLS REDIS-ARGS DESCRIPTION (one line each, | separated)
-VARIANTS='linux_v4|4||PING|default Linux client (MSS, SACK-permitted, timestamps, window scale), redis PING/PONG over IPv4
-linux_v6|6||PING|default Linux client, redis PING/PONG over IPv6
-linux_v4_set|4||SET k VALUE1200|default Linux client, a 1200-byte SET then +OK over IPv4
-no_timestamps_v4|4|net.ipv4.tcp_timestamps=0|PING|client with tcp_timestamps=0 (MSS, SACK, wscale), PING over IPv4
-no_sack_v4|4|net.ipv4.tcp_sack=0|PING|client with tcp_sack=0 (MSS, TS, wscale), PING over IPv4
-no_wscale_v4|4|net.ipv4.tcp_window_scaling=0|PING|client with tcp_window_scaling=0 (MSS, SACK, TS), PING over IPv4
-ecn_v4|4|net.ipv4.tcp_ecn=1|PING|client with tcp_ecn=1: ECN-setup SYN, ECT(0) data, PING over IPv4
-no_timestamps_v6|6|net.ipv4.tcp_timestamps=0|PING|client with tcp_timestamps=0, PING over IPv6'
+VARIANTS='linux_v4|4||PING|default Linux client (MSS, SACK, TS, wscale): redis PING over IPv4
+linux_v6|6||PING|default Linux client: redis PING over IPv6
+linux_v4_set|4||SET k VALUE1200|default Linux client: a 1200-byte redis SET over IPv4
+no_timestamps_v4|4|net.ipv4.tcp_timestamps=0|PING|tcp_timestamps=0 (MSS, SACK, wscale): PING, IPv4
+no_sack_v4|4|net.ipv4.tcp_sack=0|PING|tcp_sack=0 (MSS, TS, wscale): PING over IPv4
+no_wscale_v4|4|net.ipv4.tcp_window_scaling=0|PING|tcp_window_scaling=0 (MSS, SACK, TS): PING, IPv4
+ecn_v4|4|net.ipv4.tcp_ecn=1|PING|tcp_ecn=1: ECN-setup SYN, ECT(0) data: PING over IPv4
+no_timestamps_v6|6|net.ipv4.tcp_timestamps=0|PING|tcp_timestamps=0 (also IPv6): PING over IPv6'
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
