@@ -3,11 +3,15 @@
 # compares the log and the output pcap with the golden files; cases with a
 # `check` file are also verified by check_translation.py (its content is
 # passed as extra arguments).  REGEN=1 rewrites the golden files instead.
+# The captures recorded from real stacks (recorded/*.pcap, record.sh) have
+# no golden files: each is replayed under recorded/synproxyd.conf and must
+# pass check_translation.py (with the arguments in NAME.check).
 srcdir=${top_srcdir:-.}
 builddir=${top_builddir:-.}
 tool="$(cd "$builddir" && pwd)/src/tools/synproxy-replay"
 cases="$srcdir/tests/replay/cases"
 checker="$srcdir/tests/replay/check_translation.py"
+recorded="$srcdir/tests/replay/recorded"
 
 # Debian's scapy lives in the system python; a python3 earlier on PATH may lack it.
 PY=
@@ -30,6 +34,26 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 pass=0
 fail=0
+
+# transparent INPUT OUTPUT CHECKFILE: check_translation.py with the
+# arguments in CHECKFILE; its report is printed when it fails.
+transparent() {
+	# shellcheck disable=SC2046 # the check file holds checker arguments
+	"$PY" "$checker" "$1" "$2" $(cat "$3") >"$2.check" 2>&1 && return 0
+	sed "s/^/    /" "$2.check"
+	return 1
+}
+
+# result NAME WHY: one PASS or FAIL line (FAIL when WHY is not empty).
+result() {
+	if [ -n "$2" ]; then
+		echo "FAIL $1: $2"
+		fail=$((fail + 1))
+	else
+		echo "PASS $1"
+		pass=$((pass + 1))
+	fi
+}
 for dir in "$cases"/*/; do
 	dir=${dir%/}
 	name=$(basename "$dir")
@@ -40,8 +64,7 @@ for dir in "$cases"/*/; do
 	# shellcheck disable=SC2086 # args holds several words on purpose
 	if ! (cd "$dir" && "$tool" -c synproxyd.conf $args --explain \
 		-o "$out/OUT.pcap" -l "$out/OUT.log" input.pcap) 2>"$out/stderr"; then
-		echo "FAIL $name: synproxy-replay failed: $(cat "$out/stderr")"
-		fail=$((fail + 1))
+		result "$name" "synproxy-replay failed: $(cat "$out/stderr")"
 		continue
 	fi
 	if [ "${REGEN:-0}" = 1 ]; then
@@ -57,21 +80,24 @@ for dir in "$cases"/*/; do
 	elif ! cmp -s "$out/OUT.pcap" "$dir/expected.pcap"; then
 		why="output pcap differs (the log is the same)"
 	fi
-	if [ -z "$why" ] && [ -f "$dir/check" ]; then
-		# shellcheck disable=SC2046 # the check file holds checker arguments
-		if ! "$PY" "$checker" "$dir/input.pcap" "$out/OUT.pcap" $(cat "$dir/check") \
-			>"$out/check" 2>&1; then
-			sed "s/^/    /" "$out/check"
-			why="translation check failed"
-		fi
+	if [ -z "$why" ] && [ -f "$dir/check" ] &&
+		! transparent "$dir/input.pcap" "$out/OUT.pcap" "$dir/check"; then
+		why="translation check failed"
 	fi
-	if [ -n "$why" ]; then
-		echo "FAIL $name: $why"
-		fail=$((fail + 1))
-	else
-		echo "PASS $name"
-		pass=$((pass + 1))
+	result "$name" "$why"
+done
+for pcap in "$recorded"/*.pcap; do
+	name=recorded/$(basename "$pcap" .pcap)
+	out="$tmp/$name"
+	mkdir -p "$out"
+	why=
+	if ! "$tool" -c "$recorded/synproxyd.conf" -o "$out/OUT.pcap" -l "$out/OUT.log" \
+		"$pcap" 2>"$out/stderr"; then
+		why="synproxy-replay failed: $(cat "$out/stderr")"
+	elif ! transparent "$pcap" "$out/OUT.pcap" "${pcap%.pcap}.check"; then
+		why="translation check failed"
 	fi
+	result "$name" "$why"
 done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
