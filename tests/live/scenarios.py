@@ -39,6 +39,7 @@ import time
 M32 = 2**32
 CTL = os.environ.get("CTL", "")
 REC = os.environ.get("REC", "")
+OPEN = []               # client connections, reset if a scenario fails
 LINUX_OPTS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0, 0)), ("NOP", None),
               ("WScale", 7)]
 
@@ -278,6 +279,7 @@ def client_open(dst, port, sport, opts=None, isn=None, win=64000, ack=True):
         c.ts = 1000
     if ack:
         c.send("A")
+    OPEN.append(c)
     return c
 
 
@@ -754,14 +756,25 @@ CLIENT = {
 }
 
 
+def client_run(fn, *args):
+    """Runs a client scenario; a failed one resets its connection, so that
+    one failure does not leave a flow behind for the other checks."""
+    try:
+        fn(*args)
+    except SystemExit:
+        for c in OPEN:
+            c.send("R")
+        raise
+
+
 def main(a):
     if len(a) < 2:
         die(__doc__)
     cmd = a[1]
     if cmd in CLIENT and len(a) == 5:
-        CLIENT[cmd](a[2], int(a[3]), int(a[4]))
+        client_run(CLIENT[cmd], a[2], int(a[3]), int(a[4]))
     elif cmd == "cookie" and len(a) == 6:
-        sc_cookie(a[2], int(a[3]), int(a[4]), a[5])
+        client_run(sc_cookie, a[2], int(a[3]), int(a[4]), a[5])
     elif cmd == "backend-wrap" and len(a) == 4:
         sc_backend_wrap(int(a[2]), int(a[3]))
     elif cmd == "backend-simclose" and len(a) == 3:
