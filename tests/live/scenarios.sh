@@ -8,12 +8,15 @@
 #
 # scapy client, Linux backend (scenarios.py record-server: echoes and
 # records every byte each connection delivered, and how it ended):
-#   syn-retransmit  a duplicate SYN gets the same SYN-ACK (ISN, options)
-#                   back (syn_duplicate); one backend SYN
+#   syn-retransmit  a duplicate SYN gets the same SYN-ACK back (the same
+#                   comparison as below: ISN, options; syn_duplicate); one
+#                   backend SYN
 #   synack-lost     the SYN-ACK is never acknowledged: retransmitted at
-#                   +1, +3, +7 s (+-0.4 s; synack_rto 1 s, 3 retries), all
-#                   identical but for the TSval, which follows the clock;
-#                   the ACK to the last one still opens the connection
+#                   +1, +3, +7 s (+-0.4 s; synack_rto 1 s, 3 retries), the
+#                   TCP header byte for byte the same but for the checksum
+#                   and the TSval's clock bits (it advances with the time,
+#                   +-100 ms; its 6 cookie bits stay); the ACK to the last
+#                   one still opens the connection
 #   data-early      data in the handshake ACK and two more segments (and a
 #                   retransmission) while the backend's first SYN is lost:
 #                   held, then delivered to the application exactly once,
