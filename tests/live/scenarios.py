@@ -96,7 +96,7 @@ def expect_flow_state(cport, state):
 
 # ---- the record server's files ---------------------------------------------
 
-def record_of(cport, within=5.0, ended=True):
+def record_of(cport, within=15.0, ended=True):
     """Bytes the backend application received from cport, and how its
     connection ended (eof/reset), once it has ended."""
     base = os.path.join(REC, str(cport))
@@ -300,7 +300,7 @@ def handshake_ack(c, data=b""):
 
 def echo(c, data, what):
     c.send("PA", data)
-    got = c.read(len(data), 5, what)
+    got = c.read(len(data), 15, what)
     if got != data:
         die("%s: echo %r, want %r" % (what, got, data))
 
@@ -342,7 +342,7 @@ def sc_syn_retransmit(dst, port, sport):
     handshake_ack(c)
     echo(c, b"after a duplicate SYN\n", "echo")
     c.send("R")
-    expect_flow_gone(sport, 2)
+    expect_flow_gone(sport, 3)
     expect_record(sport, b"after a duplicate SYN\n", "reset")
     out(scenario="syn-retransmit", sport=sport, isn1=c.sa[s.TCP].seq, isn2=sa2[s.TCP].seq,
         same_synack=1)
@@ -424,7 +424,7 @@ def fin_end(c, fin):
 
 def fin_handshake_end(c, what):
     # Our FIN must be acknowledged (ack = its seq + 1).
-    return c.wait(lambda t: t.ack == c.snd_nxt and "A" in t.flags, 5, what)
+    return c.wait(lambda t: t.ack == c.snd_nxt and "A" in t.flags, 15, what)
 
 
 def sc_fin_client(dst, port, sport):
@@ -433,11 +433,11 @@ def sc_fin_client(dst, port, sport):
     expect_flow_state(sport, "established")
     mark = len(c.got)
     c.send("FA")
-    fin = c.wait(lambda t: "F" in t.flags, 5, "the backend's FIN", mark)
+    fin = c.wait(lambda t: "F" in t.flags, 15, "the backend's FIN", mark)
     fin_handshake_end(c, "ACK of our FIN")
     fin_end(c, fin)
     expect_record(sport, b"client closes first\n", "eof")
-    expect_flow_gone(sport, 4)
+    expect_flow_gone(sport, 10)
     out(scenario="fin-client", sport=sport, closed=1)
 
 
@@ -445,17 +445,17 @@ def sc_fin_server(dst, port, sport):
     c = client_open(dst, port, sport)
     mark = len(c.got)
     echo(c, b"QUIT\n", "echo of QUIT")
-    fin = c.wait(lambda t: "F" in t.flags, 5, "the backend's FIN", mark)
+    fin = c.wait(lambda t: "F" in t.flags, 15, "the backend's FIN", mark)
     fin_end(c, fin)
     # Half-closed: the client still sends, the backend still receives.
     mark = len(c.got)
     c.send("PA", b"after the backend's FIN\n")
-    c.wait(lambda t: t.ack == c.snd_nxt, 5, "ACK of data after the backend's FIN", mark)
+    c.wait(lambda t: t.ack == c.snd_nxt, 15, "ACK of data after the backend's FIN", mark)
     mark = len(c.got)
     c.send("FA")
     fin_handshake_end(c, "ACK of our FIN")
     expect_record(sport, b"QUIT\nafter the backend's FIN\n", "eof")
-    expect_flow_gone(sport, 4)
+    expect_flow_gone(sport, 10)
     out(scenario="fin-server", sport=sport, closed=1)
 
 
@@ -464,7 +464,7 @@ def sc_rst_client(dst, port, sport):
     echo(c, b"reset by the client\n", "echo")
     c.send("R")
     expect_record(sport, b"reset by the client\n", "reset")
-    expect_flow_gone(sport, 1)
+    expect_flow_gone(sport, 3)
     out(scenario="rst-client", sport=sport, removed=1)
 
 
@@ -473,11 +473,11 @@ def sc_rst_server(dst, port, sport):
     s = c.s
     mark = len(c.got)
     c.send("PA", b"RST\n")
-    rst = c.wait(lambda t: "R" in t.flags, 5, "the backend's RST", mark)
+    rst = c.wait(lambda t: "R" in t.flags, 15, "the backend's RST", mark)
     if rst[s.TCP].seq != c.rcv_nxt:
         die("backend RST seq %d, want %d (translated)" % (rst[s.TCP].seq, c.rcv_nxt))
     expect_record(sport, b"RST\n", "reset")
-    expect_flow_gone(sport, 1)
+    expect_flow_gone(sport, 3)
     out(scenario="rst-server", sport=sport, removed=1)
 
 
@@ -488,7 +488,7 @@ def sc_keepalive(dst, port, sport):
     for n, probe in enumerate((b"", b"Z")):
         mark = len(c.got)
         c.send("A", probe, seq=(c.snd_nxt - 1) % M32)
-        a = c.wait(lambda t: "A" in t.flags, 3, "answer to keepalive %d" % n, mark)
+        a = c.wait(lambda t: "A" in t.flags, 10, "answer to keepalive %d" % n, mark)
         t = a[s.TCP]
         if t.ack != c.snd_nxt or t.seq != c.rcv_nxt or len(t.payload):
             die("keepalive answer seq %d ack %d len %d, want seq %d ack %d len 0" % (
@@ -548,14 +548,14 @@ def sc_wrap_client(dst, port, sport):
     data = os.urandom(1500)
     for i in range(3):
         c.send("PA", data[i * 500:(i + 1) * 500])
-    got = c.read(1500, 5, "echo across 2^32")
+    got = c.read(1500, 15, "echo across 2^32")
     if got != data:
         die("echo across 2^32 corrupted")
     c.send("FA")
-    fin = c.wait(lambda t: "F" in t.flags, 5, "the backend's FIN")
+    fin = c.wait(lambda t: "F" in t.flags, 15, "the backend's FIN")
     fin_end(c, fin)
     expect_record(sport, data, "eof")
-    expect_flow_gone(sport, 4)
+    expect_flow_gone(sport, 10)
     out(scenario="wrap-client", sport=sport, isn=isn, last_seq=c.snd_nxt, bytes=1500)
 
 
@@ -599,7 +599,7 @@ def backend_accept(port, isn):
         c.ts_recent = o["Timestamp"][0]
     c.sock.send(c.pkt("SA", seq=isn, opts=opts))
     c.snd_nxt = (isn + 1) % M32
-    c.wait(lambda t: t.flags == "A" and t.ack == c.snd_nxt, 5, "the proxy's ACK")
+    c.wait(lambda t: t.flags == "A" and t.ack == c.snd_nxt, 15, "the proxy's ACK")
     return c, syn
 
 
@@ -611,13 +611,13 @@ def sc_backend_wrap(port, isn):
     data = pattern(2000, 5)
     for i in range(2):
         c.send("PA", data[i * 1000:(i + 1) * 1000])
-    c.wait(lambda t: t.ack == c.snd_nxt, 5, "ACK of our 2000 bytes")
+    c.wait(lambda t: t.ack == c.snd_nxt, 15, "ACK of our 2000 bytes")
     fin = c.wait(lambda t: "F" in t.flags, 10, "the client's FIN")
     if fin[c.s.TCP].seq != c.rcv_nxt:
         die("client FIN seq %d, want %d" % (fin[c.s.TCP].seq, c.rcv_nxt))
     c.rcv_nxt = (c.rcv_nxt + 1) % M32
     c.send("FA")
-    c.wait(lambda t: t.ack == c.snd_nxt, 5, "ACK of our FIN")
+    c.wait(lambda t: t.ack == c.snd_nxt, 15, "ACK of our FIN")
     out(scenario="backend-wrap", cport=c.dport, isn=isn, client_isn=syn[c.s.TCP].seq,
         last_seq=c.snd_nxt, bytes_in=1500, bytes_out=2000)
 
@@ -635,7 +635,7 @@ def sc_backend_simclose(port):
         die("client FIN seq %d, want %d" % (fin[s.TCP].seq, c.rcv_nxt))
     mark = len(c.got)
     c.send("FA")
-    a = c.wait(lambda t: t.ack == c.snd_nxt, 5, "the client's ACK of our FIN", mark)
+    a = c.wait(lambda t: t.ack == c.snd_nxt, 15, "the client's ACK of our FIN", mark)
     if "F" in a[s.TCP].flags:
         die("client sent its FIN again instead of acking ours")
     c.rcv_nxt = (c.rcv_nxt + 1) % M32

@@ -114,7 +114,7 @@ run() {
 	name=$1 ns=$2
 	shift 2
 	bg_ns "$ns" sh -c '"$@" >"$0" 2>&1; echo $? >"$0.rc"' "$TMP/out/$name" \
-		timeout 60 "$PY" "$SCN" "$@"
+		timeout 90 "$PY" "$SCN" "$@"
 	RUNS="${RUNS:-} $name"
 }
 
@@ -183,7 +183,7 @@ wait_ready backend-wrap
 run linux-wrap "$CLI" linux-client "$BACKEND4" 7101 wrap
 wait_ready backend-simclose
 run linux-simclose "$CLI" linux-client "$BACKEND4" 7102 simclose
-wait_runs 60
+wait_runs 120
 log "phase 1 took $(($(date +%s) - T0)) s"
 sleep 1.5	# the last flows' time_wait (1 s)
 ctl_show syn_received syn_duplicate synack_sent synack_retrans syncache_hit cookie_valid \
