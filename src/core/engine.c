@@ -840,7 +840,16 @@ static void client_flow(struct engine *e, struct flow *f, struct pkt *p,
 			set_verdict(out, VERDICT_DROP, CNT_flows_reset);
 			return;
 		}
+		/* The backend's handshake (SYN retransmissions, our final
+		 * ACK) keeps the TSval of the client's handshake ACK.  The
+		 * held segments, released after it, carry their own older
+		 * TSvals than a later one; a backend that saw the newer
+		 * value first drops them as old duplicates (PAWS, RFC 7323
+		 * section 5) and the client must retransmit. */
+		uint32_t tsval = f->fl_c_tsval;
+
 		track_client(f, p, &o);
+		f->fl_c_tsval = tsval;
 		if (p->paylen || (p->flags & TCPH_FIN)) {
 			if (hold_segment(e, f, p, m)) {
 				verdict(e, out, VERDICT_HOLD, CNT_packets_held);

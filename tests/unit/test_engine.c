@@ -11,6 +11,7 @@
 
 #include "bytes.h"
 #include "engine.h"
+#include "seq.h"
 #include "packet.h"
 #include "tcpopt.h"
 
@@ -613,6 +614,66 @@ static void test_early_data_held_and_released(void **state)
 	env_free(v);
 }
 
+/*
+ * Held segments must pass the backend's PAWS check: the backend SYN, its
+ * retransmission and our ACK completing the backend handshake carry the
+ * TSval of the client's handshake ACK (2959270800), never that of a later
+ * held segment, so each released segment's TSval is >= the newest the
+ * backend has seen.  (The live scenario found a backend dropping the first
+ * held segment when the retransmitted SYN carried the last one's TSval.)
+ */
+static void test_held_segments_pass_paws(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	uint32_t newest = 2959270800u;
+	struct pkt p;
+	struct tcpopt o;
+	int nsyn = 0;
+
+	do_ack(v, iss, ts, "AB");
+	for (uint32_t i = 0; i < 2; i++) {
+		struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 3 + 2 * i,
+				     .ack = iss + 1, .win = 229, .payload = i ? "EF" : "CD",
+				     .opt = { .have = TO_TS, .tsval = 2959270801u + i,
+					      .tsecr = ts } };
+
+		v->now += 100;
+		assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	}
+	/* The first backend SYN retransmission, 1 s after the first SYN. */
+	for (uint64_t t = v->now; t <= v->now + 1500 && !nsyn; t++) {
+		engine_tick(v->e, t, &v->out);
+		for (uint32_t i = 0; i < v->out.nemit; i++) {
+			parse_emit(&v->out.emit[i], &p, &o);
+			assert_int_equal(p.flags, TCPH_SYN);
+			assert_true(o.have & TO_TS);
+			assert_int_equal(o.tsval, 2959270800u);
+			nsyn++;
+		}
+	}
+	assert_int_equal(nsyn, 1);
+	do_synack(v, 7, 777);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(o.tsval, 2959270800u);
+	assert_int_equal(v->out.nrelease, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct engine_release *r = &v->out.release[i];
+		struct pkt h;
+		struct tcpopt ho;
+
+		assert_int_equal(packet_parse(&h, (uint8_t *)(uintptr_t)r->data, r->len), PKT_OK);
+		tcpopt_parse(h.data + h.l4off, h.doff, &ho);
+		assert_true(ho.have & TO_TS);
+		/* PAWS at the backend: never older than what it has seen. */
+		assert_false(seq_before(ho.tsval, newest));
+		newest = ho.tsval;
+	}
+	assert_int_equal(newest, 2959270802u);
+	env_free(v);
+}
+
 static void test_window_rescaled(void **state)
 {
 	struct env *v = env_new(NULL);
@@ -1177,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_backend_refuses),
 		cmocka_unit_test(test_backend_silent),
 		cmocka_unit_test(test_early_data_held_and_released),
+		cmocka_unit_test(test_held_segments_pass_paws),
 		cmocka_unit_test(test_window_rescaled),
 		cmocka_unit_test(test_sack_and_wrap),
 		cmocka_unit_test(test_keepalive_and_zero_window_probe),
