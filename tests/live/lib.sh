@@ -344,6 +344,8 @@ daemon_start() {
 # SIGTERM, bounded wait; sets DAEMON_RC.
 daemon_stop() {
 	[ -n "$DPID" ] || return 0
+	# Every test ends with the flow accounting of the daemon it stops.
+	kill -0 "$DPID" 2>/dev/null && check_flow_accounting
 	kill -TERM "$DPID"
 	i=0
 	while kill -0 "$DPID" 2>/dev/null; do
@@ -387,8 +389,8 @@ ctl_show() {
 
 # ---- servers in the backend namespace -------------------------------------
 
-start_redis() {	# NS
-	bg_ns "$1" timeout 300 redis-server --port 6379 --bind 0.0.0.0 :: --protected-mode no \
+start_redis() {	# NS [LIFE]
+	bg_ns "$1" timeout "${2:-300}" redis-server --port 6379 --bind 0.0.0.0 :: --protected-mode no \
 		--save '' --appendonly no --daemonize no --dir "$TMP" --logfile "$TMP/redis.log"
 	REDIS_PID=$LASTPID
 	wait_listen "$1" 6379
@@ -434,6 +436,23 @@ start_iperf() {	# NS
 
 # cap_start NAME NS IF [FILTER]: tcpdump -w $TMP/NAME.pcap; waits until it
 # listens.  Only headers are kept (-s 128).
+# Every flow the engine created has ended for exactly one counted reason
+# or is still in the table: flows_created = flows_active + flows_reset +
+# backend_refused + flows_closed + backend_unreachable + backend_timeout +
+# offload_released + flows_expired (engine.c counts each end once).  A leak
+# or a double free of flow slots breaks the equation.
+check_flow_accounting() {
+	timeout 10 "$SYNPROXYCTL" -s "$SOCK" stats >"$TMP/acct.stats" ||
+		{ check_eq "stats for the flow accounting" fail ok; return; }
+	acct=$(awk '{ v[$1] = $2 } END {
+		ended = v["flows_reset"] + v["backend_refused"] + v["flows_closed"] + \
+			v["backend_unreachable"] + v["backend_timeout"] + v["offload_released"] + \
+			v["flows_expired"]
+		printf "%d %d %d", v["flows_created"], ended, v["flows_active"] }' "$TMP/acct.stats")
+	set -- $acct
+	check_eq "flow accounting: created $1 = ended $2 + active $3" "$1" $(($2 + $3))
+}
+
 cap_start() {
 	name=$1 ns=$2 ifc=$3
 	shift 3

@@ -31,7 +31,8 @@ SC_BUCKETS=4096 SC_LIMIT=8 SC_MAX=16384 FLOWS=8192
 
 lab_gateway
 lab_flood_ns
-start_redis "$SRV"
+# Redis must outlive both phases (each bounded by the handshaker's timeout).
+start_redis "$SRV" $((2 * SYNS / SYN_RATE + 2 * HANDSHAKES / HS_RATE + 180))
 in_ns "$SRV" iptables -A INPUT -s 198.18.0.0/15 -j DROP
 # Backend SYN at 0, 0.5 s, then reset at 1.5 s: a flow slot lives 1.5 s, so
 # 10,000 handshakes a second need more than the 8192 slots (flows_full).

@@ -100,7 +100,7 @@ echo "RSS samples (s:kB):$samples"
 echo "flood bursts: $(wc -l <"$TMP/flood.out"), $(awk '{ s += $3 } END { print s }' "$TMP/flood.out") SYNs"
 cat "$TMP/real.out"
 ctl_show syn_received synack_sent cookie_sent syncache_evicted syncache_full flows_created \
-	flows_closed flows_expired backend_established
+	flows_closed flows_expired flows_offloaded offload_released flows_active backend_established
 check_daemon_alive soak
 check_le "RSS growth after warm-up (kB; at ${WARMUP}s: $warm)" $((max_after - warm)) "$SOAK_TOL_KB"
 check_le "RSS under the bound from the tables (kB)" "$max_after" "$BOUND_KB"
