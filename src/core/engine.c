@@ -1276,7 +1276,8 @@ bool engine_tick(struct engine *e, uint64_t now_ms, struct engine_out *out)
 
 		for (size_t i = 0; i < ndue; i++) {
 			if (ev[i] != SC_RETRANSMIT) {
-				count(e, ev[i] == SC_SHED ? CNT_syncache_shed : CNT_syncache_expired);
+				count(e, ev[i] == SC_SHED ? CNT_syncache_shed :
+							    CNT_syncache_expired);
 				srclimit_half_open(e->src, &due[i].key.caddr, -1);
 				continue;
 			}
@@ -1341,7 +1342,7 @@ void engine_gauges(const struct engine *e, struct engine_gauges *g)
 	hold_usage(e->hold, &g->held_packets, &g->held_bytes);
 	g->memory_bytes = sizeof(*e) + flowtab_memory(e->ft) + hold_memory(e->hold) +
 			  (e->sc ? (size_t)e->cfg.syncache.max_entries * syncache_entry_size() +
-			   (size_t)e->cfg.syncache.buckets * 16 : 0);
+			   ((size_t)e->cfg.syncache.buckets + 8) * 32 : 0);
 }
 
 struct walk_ctx {

@@ -17,10 +17,13 @@
  * entry lives in one array of max_entries slots allocated by syncache_new;
  * links are 32-bit slot indexes, and unused slots form a free list.  Each
  * row also keeps its length and a 64-bit lower bound of its entries'
- * deadlines, and the rows form a binary min-heap on that bound, so the
- * earliest deadline is read at the top and the timer scan visits only rows
- * with something due (each costs one row walk and a log2(buckets) sift),
- * never a walk of every row.
+ * deadlines, kept in a 4-ary min-heap of rows, so the earliest deadline
+ * is read at the top and the timer scan visits only rows with something
+ * due (each costs one row walk and a log4(buckets) sift), never a walk of
+ * every row.  The heap holds each row's bound itself, and a row's four
+ * children share one 64-byte line, so a sift reads one line per level
+ * (plus the moved rows' back-pointers) instead of a random row per
+ * comparison.
  *
  * A SYN looks its key up and then, on a miss, inserts it: the cache keeps
  * the row and outcome of the last lookup for its key (forgotten by any
@@ -71,9 +74,10 @@
  * cookies; it never blocks legitimate work for longer than one row walk.
  *
  * Memory.  64 bytes per entry (struct syn_state is 56, plus a 32-bit
- * deadline and a 32-bit link), 24 bytes per row and 4 per heap place, plus
- * the small header: 64 * max_entries + 28 * buckets + sizeof(struct
- * syncache).  For example 65536 entries in 16384 rows take 4 MiB + 448 KiB.
+ * deadline and a 32-bit link), 16 bytes per row and 16 per heap place,
+ * plus the small header: 64 * max_entries + 32 * (buckets + 4) +
+ * sizeof(struct syncache).  For example 65536 entries in 16384 rows take
+ * 4 MiB + 512 KiB.
  *
  * Reference for the general shape (hashed rows, per-row and total limits,
  * dropping a row's oldest entry on overflow, per-row next-timeout hints,
@@ -103,14 +107,26 @@ _Static_assert(sizeof(struct syn_state) == 56, "syn_state layout changed");
 _Static_assert(sizeof(struct entry) == 64, "a SYN cache entry must be 64 bytes");
 
 struct bucket {
-	uint64_t bound;      /* <= every entry's deadline; UINT64_MAX when empty */
 	uint32_t head;       /* oldest */
 	uint32_t tail;       /* newest */
 	uint32_t count;
-	uint32_t hpos;       /* place in the heap */
+	uint32_t hpos;       /* place in the heap, which holds the row's bound */
 };
 
-_Static_assert(sizeof(struct bucket) == 24, "the design comment's memory figure assumes this");
+/* A heap place: a row and its bound (<= every deadline in the row;
+ * UINT64_MAX when the row is empty). */
+struct hplace {
+	uint64_t bound;
+	uint32_t row;
+	uint32_t unused;
+};
+
+/* Heap place k lives at slot k + HEAP_SKEW of a 64-byte aligned array, so
+ * the children 4k+1..4k+4 of any place fill exactly one line. */
+#define HEAP_SKEW 3
+
+_Static_assert(sizeof(struct bucket) == 16, "the design comment's memory figure assumes this");
+_Static_assert(sizeof(struct hplace) == 16, "four heap places must fill a 64-byte line");
 
 struct syncache {
 	struct syncache_limits lim;
@@ -120,7 +136,8 @@ struct syncache {
 	uint32_t free_head;
 	uint64_t now;        /* latest now_ms seen: anchors 32-bit deadlines */
 	struct bucket *buckets;
-	uint32_t *heap;      /* row indexes, a min-heap on their bound */
+	void *heap_mem;      /* what calloc returned for the heap */
+	struct hplace *heap; /* the rows, a 4-ary min-heap on their bound */
 	struct entry *entries;
 	/* The last lookup: its key, row and slot (NIL: absent), while valid. */
 	bool memo_valid;
@@ -161,21 +178,23 @@ struct syncache *syncache_new(const struct syncache_limits *lim,
 	if (!sc)
 		return NULL;
 	sc->buckets = calloc(lim->buckets, sizeof(*sc->buckets));
-	sc->heap = calloc(lim->buckets, sizeof(*sc->heap));
+	sc->heap_mem = calloc((size_t)lim->buckets + 8, sizeof(*sc->heap));
 	sc->entries = calloc(lim->max_entries, sizeof(*sc->entries));
-	if (!sc->buckets || !sc->heap || !sc->entries) {
+	if (!sc->buckets || !sc->heap_mem || !sc->entries) {
 		syncache_free(sc);
 		return NULL;
 	}
+	/* calloc's 16-byte alignment leaves at most 3 places before a line. */
+	sc->heap = (struct hplace *)(((uintptr_t)sc->heap_mem + 63) & ~(uintptr_t)63) + HEAP_SKEW;
 	sc->lim = *lim;
 	memcpy(sc->hashkey, hashkey, SIPHASH_KEY_LEN);
 	sc->mask = lim->buckets - 1;
 	for (uint32_t i = 0; i < lim->buckets; i++) {
-		sc->buckets[i].bound = UINT64_MAX;
 		sc->buckets[i].head = NIL;
 		sc->buckets[i].tail = NIL;
 		sc->buckets[i].hpos = i;
-		sc->heap[i] = i;  /* every bound equal: already a heap */
+		/* Every bound equal: already a heap. */
+		sc->heap[i] = (struct hplace){ .bound = UINT64_MAX, .row = i };
 	}
 	for (uint32_t i = 0; i < lim->max_entries; i++)
 		sc->entries[i].next = i + 1 < lim->max_entries ? i + 1 : NIL;
@@ -187,7 +206,7 @@ void syncache_free(struct syncache *sc)
 	if (!sc)
 		return;
 	free(sc->entries);
-	free(sc->heap);
+	free(sc->heap_mem);
 	free(sc->buckets);
 	free(sc);
 }
@@ -214,44 +233,54 @@ static uint32_t row_of(const struct syncache *sc, const struct conn_key *k)
 	return (uint32_t)siphash24(sc->hashkey, k, sizeof(*k)) & sc->mask;
 }
 
-static void heap_set(struct syncache *sc, uint32_t pos, uint32_t row)
+static void heap_put(struct syncache *sc, uint32_t pos, struct hplace p)
 {
-	sc->heap[pos] = row;
-	sc->buckets[row].hpos = pos;
+	sc->heap[pos] = p;
+	sc->buckets[p.row].hpos = pos;
 }
 
 /* Moves the row at heap place pos up or down to where its bound belongs. */
 static void heap_fix(struct syncache *sc, uint32_t pos)
 {
-	uint32_t row = sc->heap[pos], n = sc->mask + 1;
-	uint64_t key = sc->buckets[row].bound;
+	struct hplace x = sc->heap[pos];
+	uint32_t n = sc->mask + 1;
 
-	while (pos > 0 && sc->buckets[sc->heap[(pos - 1) / 2]].bound > key) {
-		heap_set(sc, pos, sc->heap[(pos - 1) / 2]);
-		pos = (pos - 1) / 2;
+	while (pos > 0 && sc->heap[(pos - 1) / 4].bound > x.bound) {
+		heap_put(sc, pos, sc->heap[(pos - 1) / 4]);
+		pos = (pos - 1) / 4;
 	}
 	for (;;) {
-		uint32_t c = 2 * pos + 1;
+		uint32_t c = 4 * pos + 1, best = c;
 
 		if (c >= n)
 			break;
-		if (c + 1 < n && sc->buckets[sc->heap[c + 1]].bound < sc->buckets[sc->heap[c]].bound)
-			c++;
-		if (sc->buckets[sc->heap[c]].bound >= key)
+		for (uint32_t j = c + 1; j < c + 4 && j < n; j++)
+			if (sc->heap[j].bound < sc->heap[best].bound)
+				best = j;
+		if (sc->heap[best].bound >= x.bound)
 			break;
-		heap_set(sc, pos, sc->heap[c]);
-		pos = c;
+		heap_put(sc, pos, sc->heap[best]);
+		pos = best;
 	}
-	heap_set(sc, pos, row);
+	heap_put(sc, pos, x);
+}
+
+static uint64_t bound_of(const struct syncache *sc, const struct bucket *b)
+{
+	return sc->heap[b->hpos].bound;
+}
+
+static void set_bound(struct syncache *sc, struct bucket *b, uint64_t bound)
+{
+	sc->heap[b->hpos].bound = bound;
+	heap_fix(sc, b->hpos);
 }
 
 /* Lowers b's bound to dl when dl is earlier. */
 static void lower_bound(struct syncache *sc, struct bucket *b, uint64_t dl)
 {
-	if (dl < b->bound) {
-		b->bound = dl;
-		heap_fix(sc, b->hpos);
-	}
+	if (dl < bound_of(sc, b))
+		set_bound(sc, b, dl);
 }
 
 /* The slot holding k in b, or NIL; *prev gets its predecessor (NIL at the
@@ -310,10 +339,8 @@ static void detach(struct syncache *sc, struct bucket *b, uint32_t i, uint32_t p
 static void unlink_slot(struct syncache *sc, struct bucket *b, uint32_t i, uint32_t prev)
 {
 	detach(sc, b, i, prev);
-	if (b->count == 0) {
-		b->bound = UINT64_MAX;
-		heap_fix(sc, b->hpos);
-	}
+	if (b->count == 0)
+		set_bound(sc, b, UINT64_MAX);
 }
 
 static void release_slot(struct syncache *sc, uint32_t i)
@@ -410,8 +437,8 @@ bool syncache_touch(struct syncache *sc, const struct conn_key *k, uint64_t now_
 }
 
 /* Handles the due entries of b, reporting at most room of them, and
- * recomputes b's bound exactly (the caller restores the heap).  *left says
- * whether a due entry had to be left for the next call. */
+ * recomputes b's bound exactly.  *left says whether a due entry had to be
+ * left for the next call. */
 static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms, bool shed,
 		   struct syn_state *out, enum sc_event *ev, size_t room, bool *left)
 {
@@ -437,7 +464,7 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms, bool 
 		} else {
 			out[n] = e->s;
 			ev[n++] = e->s.retries < sc->lim.retries ? SC_SHED : SC_EXPIRED;
-			/* The bound is rewritten below, the heap by the caller. */
+			/* The bound is rewritten below. */
 			detach(sc, b, i, prev);
 			release_slot(sc, i);
 			continue;
@@ -446,7 +473,7 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms, bool 
 			bound = dl;
 		prev = i;
 	}
-	b->bound = bound;
+	set_bound(sc, b, bound);
 	return n;
 }
 
@@ -462,14 +489,12 @@ size_t syncache_due(struct syncache *sc, uint64_t now_ms, bool shed, struct syn_
 	 * it down, or runs out of room and returns; the top row is where the
 	 * next call resumes, so no row is rescanned or starved. */
 	for (uint32_t rounds = 0; rounds <= sc->mask && n < max; rounds++) {
-		uint32_t r = sc->heap[0];
-		struct bucket *b = &sc->buckets[r];
+		struct bucket *b = &sc->buckets[sc->heap[0].row];
 		bool left;
 
-		if (b->bound > now_ms)
+		if (sc->heap[0].bound > now_ms)
 			break;
 		n += scan(sc, b, now_ms, shed, out + n, ev + n, max - n, &left);
-		heap_fix(sc, 0);
 		if (left)
 			break;
 	}
@@ -483,7 +508,7 @@ uint32_t syncache_count(const struct syncache *sc)
 
 uint64_t syncache_next_deadline(const struct syncache *sc)
 {
-	return sc->buckets[sc->heap[0]].bound;
+	return sc->heap[0].bound;
 }
 
 /* Expects fn not to modify the cache. */

@@ -1031,7 +1031,8 @@ static void test_heap_model(void **state)
 					} else {
 						assert_int_equal(ev[j], SC_RETRANSMIT);
 						model[i].retries++;
-						model[i].deadline = now + (1000u << model[i].retries);
+						model[i].deadline =
+							now + (1000u << model[i].retries);
 					}
 				}
 				got_total += (uint32_t)got;
