@@ -6,8 +6,10 @@
 #                        entries + cookies; retransmissions not counted)
 #   kernel SYNPROXY      the same, with the kernel's own target
 #   NFQUEUE drop-only    packets verdicted per second by bench/nfq_drop.c
-# The rate is counted from the first SYN until the answers stop (the last
-# 0.5 s of silence excluded).  All three are measured in this run.
+# synproxyd and drop-only run with one queue and with two (queue.count 2,
+# --queue-balance: one worker / one nfq_drop per queue).  The rate is
+# counted from the first SYN until the answers stop (the last 0.5 s of
+# silence excluded).  All five are measured in this run.
 . "$(dirname "$0")/lib.sh"
 command -v trafgen >/dev/null || die "trafgen missing (netsniff-ng; scripts/install-deps)"
 N=${N:-300000}
@@ -54,22 +56,34 @@ qdrops() {
 		/proc/net/netfilter/nfnetlink_queue
 }
 
-# synproxyd (SYN cache of 32768 entries, then cookies: the default).
-bench_conf auto
-bench_daemon_start
-# PERF=FILE: profile the daemon during the flood (perf record -g).
-if [ -n "${PERF:-}" ]; then
-	perf record -q -F 2999 -g -p "$DPID" -o "$PERF" -- sleep 4 >/dev/null 2>&1 &
-	PERFPID=$!
-	sleep 0.3
-fi
-flood
-set -- $(settle answered)
-[ -n "${PERF:-}" ] && wait "$PERFPID"
-sp_n=$1 sp_t=$2
-sp_drop=$(qdrops)
-"$SYNPROXYCTL" -s "$SOCK" stats >"$TMP/stats"
-bench_daemon_stop
+# synproxyd with QUEUES workers (SYN cache of 32768 entries per worker,
+# then cookies: the default); sets sp_n, sp_t, sp_drop and $TMP/stats.
+synproxyd_run() {
+	bench_conf auto
+	sed -i "s/^queue = { /queue = { count = $1; /" "$TMP/synproxyd.conf"
+	"$SYNPROXYD" -c "$TMP/synproxyd.conf" -t || die "config"
+	bench_daemon_start
+	# PERF=FILE: profile the daemon during the one-queue flood (perf record -g).
+	if [ -n "${PERF:-}" ] && [ "$1" = 1 ]; then
+		perf record -q -F 2999 -g -p "$DPID" -o "$PERF" -- sleep 4 >/dev/null 2>&1 &
+		PERFPID=$!
+		sleep 0.3
+	fi
+	flood
+	set -- $(settle answered) "$1"
+	[ -n "${PERF:-}" ] && [ "$3" = 1 ] && wait "$PERFPID"
+	sp_n=$1 sp_t=$2
+	sp_drop=$(qdrops)
+	"$SYNPROXYCTL" -s "$SOCK" stats >"$TMP/stats"
+	bench_daemon_stop
+}
+
+synproxyd_run 1
+sp1_n=$sp_n sp1_t=$sp_t sp1_drop=$sp_drop
+sp1_stats=$(awk '$1 ~ /^(syncache_added|syncache_shed|cookie_sent|synack_retrans)$/' \
+	"$TMP/stats" | tr '\n' ' ')
+synproxyd_run 2
+sp2_n=$sp_n sp2_t=$sp_t sp2_drop=$sp_drop
 
 # The kernel's SYNPROXY target.
 kernel_synproxy_on
@@ -79,33 +93,67 @@ set -- $(settle synacks_out)
 k_n=$1 k_t=$2
 kernel_synproxy_off
 
-# A drop-only NFQUEUE consumer on the same queue rules as synproxyd.
+# Drop-only NFQUEUE consumers on the same queue rules as synproxyd: one
+# process on queue 0, then one each on queues 0 and 1.
 gcc -O2 -o "$TMP/nfq_drop" "$BENCH_DIR/nfq_drop.c" -lmnl -lnetfilter_queue ||
 	die "building nfq_drop"
-ip netns exec "$GW" iptables -A FORWARD -d 203.0.113.2 -p tcp --dport 8080 \
-	-j NFQUEUE --queue-num 0
-ip netns exec "$GW" "$TMP/nfq_drop" >"$TMP/drop.out" &
-NPID=$!
-BG_PIDS="$BG_PIDS $NPID"
-sleep 0.3
 queued() {
-	ip netns exec "$GW" awk '{ print $8 }' /proc/net/netfilter/nfnetlink_queue
+	ip netns exec "$GW" awk '{ n += $8 } END { print n + 0 }' \
+		/proc/net/netfilter/nfnetlink_queue
 }
-flood
-set -- $(settle queued)
-d_t=$2
-d_drop=$(qdrops)
-kill -TERM "$NPID"
-wait "$NPID"
-d_n=$(awk '{ print $2 }' "$TMP/drop.out")
+# drop_run QUEUES: sets d_n, d_t, d_drop.
+drop_run() {
+	if [ "$1" = 1 ]; then
+		target="--queue-num 0"
+	else
+		target="--queue-balance 0:$(($1 - 1))"
+	fi
+	ip netns exec "$GW" iptables -A FORWARD -d 203.0.113.2 -p tcp --dport 8080 \
+		-j NFQUEUE $target
+	pids=""
+	q=0
+	while [ $q -lt "$1" ]; do
+		ip netns exec "$GW" "$TMP/nfq_drop" $q >"$TMP/drop$q.out" &
+		pids="$pids $!"
+		BG_PIDS="$BG_PIDS $!"
+		q=$((q + 1))
+	done
+	sleep 0.3
+	flood
+	set -- $(settle queued)
+	d_t=$2
+	d_drop=$(qdrops)
+	for p in $pids; do
+		kill -TERM "$p"
+		wait "$p"
+	done
+	d_n=$(cat "$TMP"/drop*.out | awk '{ n += $2 } END { print n + 0 }')
+	rm -f "$TMP"/drop*.out
+	ip netns exec "$GW" iptables -F FORWARD
+}
+drop_run 1
+d1_n=$d_n d1_t=$d_t d1_drop=$d_drop
+drop_run 2
+d2_n=$d_n d2_t=$d_t d2_drop=$d_drop
 
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print 0 }'; }
-sp_r=$(rate "$sp_n" "$sp_t")
+sp1_r=$(rate "$sp1_n" "$sp1_t")
+sp2_r=$(rate "$sp2_n" "$sp2_t")
 k_r=$(rate "$k_n" "$k_t")
-d_r=$(rate "$d_n" "$d_t")
+d1_r=$(rate "$d1_n" "$d1_t")
+d2_r=$(rate "$d2_n" "$d2_t")
 echo "SYN flood: $N spoofed SYNs, $(nproc) CPUs, $(uname -r), $(date -u +%F)"
-echo "  synproxyd:         $sp_n SYN-ACKs in ${sp_t}s = $sp_r/s, answered $(ratio "$sp_n" "$N")" \
-	"(queue drops ${sp_drop:-?}; $(awk '$1 ~ /^(syncache_added|cookie_sent|queue_overruns)$/' "$TMP/stats" | tr '\n' ' '))"
-echo "  kernel SYNPROXY:   $k_n SYN-ACKs in ${k_t}s = $k_r/s, answered $(ratio "$k_n" "$N")"
-echo "  NFQUEUE drop-only: $d_n verdicts in ${d_t}s = $d_r/s, handled $(ratio "$d_n" "$N") (queue drops ${d_drop:-?})"
-echo "  ratios: synproxyd/kernel $(ratio "$sp_r" "$k_r"), synproxyd/drop-only $(ratio "$sp_r" "$d_r")"
+echo "  synproxyd 1 queue:   $sp1_n SYN-ACKs in ${sp1_t}s = $sp1_r/s, answered" \
+	"$(ratio "$sp1_n" "$N") (queue drops ${sp1_drop:-?}; $sp1_stats)"
+echo "  synproxyd 2 queues:  $sp2_n SYN-ACKs in ${sp2_t}s = $sp2_r/s, answered" \
+	"$(ratio "$sp2_n" "$N") (queue drops ${sp2_drop:-?})"
+echo "  kernel SYNPROXY:     $k_n SYN-ACKs in ${k_t}s = $k_r/s, answered $(ratio "$k_n" "$N")"
+echo "  drop-only 1 queue:   $d1_n verdicts in ${d1_t}s = $d1_r/s, handled" \
+	"$(ratio "$d1_n" "$N") (queue drops ${d1_drop:-?})"
+echo "  drop-only 2 queues:  $d2_n verdicts in ${d2_t}s = $d2_r/s, handled" \
+	"$(ratio "$d2_n" "$N") (queue drops ${d2_drop:-?})"
+echo "  ratios 1 queue:  synproxyd/kernel $(ratio "$sp1_r" "$k_r")," \
+	"synproxyd/drop-only $(ratio "$sp1_r" "$d1_r")"
+echo "  ratios 2 queues: synproxyd/kernel $(ratio "$sp2_r" "$k_r")," \
+	"synproxyd/drop-only $(ratio "$sp2_r" "$d2_r")," \
+	"synproxyd 2/1 queues $(ratio "$sp2_r" "$sp1_r")"

@@ -37,6 +37,7 @@
 	X(syncache_added, "SYN cache entries created")                       \
 	X(syncache_evicted, "SYN cache entries evicted (bucket or table full)") \
 	X(syncache_expired, "SYN cache entries whose retries ran out")       \
+	X(syncache_shed, "SYN cache entries dropped when due while the cache was full") \
 	X(syncache_full, "SYNs the SYN cache could not take")                \
 	X(syncache_reset, "SYN cache entries removed by a client RST")       \
 	X(syncache_hit, "handshake ACKs matched in the SYN cache")           \

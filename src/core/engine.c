@@ -39,6 +39,7 @@ struct engine {
 	struct learned *learned;
 	struct passlist *pass;
 	int64_t wall_offset_ms;     /* wall clock - now_ms, for the cookie counter */
+	uint64_t sc_pressure_until; /* the SYN cache refused a SYN less than an rto ago */
 	uint64_t challenge_second;  /* now_ms / 1000 of the current challenge budget */
 	uint32_t challenge_sent;    /* challenge ACKs sent in that second */
 	uint64_t cnt[CNT_MAX];
@@ -610,6 +611,8 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 				return;
 			}
 			count(e, CNT_syncache_full);
+			/* Under pressure: see engine_tick. */
+			e->sc_pressure_until = now_ms + e->cfg.syncache.rto_ms;
 			cache = false;
 			break;
 		}
@@ -1271,11 +1274,19 @@ bool engine_tick(struct engine *e, uint64_t now_ms, struct engine_out *out)
 
 	out_reset(out);
 	if (e->sc) {
-		size_t ndue = syncache_due(e->sc, now_ms, due, ev, ENGINE_MAX_EMIT / 2);
+		/* While the cache turns SYNs away (a flood fills it), an entry
+		 * that is due is dropped instead of retransmitted: its SYN-ACK ISN
+		 * is a cookie, so the client's late ACK still validates, a client
+		 * that lost the SYN-ACK retransmits its SYN, and the room goes to
+		 * new SYNs rather than to SYN-ACKs toward sources that never
+		 * answer (docs/decisions.md). */
+		bool shed = e->cfg.cookies == COOKIES_AUTO && now_ms < e->sc_pressure_until;
+		size_t ndue = syncache_due(e->sc, now_ms, shed, due, ev, ENGINE_MAX_EMIT / 2);
 
 		for (size_t i = 0; i < ndue; i++) {
-			if (ev[i] == SC_EXPIRED) {
-				count(e, CNT_syncache_expired);
+			if (ev[i] != SC_RETRANSMIT) {
+				count(e, ev[i] == SC_SHED ? CNT_syncache_shed :
+							    CNT_syncache_expired);
 				srclimit_half_open(e->src, &due[i].key.caddr, -1);
 				continue;
 			}
@@ -1340,7 +1351,7 @@ void engine_gauges(const struct engine *e, struct engine_gauges *g)
 	hold_usage(e->hold, &g->held_packets, &g->held_bytes);
 	g->memory_bytes = sizeof(*e) + flowtab_memory(e->ft) + hold_memory(e->hold) +
 			  (e->sc ? (size_t)e->cfg.syncache.max_entries * syncache_entry_size() +
-			   (size_t)e->cfg.syncache.buckets * 16 : 0);
+			   ((size_t)e->cfg.syncache.buckets + 8) * 32 : 0);
 }
 
 struct walk_ctx {

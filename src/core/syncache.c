@@ -17,7 +17,17 @@
  * entry lives in one array of max_entries slots allocated by syncache_new;
  * links are 32-bit slot indexes, and unused slots form a free list.  Each
  * row also keeps its length and a 64-bit lower bound of its entries'
- * deadlines, so the timer scan skips rows with nothing due.
+ * deadlines, kept in a 4-ary min-heap of rows, so the earliest deadline
+ * is read at the top and the timer scan visits only rows with something
+ * due (each costs one row walk and a log4(buckets) sift), never a walk of
+ * every row.  The heap holds each row's bound itself, and a row's four
+ * children share one 64-byte line, so a sift reads one line per level
+ * (plus the moved rows' back-pointers) instead of a random row per
+ * comparison.
+ *
+ * A SYN looks its key up and then, on a miss, inserts it: the cache keeps
+ * the row and outcome of the last lookup for its key (forgotten by any
+ * change), so the insertion neither hashes nor walks the row again.
  *
  * Limits.  A row holds at most bucket_limit entries and the table at most
  * max_entries.  When either limit stops an insertion and the caller allows
@@ -29,6 +39,12 @@
  * Re-inserting a key already present replaces the entry and moves it to
  * the row's tail (it is treated as a new SYN); syncache_touch keeps the
  * entry's place in the row.
+ *
+ * Shedding.  The caller may ask syncache_due to shed: a due entry is then
+ * removed (SC_SHED) instead of being retransmitted.  The engine asks for it
+ * while the cache is under pressure (docs/decisions.md): unanswered entries
+ * then make room after one timeout instead of after the whole schedule,
+ * and cost no SYN-ACK beyond the first.
  *
  * Retransmission.  With timeout R (rto_ms) and retry limit N, an entry
  * inserted at t (when its SYN-ACK went out) is retransmitted at
@@ -51,20 +67,22 @@
  * Threat model.  A spoofed SYN flood controls keys and timing but not the
  * hash secret.  It cannot grow memory: everything is allocated in
  * syncache_new and nothing afterwards.  It cannot make a lookup cost more
- * than bucket_limit key comparisons.  A timer call costs one bound test per
- * row plus a walk of the rows that have something due, and reports at most
- * `max` entries, resuming where it stopped next time.  Under a flood the
+ * than bucket_limit key comparisons.  A timer call costs a walk and a heap
+ * sift per row that has something due, and reports at most `max` entries,
+ * resuming where it stopped next time.  Under a flood the
  * cache degrades to churn (oldest entries evicted) or, without eviction, to
  * cookies; it never blocks legitimate work for longer than one row walk.
  *
  * Memory.  64 bytes per entry (struct syn_state is 56, plus a 32-bit
- * deadline and a 32-bit link), 24 bytes per row, plus the small header:
- * 64 * max_entries + 24 * buckets + sizeof(struct syncache).  For example
- * 65536 entries in 16384 rows take 4 MiB + 384 KiB.
+ * deadline and a 32-bit link), 16 bytes per row and 16 per heap place,
+ * plus the small header: 64 * max_entries + 32 * (buckets + 4) +
+ * sizeof(struct syncache).  For example 65536 entries in 16384 rows take
+ * 4 MiB + 512 KiB.
  *
  * Reference for the general shape (hashed rows, per-row and total limits,
  * dropping a row's oldest entry on overflow, per-row next-timeout hints,
- * exponential SYN-ACK backoff): FreeBSD sys/netinet/tcp_syncache.c and
+ * exponential SYN-ACK backoff, falling back to cookies alone under
+ * pressure): FreeBSD sys/netinet/tcp_syncache.c and
  * Jonathan Lemon, "Resisting SYN flood DoS attacks with a SYN cache",
  * BSDCon 2002.
  */
@@ -89,13 +107,26 @@ _Static_assert(sizeof(struct syn_state) == 56, "syn_state layout changed");
 _Static_assert(sizeof(struct entry) == 64, "a SYN cache entry must be 64 bytes");
 
 struct bucket {
-	uint64_t bound;      /* <= every entry's deadline; UINT64_MAX when empty */
 	uint32_t head;       /* oldest */
 	uint32_t tail;       /* newest */
 	uint32_t count;
+	uint32_t hpos;       /* place in the heap, which holds the row's bound */
 };
 
-_Static_assert(sizeof(struct bucket) == 24, "the design comment's memory figure assumes this");
+/* A heap place: a row and its bound (<= every deadline in the row;
+ * UINT64_MAX when the row is empty). */
+struct hplace {
+	uint64_t bound;
+	uint32_t row;
+	uint32_t unused;
+};
+
+/* Heap place k lives at slot k + HEAP_SKEW of a 64-byte aligned array, so
+ * the children 4k+1..4k+4 of any place fill exactly one line. */
+#define HEAP_SKEW 3
+
+_Static_assert(sizeof(struct bucket) == 16, "the design comment's memory figure assumes this");
+_Static_assert(sizeof(struct hplace) == 16, "four heap places must fill a 64-byte line");
 
 struct syncache {
 	struct syncache_limits lim;
@@ -103,10 +134,17 @@ struct syncache {
 	uint32_t mask;
 	uint32_t count;
 	uint32_t free_head;
-	uint32_t cursor;     /* row where the last syncache_due stopped */
 	uint64_t now;        /* latest now_ms seen: anchors 32-bit deadlines */
 	struct bucket *buckets;
+	void *heap_mem;      /* what calloc returned for the heap */
+	struct hplace *heap; /* the rows, a 4-ary min-heap on their bound */
 	struct entry *entries;
+	/* The last lookup: its key, row and slot (NIL: absent), while valid. */
+	bool memo_valid;
+	struct conn_key memo_key;
+	uint32_t memo_row;
+	uint32_t memo_slot;
+	uint32_t memo_prev;
 };
 
 size_t syncache_entry_size(void)
@@ -140,18 +178,23 @@ struct syncache *syncache_new(const struct syncache_limits *lim,
 	if (!sc)
 		return NULL;
 	sc->buckets = calloc(lim->buckets, sizeof(*sc->buckets));
+	sc->heap_mem = calloc((size_t)lim->buckets + 8, sizeof(*sc->heap));
 	sc->entries = calloc(lim->max_entries, sizeof(*sc->entries));
-	if (!sc->buckets || !sc->entries) {
+	if (!sc->buckets || !sc->heap_mem || !sc->entries) {
 		syncache_free(sc);
 		return NULL;
 	}
+	/* calloc's 16-byte alignment leaves at most 3 places before a line. */
+	sc->heap = (struct hplace *)(((uintptr_t)sc->heap_mem + 63) & ~(uintptr_t)63) + HEAP_SKEW;
 	sc->lim = *lim;
 	memcpy(sc->hashkey, hashkey, SIPHASH_KEY_LEN);
 	sc->mask = lim->buckets - 1;
 	for (uint32_t i = 0; i < lim->buckets; i++) {
-		sc->buckets[i].bound = UINT64_MAX;
 		sc->buckets[i].head = NIL;
 		sc->buckets[i].tail = NIL;
+		sc->buckets[i].hpos = i;
+		/* Every bound equal: already a heap. */
+		sc->heap[i] = (struct hplace){ .bound = UINT64_MAX, .row = i };
 	}
 	for (uint32_t i = 0; i < lim->max_entries; i++)
 		sc->entries[i].next = i + 1 < lim->max_entries ? i + 1 : NIL;
@@ -163,6 +206,7 @@ void syncache_free(struct syncache *sc)
 	if (!sc)
 		return;
 	free(sc->entries);
+	free(sc->heap_mem);
 	free(sc->buckets);
 	free(sc);
 }
@@ -184,9 +228,59 @@ static void note_time(struct syncache *sc, uint64_t now_ms)
 		sc->now = now_ms;
 }
 
-static struct bucket *bucket_of(const struct syncache *sc, const struct conn_key *k)
+static uint32_t row_of(const struct syncache *sc, const struct conn_key *k)
 {
-	return &sc->buckets[siphash24(sc->hashkey, k, sizeof(*k)) & sc->mask];
+	return (uint32_t)siphash24(sc->hashkey, k, sizeof(*k)) & sc->mask;
+}
+
+static void heap_put(struct syncache *sc, uint32_t pos, struct hplace p)
+{
+	sc->heap[pos] = p;
+	sc->buckets[p.row].hpos = pos;
+}
+
+/* Moves the row at heap place pos up or down to where its bound belongs. */
+static void heap_fix(struct syncache *sc, uint32_t pos)
+{
+	struct hplace x = sc->heap[pos];
+	uint32_t n = sc->mask + 1;
+
+	while (pos > 0 && sc->heap[(pos - 1) / 4].bound > x.bound) {
+		heap_put(sc, pos, sc->heap[(pos - 1) / 4]);
+		pos = (pos - 1) / 4;
+	}
+	for (;;) {
+		uint32_t c = 4 * pos + 1, best = c;
+
+		if (c >= n)
+			break;
+		for (uint32_t j = c + 1; j < c + 4 && j < n; j++)
+			if (sc->heap[j].bound < sc->heap[best].bound)
+				best = j;
+		if (sc->heap[best].bound >= x.bound)
+			break;
+		heap_put(sc, pos, sc->heap[best]);
+		pos = best;
+	}
+	heap_put(sc, pos, x);
+}
+
+static uint64_t bound_of(const struct syncache *sc, const struct bucket *b)
+{
+	return sc->heap[b->hpos].bound;
+}
+
+static void set_bound(struct syncache *sc, struct bucket *b, uint64_t bound)
+{
+	sc->heap[b->hpos].bound = bound;
+	heap_fix(sc, b->hpos);
+}
+
+/* Lowers b's bound to dl when dl is earlier. */
+static void lower_bound(struct syncache *sc, struct bucket *b, uint64_t dl)
+{
+	if (dl < bound_of(sc, b))
+		set_bound(sc, b, dl);
 }
 
 /* The slot holding k in b, or NIL; *prev gets its predecessor (NIL at the
@@ -206,20 +300,47 @@ static uint32_t find(const struct syncache *sc, const struct bucket *b,
 	return NIL;
 }
 
-/* Takes slot i out of b's chain; the slot stays counted in the table. */
-static void unlink_slot(struct syncache *sc, struct bucket *b, uint32_t i, uint32_t prev)
+/* Finds k: its row in *row, its slot (or NIL) returned, as find does.  The
+ * answer of the last call is reused while nothing changed. */
+static uint32_t locate(struct syncache *sc, const struct conn_key *k, uint32_t *row,
+		       uint32_t *prev)
+{
+	if (sc->memo_valid && conn_key_eq(&sc->memo_key, k)) {
+		*row = sc->memo_row;
+		*prev = sc->memo_prev;
+		return sc->memo_slot;
+	}
+	*row = row_of(sc, k);
+	sc->memo_key = *k;
+	sc->memo_row = *row;
+	sc->memo_slot = find(sc, &sc->buckets[*row], k, &sc->memo_prev);
+	sc->memo_valid = true;
+	*prev = sc->memo_prev;
+	return sc->memo_slot;
+}
+
+/* Takes slot i out of b's chain, leaving b's bound alone. */
+static void detach(struct syncache *sc, struct bucket *b, uint32_t i, uint32_t prev)
 {
 	uint32_t next = sc->entries[i].next;
 
 	assert(b->count > 0);
+	sc->memo_valid = false;
 	if (prev == NIL)
 		b->head = next;
 	else
 		sc->entries[prev].next = next;
 	if (b->tail == i)
 		b->tail = prev;
-	if (--b->count == 0)
-		b->bound = UINT64_MAX;
+	b->count--;
+}
+
+/* Takes slot i out of b's chain; the slot stays counted in the table. */
+static void unlink_slot(struct syncache *sc, struct bucket *b, uint32_t i, uint32_t prev)
+{
+	detach(sc, b, i, prev);
+	if (b->count == 0)
+		set_bound(sc, b, UINT64_MAX);
 }
 
 static void release_slot(struct syncache *sc, uint32_t i)
@@ -236,6 +357,7 @@ static void store(struct syncache *sc, struct bucket *b, uint32_t i,
 	struct entry *e = &sc->entries[i];
 	uint64_t dl = now_ms + sc->lim.rto_ms;
 
+	sc->memo_valid = false;
 	e->s = *s;
 	e->s.retries = 0;
 	e->deadline = (uint32_t)dl;
@@ -246,19 +368,19 @@ static void store(struct syncache *sc, struct bucket *b, uint32_t i,
 		sc->entries[b->tail].next = i;
 	b->tail = i;
 	b->count++;
-	if (dl < b->bound)
-		b->bound = dl;
+	lower_bound(sc, b, dl);
 }
 
 enum sc_insert syncache_insert(struct syncache *sc, const struct syn_state *s,
 			       uint64_t now_ms, bool evict, struct syn_state *evicted)
 {
-	struct bucket *b = bucket_of(sc, &s->key);
 	enum sc_insert res = SC_INSERTED;
-	uint32_t prev, i;
+	uint32_t row, prev, i;
+	struct bucket *b;
 
 	note_time(sc, now_ms);
-	i = find(sc, b, &s->key, &prev);
+	i = locate(sc, &s->key, &row, &prev);
+	b = &sc->buckets[row];
 	if (i != NIL) {
 		unlink_slot(sc, b, i, prev);
 	} else if (b->count >= sc->lim.bucket_limit || sc->count >= sc->lim.max_entries) {
@@ -282,29 +404,27 @@ enum sc_insert syncache_insert(struct syncache *sc, const struct syn_state *s,
 
 const struct syn_state *syncache_lookup(struct syncache *sc, const struct conn_key *k)
 {
-	uint32_t prev, i = find(sc, bucket_of(sc, k), k, &prev);
+	uint32_t row, prev, i = locate(sc, k, &row, &prev);
 
 	return i == NIL ? NULL : &sc->entries[i].s;
 }
 
 bool syncache_remove(struct syncache *sc, const struct conn_key *k, struct syn_state *out)
 {
-	struct bucket *b = bucket_of(sc, k);
-	uint32_t prev, i = find(sc, b, k, &prev);
+	uint32_t row, prev, i = locate(sc, k, &row, &prev);
 
 	if (i == NIL)
 		return false;
 	if (out)
 		*out = sc->entries[i].s;
-	unlink_slot(sc, b, i, prev);
+	unlink_slot(sc, &sc->buckets[row], i, prev);
 	release_slot(sc, i);
 	return true;
 }
 
 bool syncache_touch(struct syncache *sc, const struct conn_key *k, uint64_t now_ms)
 {
-	struct bucket *b = bucket_of(sc, k);
-	uint32_t prev, i = find(sc, b, k, &prev);
+	uint32_t row, prev, i = locate(sc, k, &row, &prev);
 	uint64_t dl = now_ms + sc->lim.rto_ms;
 
 	note_time(sc, now_ms);
@@ -312,15 +432,14 @@ bool syncache_touch(struct syncache *sc, const struct conn_key *k, uint64_t now_
 		return false;
 	sc->entries[i].s.retries = 0;
 	sc->entries[i].deadline = (uint32_t)dl;
-	if (dl < b->bound)
-		b->bound = dl;
+	lower_bound(sc, &sc->buckets[row], dl);
 	return true;
 }
 
 /* Handles the due entries of b, reporting at most room of them, and
  * recomputes b's bound exactly.  *left says whether a due entry had to be
  * left for the next call. */
-static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms,
+static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms, bool shed,
 		   struct syn_state *out, enum sc_event *ev, size_t room, bool *left)
 {
 	uint32_t now32 = (uint32_t)now_ms, prev = NIL, next;
@@ -328,6 +447,7 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms,
 	size_t n = 0;
 
 	*left = false;
+	sc->memo_valid = false;
 	for (uint32_t i = b->head; i != NIL; i = next) {
 		struct entry *e = &sc->entries[i];
 
@@ -335,7 +455,7 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms,
 		if (seq_after(e->deadline, now32) || n == room) {
 			*left |= !seq_after(e->deadline, now32);
 			dl = widen(now_ms, e->deadline);
-		} else if (e->s.retries < sc->lim.retries) {
+		} else if (!shed && e->s.retries < sc->lim.retries) {
 			e->s.retries++;
 			dl = now_ms + ((uint64_t)sc->lim.rto_ms << e->s.retries);
 			e->deadline = (uint32_t)dl;
@@ -343,8 +463,9 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms,
 			ev[n++] = SC_RETRANSMIT;
 		} else {
 			out[n] = e->s;
-			ev[n++] = SC_EXPIRED;
-			unlink_slot(sc, b, i, prev);
+			ev[n++] = e->s.retries < sc->lim.retries ? SC_SHED : SC_EXPIRED;
+			/* The bound is rewritten below. */
+			detach(sc, b, i, prev);
 			release_slot(sc, i);
 			continue;
 		}
@@ -352,35 +473,31 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms,
 			bound = dl;
 		prev = i;
 	}
-	b->bound = bound;
+	set_bound(sc, b, bound);
 	return n;
 }
 
 /* Expects out and ev to hold max elements each. */
-size_t syncache_due(struct syncache *sc, uint64_t now_ms, struct syn_state *out,
+size_t syncache_due(struct syncache *sc, uint64_t now_ms, bool shed, struct syn_state *out,
 		    enum sc_event *ev, size_t max)
 {
 	size_t n = 0;
-	uint32_t i;
 
 	assert(max == 0 || (out && ev));
 	note_time(sc, now_ms);
-	/* Resuming at the row where the last call ran out of room keeps a
-	 * caller with a small max from rescanning, or starving, any row. */
-	for (i = 0; i <= sc->mask && n < max; i++) {
-		uint32_t r = (sc->cursor + i) & sc->mask;
-		struct bucket *b = &sc->buckets[r];
+	/* Each round either reports every due entry of the top row, pushing
+	 * it down, or runs out of room and returns; the top row is where the
+	 * next call resumes, so no row is rescanned or starved. */
+	for (uint32_t rounds = 0; rounds <= sc->mask && n < max; rounds++) {
+		struct bucket *b = &sc->buckets[sc->heap[0].row];
 		bool left;
 
-		if (b->bound > now_ms)
-			continue;
-		n += scan(sc, b, now_ms, out + n, ev + n, max - n, &left);
-		if (left) {
-			sc->cursor = r;
-			return n;
-		}
+		if (sc->heap[0].bound > now_ms)
+			break;
+		n += scan(sc, b, now_ms, shed, out + n, ev + n, max - n, &left);
+		if (left)
+			break;
 	}
-	sc->cursor = (sc->cursor + i) & sc->mask;
 	return n;
 }
 
@@ -391,12 +508,7 @@ uint32_t syncache_count(const struct syncache *sc)
 
 uint64_t syncache_next_deadline(const struct syncache *sc)
 {
-	uint64_t min = UINT64_MAX;
-
-	for (uint32_t i = 0; i <= sc->mask; i++)
-		if (sc->buckets[i].bound < min)
-			min = sc->buckets[i].bound;
-	return min;
+	return sc->heap[0].bound;
 }
 
 /* Expects fn not to modify the cache. */

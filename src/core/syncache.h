@@ -53,6 +53,7 @@ enum sc_insert {
 enum sc_event {
 	SC_RETRANSMIT,       /* send the SYN-ACK again; the entry stays */
 	SC_EXPIRED,          /* retries exhausted; the entry is gone */
+	SC_SHED,             /* due, but shedding was asked for; the entry is gone */
 };
 
 /* Bytes of one entry (for the memory report; asserted <= 64). */
@@ -85,19 +86,20 @@ bool syncache_remove(struct syncache *sc, const struct conn_key *k, struct syn_s
  * been sent (used when a duplicate SYN re-sends it); false when absent. */
 bool syncache_touch(struct syncache *sc, const struct conn_key *k, uint64_t now_ms);
 
-/* Reports up to max entries whose deadline is at or before now_ms: each
- * due entry either gets its retry count bumped and its next deadline
- * doubled (SC_RETRANSMIT) or, when retries are exhausted, is removed
- * (SC_EXPIRED).  Returns the number reported; call again while it returns
- * max. */
-size_t syncache_due(struct syncache *sc, uint64_t now_ms, struct syn_state *out,
+/* Reports up to max entries whose deadline is at or before now_ms, the
+ * rows with the earliest deadlines first: each due entry either gets its
+ * retry count bumped and its next deadline doubled (SC_RETRANSMIT) or is
+ * removed, when retries are exhausted (SC_EXPIRED) or when shed is true
+ * (SC_SHED).  Returns the number reported; call again while it returns
+ * max.  Costs a row walk and a heap sift per row with something due. */
+size_t syncache_due(struct syncache *sc, uint64_t now_ms, bool shed, struct syn_state *out,
 		    enum sc_event *ev, size_t max);
 
 /* Entries held now. */
 uint32_t syncache_count(const struct syncache *sc);
 
 /* The earliest deadline of any entry (UINT64_MAX when empty); a lower
- * bound, it may be earlier than the true one. */
+ * bound, it may be earlier than the true one.  Constant time. */
 uint64_t syncache_next_deadline(const struct syncache *sc);
 
 /* Calls fn for every entry (for listings). */

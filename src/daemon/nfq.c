@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "nfq.h"
+#include "vbatch.h"
 
 /* A whole 64 KiB packet (GSO) plus the netlink and attribute headers. */
 #define NFQ_RXBUF (0xffff + 4096)
@@ -37,6 +38,9 @@ struct nfqueue {
 	struct mmsghdr msg[NFQ_RXBATCH];
 	uint8_t *tx;
 	size_t txlen;
+	struct vbatch vb;
+	uint32_t cur_id;         /* the packet being handed to the callback */
+	bool cur_pending;        /* ... and still without a verdict */
 	struct log_limit errlimit;
 	struct nfqueue_stats st;
 };
@@ -156,6 +160,7 @@ static void free_queue(struct nfqueue *q)
 	for (i = 0; i < NFQ_RXBATCH; i++)
 		free(q->rx[i]);
 	free(q->tx);
+	vbatch_free(&q->vb);
 	free(q);
 }
 
@@ -170,6 +175,7 @@ struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen, bool fail_open)
 	if (!q)
 		goto nomem;
 	q->num = num;
+	vbatch_init(&q->vb);
 	for (i = 0; i < NFQ_RXBATCH; i++) {
 		q->rx[i] = malloc(NFQ_RXBUF);
 		if (!q->rx[i])
@@ -268,7 +274,12 @@ static int handle_packet(struct nfqueue *q, const struct nlmsghdr *m,
 		nfqueue_verdict(q, p.id, true, NULL, 0);
 		return 1;
 	}
+	q->cur_id = p.id;
+	q->cur_pending = true;
 	fn(&p, ctx);
+	if (q->cur_pending)
+		vbatch_hold(&q->vb, p.id); /* the engine holds it: no batch may cover it */
+	q->cur_pending = false;
 	return 1;
 }
 
@@ -303,8 +314,19 @@ int nfqueue_receive(struct nfqueue *q, void (*fn)(const struct nfqueue_pkt *p, v
 	return packets;
 }
 
-void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t *data,
-		     uint32_t len)
+static void send_tx(struct nfqueue *q)
+{
+	if (q->txlen == 0)
+		return;
+	/* Several verdicts in one datagram: the kernel walks them in order. */
+	if (mnl_socket_sendto(q->nl, q->tx, q->txlen) < 0)
+		netlink_error(q, errno, "sending verdicts");
+	q->txlen = 0;
+}
+
+/* Appends one verdict message (type VERDICT or VERDICT_BATCH) to tx. */
+static void put_verdict(struct nfqueue *q, uint16_t type, uint32_t id, bool accept,
+			const uint8_t *data, uint32_t len)
 {
 	struct nlmsghdr *nlh;
 	size_t need = MNL_ALIGN(sizeof(struct nlmsghdr)) + MNL_ALIGN(sizeof(struct nfgenmsg)) +
@@ -313,23 +335,38 @@ void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t 
 	if (data)
 		need += MNL_ALIGN(sizeof(struct nlattr) + len);
 	if (q->txlen + need > NFQ_TXBUF)
-		nfqueue_flush(q);
-	nlh = nfq_nlmsg_put((char *)q->tx + q->txlen, NFQNL_MSG_VERDICT, q->num);
+		send_tx(q);
+	nlh = nfq_nlmsg_put((char *)q->tx + q->txlen, type, q->num);
 	nfq_nlmsg_verdict_put(nlh, (int)id, accept ? NF_ACCEPT : NF_DROP);
-	if (accept && data)
+	if (data)
 		nfq_nlmsg_verdict_put_pkt(nlh, data, len);
 	q->txlen += nlh->nlmsg_len;
+}
+
+static void put_msg(const struct vbatch_msg *m, void *ctx)
+{
+	put_verdict(ctx, m->batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, m->id, m->accept,
+		    NULL, 0);
+	if (m->batch)
+		((struct nfqueue *)ctx)->st.nq_batches++;
+}
+
+void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t *data,
+		     uint32_t len)
+{
+	bool mangled = accept && data;
+
+	if (q->cur_pending && id == q->cur_id)
+		q->cur_pending = false;
 	q->st.nq_verdicts++;
+	if (!vbatch_verdict(&q->vb, id, accept, mangled, put_msg, q))
+		put_verdict(q, NFQNL_MSG_VERDICT, id, accept, data, len);
 }
 
 void nfqueue_flush(struct nfqueue *q)
 {
-	if (q->txlen == 0)
-		return;
-	/* Several verdicts in one datagram: the kernel walks them in order. */
-	if (mnl_socket_sendto(q->nl, q->tx, q->txlen) < 0)
-		netlink_error(q, errno, "sending verdicts");
-	q->txlen = 0;
+	vbatch_close(&q->vb, put_msg, q);
+	send_tx(q);
 }
 
 void nfqueue_stats(const struct nfqueue *q, struct nfqueue_stats *s)

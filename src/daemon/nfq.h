@@ -28,6 +28,7 @@ struct nfqueue_stats {
 	uint64_t nq_netlink_errors;  /* error replies and failed sends */
 	uint64_t nq_truncated;       /* partial copies, accepted untouched */
 	uint64_t nq_verdicts;
+	uint64_t nq_batches;         /* batch messages (several verdicts each) */
 };
 
 /* Binds queue num with whole-packet copies and the given kernel queue
@@ -46,7 +47,9 @@ int nfqueue_receive(struct nfqueue *q, void (*fn)(const struct nfqueue_pkt *p, v
 
 /* Queues the verdict for packet id: accept (with data/len as the new
  * packet when data is not NULL) or drop.  Sent by nfqueue_flush, or
- * earlier when the buffer fills. */
+ * earlier when the buffer fills.  Runs of equal unmangled verdicts go as
+ * one batch message when no packet left without a verdict by the receive
+ * callback (a held one) lies below them (vbatch.h). */
 void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t *data,
 		     uint32_t len);
 

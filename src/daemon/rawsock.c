@@ -1,13 +1,38 @@
+#define _GNU_SOURCE /* sendmmsg */
 /* IPPROTO_RAW implies a caller-built header for both families on Linux.
- * The destination passed to sendto only steers routing; the kernel sends
- * the header as written (IPv4 fills in the id and checksum when zero). */
+ * The destination passed with each message only steers routing; the
+ * kernel sends the header as written (IPv4 fills in the id and checksum
+ * when zero).
+ *
+ * sendmmsg reports only how many messages went out: when message i fails
+ * after some were sent, its error is lost.  The loop therefore resends
+ * from i, where the failure comes back as the call's own error, counts
+ * that one packet and carries on, so every packet is counted exactly once
+ * (a transient error that has cleared by the retry simply lets it go). */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "rawsock.h"
+
+struct rawsock_slot {
+	union {
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} to;
+	int fd;
+	uint8_t data[RAWSOCK_PKT_MAX];
+};
+
+struct rawsock_batch {
+	struct rawsock_slot slot[RAWSOCK_BATCH];
+	struct iovec iov[RAWSOCK_BATCH];
+	struct mmsghdr msg[RAWSOCK_BATCH];
+};
 
 static int open_one(int family, uint32_t mark)
 {
@@ -34,46 +59,99 @@ int rawsock_open(struct rawsock *rs, uint32_t mark)
 	int saved;
 
 	memset(rs, 0, sizeof(*rs));
-	rs->rs_fd6 = -1;
+	rs->rs_fd4 = rs->rs_fd6 = -1;
+	rs->rs_batch = calloc(1, sizeof(*rs->rs_batch));
+	if (!rs->rs_batch)
+		return -1;
 	rs->rs_fd4 = open_one(AF_INET, mark);
 	if (rs->rs_fd4 < 0)
-		return -1;
+		goto fail;
 	rs->rs_fd6 = open_one(AF_INET6, mark);
-	if (rs->rs_fd6 < 0) {
-		saved = errno;
-		close(rs->rs_fd4);
-		rs->rs_fd4 = -1;
-		errno = saved;
-		return -1;
-	}
+	if (rs->rs_fd6 < 0)
+		goto fail;
 	return 0;
+fail:
+	saved = errno;
+	rawsock_close(rs);
+	errno = saved;
+	return -1;
 }
 
-int rawsock_send(struct rawsock *rs, const uint8_t *data, size_t len)
+/* Sends msg[0..n) on fd, counting each packet once. */
+static void send_run(struct rawsock *rs, int fd, struct mmsghdr *msg, unsigned n,
+		     void (*on_error)(int err, void *ctx), void *ctx)
 {
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-	ssize_t n;
+	unsigned i = 0;
 
-	if (len >= 20 && (data[0] >> 4) == 4) {
-		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		memcpy(&sin.sin_addr, data + 16, 4);
-		n = sendto(rs->rs_fd4, data, len, 0, (const struct sockaddr *)&sin, sizeof(sin));
-	} else if (len >= 40 && (data[0] >> 4) == 6) {
-		memset(&sin6, 0, sizeof(sin6));
-		sin6.sin6_family = AF_INET6;
-		memcpy(&sin6.sin6_addr, data + 24, 16);
-		n = sendto(rs->rs_fd6, data, len, 0, (const struct sockaddr *)&sin6, sizeof(sin6));
-	} else {
-		errno = EINVAL;
-		n = -1;
+	while (i < n) {
+		int r = sendmmsg(fd, msg + i, n - i, 0);
+
+		if (r > 0) {
+			rs->rs_sent += (unsigned)r;
+			i += (unsigned)r;
+			continue;
+		}
+		/* r == 0 cannot happen for n > i; treat it as a failure to move on. */
+		if (r == 0)
+			errno = EIO;
+		rs->rs_errors++;
+		if (on_error)
+			on_error(errno, ctx);
+		i++;
 	}
-	if (n < 0) {
+}
+
+void rawsock_flush(struct rawsock *rs, void (*on_error)(int err, void *ctx), void *ctx)
+{
+	struct rawsock_batch *b = rs->rs_batch;
+	unsigned start = 0, i;
+
+	for (i = 1; i <= rs->rs_pending; i++) {
+		if (i < rs->rs_pending && b->slot[i].fd == b->slot[start].fd)
+			continue;
+		send_run(rs, b->slot[start].fd, b->msg + start, i - start, on_error, ctx);
+		start = i;
+	}
+	rs->rs_pending = 0;
+}
+
+int rawsock_queue(struct rawsock *rs, const uint8_t *data, size_t len,
+		  void (*on_error)(int err, void *ctx), void *ctx)
+{
+	struct rawsock_batch *b = rs->rs_batch;
+	struct rawsock_slot *s;
+	struct msghdr *h;
+	bool v4 = len >= 20 && (data[0] >> 4) == 4, v6 = len >= 40 && (data[0] >> 4) == 6;
+
+	if ((!v4 && !v6) || len > RAWSOCK_PKT_MAX) {
+		errno = len > RAWSOCK_PKT_MAX ? EMSGSIZE : EINVAL;
 		rs->rs_errors++;
 		return -1;
 	}
-	rs->rs_sent++;
+	if (rs->rs_pending == RAWSOCK_BATCH)
+		rawsock_flush(rs, on_error, ctx);
+	s = &b->slot[rs->rs_pending];
+	h = &b->msg[rs->rs_pending].msg_hdr;
+	memset(&s->to, 0, sizeof(s->to));
+	memset(h, 0, sizeof(*h));
+	if (v4) {
+		s->to.sin.sin_family = AF_INET;
+		memcpy(&s->to.sin.sin_addr, data + 16, 4);
+		s->fd = rs->rs_fd4;
+		h->msg_namelen = sizeof(s->to.sin);
+	} else {
+		s->to.sin6.sin6_family = AF_INET6;
+		memcpy(&s->to.sin6.sin6_addr, data + 24, 16);
+		s->fd = rs->rs_fd6;
+		h->msg_namelen = sizeof(s->to.sin6);
+	}
+	memcpy(s->data, data, len);
+	b->iov[rs->rs_pending].iov_base = s->data;
+	b->iov[rs->rs_pending].iov_len = len;
+	h->msg_name = &s->to;
+	h->msg_iov = &b->iov[rs->rs_pending];
+	h->msg_iovlen = 1;
+	rs->rs_pending++;
 	return 0;
 }
 
@@ -84,4 +162,7 @@ void rawsock_close(struct rawsock *rs)
 	if (rs->rs_fd6 >= 0)
 		close(rs->rs_fd6);
 	rs->rs_fd4 = rs->rs_fd6 = -1;
+	free(rs->rs_batch);
+	rs->rs_batch = NULL;
+	rs->rs_pending = 0;
 }

@@ -2,7 +2,15 @@
  * The timer is armed for the engine's next deadline, kept between 10 ms
  * and 1 s away, and brought forward when a fresh counter snapshot is due.
  * Per engine call the order is fixed: emitted packets first (raw socket),
- * then held packets' verdicts, then the input's own verdict. */
+ * then held packets' verdicts, then the input's own verdict.
+ *
+ * Emitted packets and verdicts are both gathered and sent per receive
+ * batch (sendmmsg, one verdict datagram).  Only an accept lets a packet
+ * out, so only emits and accept verdicts must keep engine order between
+ * them: queueing an emit first sends any pending accept verdict, and
+ * queueing an accept first sends any pending emit.  Drop verdicts and
+ * emits travel in either order, which is what lets a SYN flood's SYN-ACKs
+ * and drops go out as two batches. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +56,7 @@ struct worker {
 	uint64_t wk_snap_ms;
 	bool wk_dirty;
 	struct engine_out *wk_out;
+	bool wk_accepts;                 /* accept verdicts queued, not sent */
 	struct log_limit wk_errlimit;
 
 	/* The mailbox, shared with the main thread under wk_lock. */
@@ -90,34 +99,59 @@ static void poke(struct worker *w)
 		log_warn("worker %u: eventfd: %s", w->wk_queue, strerror(errno));
 }
 
-static void send_emits(struct worker *w, const struct engine_out *o)
+static void raw_error(int err, void *ctx)
 {
-	uint32_t i, suppressed;
+	struct worker *w = ctx;
+	uint32_t suppressed;
 
-	if (o->nemit)
-		nfqueue_flush(w->wk_nfq); /* keep verdicts and emits in engine order */
-	for (i = 0; i < o->nemit; i++) {
-		if (rawsock_send(&w->wk_raw, o->emit[i].data, o->emit[i].len) == 0)
-			continue;
-		/* Expected transient errors are counted only. */
-		if (errno == ENOBUFS || errno == EHOSTUNREACH || errno == ENETUNREACH ||
-		    errno == EAGAIN || errno == EPERM || errno == EMSGSIZE)
-			continue;
-		if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-			log_warn("worker %u: raw send: %s", w->wk_queue, strerror(errno));
+	/* Expected transient errors are counted only (rs_errors). */
+	if (err == ENOBUFS || err == EHOSTUNREACH || err == ENETUNREACH || err == EAGAIN ||
+	    err == EPERM || err == EMSGSIZE)
+		return;
+	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
+		log_warn("worker %u: raw send: %s", w->wk_queue, strerror(err));
+}
+
+/* Sends every gathered emit and verdict. */
+static void flush_out(struct worker *w)
+{
+	rawsock_flush(&w->wk_raw, raw_error, w);
+	nfqueue_flush(w->wk_nfq);
+	w->wk_accepts = false;
+}
+
+static void queue_emit(struct worker *w, const struct engine_emit *em)
+{
+	if (w->wk_accepts) {
+		nfqueue_flush(w->wk_nfq);
+		w->wk_accepts = false;
 	}
+	if (rawsock_queue(&w->wk_raw, em->data, em->len, raw_error, w) < 0)
+		raw_error(errno, w);
+}
+
+static void queue_verdict(struct worker *w, uint32_t id, bool accept, const uint8_t *data,
+			  uint32_t len)
+{
+	if (accept) {
+		if (w->wk_raw.rs_pending)
+			rawsock_flush(&w->wk_raw, raw_error, w);
+		w->wk_accepts = true;
+	}
+	nfqueue_verdict(w->wk_nfq, id, accept, data, len);
 }
 
 static void apply_out(struct worker *w, const struct engine_out *o)
 {
 	uint32_t i;
 
-	send_emits(w, o);
+	for (i = 0; i < o->nemit; i++)
+		queue_emit(w, &o->emit[i]);
 	for (i = 0; i < o->nrelease; i++) {
 		const struct engine_release *r = &o->release[i];
 		bool accept = r->verdict == VERDICT_ACCEPT;
 
-		nfqueue_verdict(w->wk_nfq, r->id, accept, accept ? r->data : NULL, r->len);
+		queue_verdict(w, r->id, accept, accept ? r->data : NULL, r->len);
 	}
 	if (o->nemit || o->nrelease)
 		w->wk_dirty = true;
@@ -140,7 +174,7 @@ static void offload(struct worker *w, const struct flow_info *fi)
 	/* The verdicts first: a released packet may carry a conntrack entry
 	 * the kernel has not confirmed yet; once ours is in the table, its
 	 * confirmation would clash with it and the kernel would drop it. */
-	nfqueue_flush(w->wk_nfq);
+	flush_out(w);
 	if (fastpath_offload(w->wk_fp, fi) == 0 &&
 	    engine_offloaded(w->wk_engine, &fi->key, w->wk_now)) {
 		w->wk_offload.ok++;
@@ -175,10 +209,10 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	apply_out(w, o);
 	switch (o->verdict) {
 	case VERDICT_ACCEPT:
-		nfqueue_verdict(w->wk_nfq, p->id, true, o->modified ? p->data : NULL, p->len);
+		queue_verdict(w, p->id, true, o->modified ? p->data : NULL, p->len);
 		break;
 	case VERDICT_DROP:
-		nfqueue_verdict(w->wk_nfq, p->id, false, NULL, 0);
+		queue_verdict(w, p->id, false, NULL, 0);
 		break;
 	case VERDICT_HOLD:
 		break; /* its verdict comes with a later release */
@@ -203,7 +237,7 @@ static void run_timers(struct worker *w)
 		if (!more)
 			break;
 	}
-	nfqueue_flush(w->wk_nfq);
+	flush_out(w);
 }
 
 static void publish(struct worker *w)
@@ -316,7 +350,7 @@ static void drain(struct worker *w)
 		if (!more)
 			break;
 	}
-	nfqueue_flush(w->wk_nfq);
+	flush_out(w);
 }
 
 static void *worker_main(void *arg)
@@ -353,7 +387,7 @@ static void *worker_main(void *arg)
 
 				for (rounds = 0; rounds < WORKER_RX_ROUNDS && got > 0; rounds++) {
 					got = nfqueue_receive(w->wk_nfq, on_packet, w);
-					nfqueue_flush(w->wk_nfq);
+					flush_out(w);
 				}
 				if (got < 0) {
 					uint32_t suppressed;

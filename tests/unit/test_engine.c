@@ -463,6 +463,67 @@ static void test_cache_full_falls_back_to_cookie(void **state)
 	env_free(v);
 }
 
+/* The SYN cache under pressure: once it has turned a SYN away, a due entry
+ * is dropped (syncache_shed) instead of retransmitted, its client's late
+ * ACK still completes through the cookie, and once the cache has taken
+ * every SYN for an rto the schedule is the usual one again. */
+/* Runs the timers every ms in [from, to]; returns the SYN-ACKs emitted. */
+static uint32_t tick_synacks(struct env *v, uint64_t from, uint64_t to)
+{
+	uint32_t n = 0;
+
+	for (uint64_t t = from; t <= to; t++) {
+		bool more;
+
+		do {
+			more = engine_tick(v->e, t, &v->out);
+			for (uint32_t i = 0; i < v->out.nemit; i++) {
+				struct pkt p;
+				struct tcpopt o;
+
+				parse_emit(&v->out.emit[i], &p, &o);
+				n += p.flags == (TCPH_SYN | TCPH_ACK);
+			}
+		} while (more);
+	}
+	return n;
+}
+
+static void test_cache_full_sheds_due_entries(void **state)
+{
+	struct env *v = env_new(tiny_cache);
+	uint64_t start = v->now;
+	uint32_t ts_a, iss_a;
+
+	v->cport = 1000;
+	iss_a = do_syn(v, &linux_syn_opts, &ts_a);        /* fills the cache */
+	v->now = start + 10;
+	v->cport = 1001;
+	do_syn(v, &linux_syn_opts, NULL);                 /* turned away: pressure */
+	assert_int_equal(cnt(v, CNT_syncache_full), 1);
+	assert_int_equal(tick_synacks(v, start, start + 1005), 0);
+	assert_int_equal(cnt(v, CNT_synack_retrans), 0);
+	assert_int_equal(cnt(v, CNT_syncache_shed), 1);
+	assert_int_equal(engine_next_deadline(v->e), UINT64_MAX);
+	/* A's ACK, late: no entry any more, the cookie answers. */
+	v->now = start + 1005;
+	v->cport = 1000;
+	do_ack(v, iss_a, ts_a, NULL);
+	assert_int_equal(cnt(v, CNT_cookie_valid), 1);
+	assert_int_equal(cnt(v, CNT_syncache_hit), 0);
+
+	/* Pressure is over (no SYN turned away since start + 10): a new entry
+	 * gets its SYN-ACK retransmitted at +1 s. */
+	v->now = start + 3000;
+	v->cport = 1002;
+	do_syn(v, &linux_syn_opts, NULL);
+	assert_int_equal(cnt(v, CNT_syncache_added), 2);
+	assert_int_equal(tick_synacks(v, v->now, v->now + 1000), 1);
+	assert_int_equal(cnt(v, CNT_synack_retrans), 1);
+	assert_int_equal(cnt(v, CNT_syncache_shed), 1);
+	env_free(v);
+}
+
 static void cookies_always(struct env *v)
 {
 	v->cfg.cookies = COOKIES_ALWAYS;
@@ -1233,6 +1294,7 @@ int main(void)
 		cmocka_unit_test(test_synack_retransmit_schedule),
 		cmocka_unit_test(test_bad_ack_dropped),
 		cmocka_unit_test(test_cache_full_falls_back_to_cookie),
+		cmocka_unit_test(test_cache_full_sheds_due_entries),
 		cmocka_unit_test(test_cookies_always),
 		cmocka_unit_test(test_cookies_off_evicts_oldest),
 		cmocka_unit_test(test_backend_refuses),

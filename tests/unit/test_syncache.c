@@ -421,7 +421,7 @@ static void test_retransmit_schedule(void **state)
 		assert_int_equal(syncache_insert(sc, &s, t, false, NULL), SC_INSERTED);
 		assert_true(syncache_next_deadline(sc) == t + 1000);
 		for (uint64_t now = t; now <= t + 16000; now++) {
-			size_t got = syncache_due(sc, now, out, ev, 2);
+			size_t got = syncache_due(sc, now, false, out, ev, 2);
 
 			if (next < ARRAY_SIZE(schedule) && now == t + schedule[next].at) {
 				if (got != 1)
@@ -458,8 +458,8 @@ static void test_zero_retries(void **state)
 
 	assert_non_null(sc);
 	assert_int_equal(syncache_insert(sc, &s, 1000, false, NULL), SC_INSERTED);
-	assert_int_equal(syncache_due(sc, 1499, &out, &ev, 1), 0);
-	assert_int_equal(syncache_due(sc, 1500, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, 1499, false, &out, &ev, 1), 0);
+	assert_int_equal(syncache_due(sc, 1500, false, &out, &ev, 1), 1);
 	assert_int_equal(ev, SC_EXPIRED);
 	assert_int_equal(out.retries, 0);
 	assert_int_equal(syncache_count(sc), 0);
@@ -478,21 +478,21 @@ static void test_touch_resets_schedule(void **state)
 	assert_non_null(sc);
 	assert_false(syncache_touch(sc, &missing, t));
 	assert_int_equal(syncache_insert(sc, &s, t, false, NULL), SC_INSERTED);
-	assert_int_equal(syncache_due(sc, t + 1000, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, t + 1000, false, &out, &ev, 1), 1);
 	assert_int_equal(out.retries, 1);
 	/* Duplicate SYN at t + 1500: next retransmission one rto later
 	 * (t + 2500) instead of t + 3000, with the count back at zero. */
 	assert_true(syncache_touch(sc, &k, t + 1500));
 	assert_int_equal(syncache_lookup(sc, &k)->retries, 0);
 	assert_true(syncache_next_deadline(sc) <= t + 2500);
-	assert_int_equal(syncache_due(sc, t + 2499, &out, &ev, 1), 0);
-	assert_int_equal(syncache_due(sc, t + 2500, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, t + 2499, false, &out, &ev, 1), 0);
+	assert_int_equal(syncache_due(sc, t + 2500, false, &out, &ev, 1), 1);
 	assert_int_equal(ev, SC_RETRANSMIT);
 	assert_int_equal(out.retries, 1);
 	/* Then the usual doubling: t + 2500 + 2000. */
 	assert_true(syncache_next_deadline(sc) == t + 4500);
-	assert_int_equal(syncache_due(sc, t + 4499, &out, &ev, 1), 0);
-	assert_int_equal(syncache_due(sc, t + 4500, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, t + 4499, false, &out, &ev, 1), 0);
+	assert_int_equal(syncache_due(sc, t + 4500, false, &out, &ev, 1), 1);
 	assert_int_equal(out.retries, 2);
 	syncache_free(sc);
 }
@@ -521,7 +521,7 @@ static void test_due_max1_progress(void **state)
 		uint32_t calls = 0;
 
 		memset(seen, 0, sizeof(seen));
-		while (syncache_due(sc, now, &out, &ev, 1) == 1) {
+		while (syncache_due(sc, now, false, &out, &ev, 1) == 1) {
 			uint32_t i = out.irs - 0x10000000u;
 
 			assert_true(i < n);
@@ -532,7 +532,7 @@ static void test_due_max1_progress(void **state)
 			assert_true(++calls <= n);
 		}
 		assert_int_equal(calls, n);
-		assert_int_equal(syncache_due(sc, now, &out, &ev, 1), 0);
+		assert_int_equal(syncache_due(sc, now, false, &out, &ev, 1), 0);
 	}
 	assert_int_equal(syncache_count(sc), 0);
 	syncache_free(sc);
@@ -558,20 +558,20 @@ static void test_due_batches(void **state)
 				 SC_INSERTED);
 	}
 	do {
-		got = syncache_due(sc, 1000, out, ev, 7);
+		got = syncache_due(sc, 1000, false, out, ev, 7);
 		total += got;
 	} while (got == 7);
 	assert_int_equal(total, 15);
 	assert_true(syncache_next_deadline(sc) == 1010);
 	total = 0;
 	do {
-		got = syncache_due(sc, 1010, out, ev, 7);
+		got = syncache_due(sc, 1010, false, out, ev, 7);
 		total += got;
 	} while (got == 7);
 	assert_int_equal(total, 15);
 	/* 1000 + 2000 and 1010 + 2000. */
 	assert_true(syncache_next_deadline(sc) == 3000);
-	assert_int_equal(syncache_due(sc, 1010, out, ev, 0), 0);
+	assert_int_equal(syncache_due(sc, 1010, false, out, ev, 0), 0);
 	syncache_free(sc);
 }
 
@@ -612,7 +612,7 @@ static void test_wrap_and_walk(void **state)
 	/* Deadlines 2^32 + 700, + 800, + 900: the 32-bit values 700, 800, 900
 	 * are numerically smaller than the insertion times. */
 	assert_true(syncache_next_deadline(sc) == (1ull << 32) + 700);
-	assert_int_equal(syncache_due(sc, (1ull << 32) + 699, &out, &ev, 1), 0);
+	assert_int_equal(syncache_due(sc, (1ull << 32) + 699, false, &out, &ev, 1), 0);
 	memset(&w, 0, sizeof(w));
 	syncache_walk(sc, walk_fn, &w);
 	assert_int_equal(w.n, 3);
@@ -622,7 +622,7 @@ static void test_wrap_and_walk(void **state)
 		assert_true(conn_key_eq(&w.key[i], &k));
 		assert_true(w.deadline[i] == (1ull << 32) + 700 + 100 * i);
 	}
-	assert_int_equal(syncache_due(sc, (1ull << 32) + 700, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, (1ull << 32) + 700, false, &out, &ev, 1), 1);
 	{
 		struct conn_key k0 = key_n(0);
 
@@ -688,13 +688,13 @@ static void test_due_round_robin(void **state)
 	assert_int_equal(syncache_insert(sc, &s, 0, false, NULL), SC_INSERTED);
 	s = state_for(&z, 3);
 	assert_int_equal(syncache_insert(sc, &s, 1, false, NULL), SC_INSERTED);
-	assert_int_equal(syncache_due(sc, 1000, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, 1000, false, &out, &ev, 1), 1);
 	assert_true(conn_key_eq(&out.key, &x));
-	assert_int_equal(syncache_due(sc, 1001, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
 	assert_true(conn_key_eq(&out.key, &y));
-	assert_int_equal(syncache_due(sc, 1001, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
 	assert_true(conn_key_eq(&out.key, &z));
-	assert_int_equal(syncache_due(sc, 1001, &out, &ev, 1), 0);
+	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 0);
 	syncache_free(sc);
 }
 
@@ -715,15 +715,15 @@ static void test_wrap_same_row(void **state)
 	assert_int_equal(syncache_insert(sc, &s, w - 2000, false, NULL), SC_INSERTED);
 	s = state_for(&b, 2);
 	assert_int_equal(syncache_insert(sc, &s, w - 500, false, NULL), SC_INSERTED);
-	assert_int_equal(syncache_due(sc, w - 1000, out, ev, 2), 1);
+	assert_int_equal(syncache_due(sc, w - 1000, false, out, ev, 2), 1);
 	assert_true(conn_key_eq(&out[0].key, &a));
 	/* a next at w - 1000 + 2000 = w + 1000; b at w + 500. */
 	assert_true(syncache_next_deadline(sc) == w + 500);
-	assert_int_equal(syncache_due(sc, w + 499, out, ev, 2), 0);
-	assert_int_equal(syncache_due(sc, w + 500, out, ev, 2), 1);
+	assert_int_equal(syncache_due(sc, w + 499, false, out, ev, 2), 0);
+	assert_int_equal(syncache_due(sc, w + 500, false, out, ev, 2), 1);
 	assert_true(conn_key_eq(&out[0].key, &b));
-	assert_int_equal(syncache_due(sc, w + 999, out, ev, 2), 0);
-	assert_int_equal(syncache_due(sc, w + 1000, out, ev, 2), 1);
+	assert_int_equal(syncache_due(sc, w + 999, false, out, ev, 2), 0);
+	assert_int_equal(syncache_due(sc, w + 1000, false, out, ev, 2), 1);
 	assert_true(conn_key_eq(&out[0].key, &a));
 	assert_int_equal(out[0].retries, 2);
 	syncache_free(sc);
@@ -814,7 +814,7 @@ static void test_flood_bounded(void **state)
 
 			now += (i / 50000) % 2 ? 40 : 200;
 			do {
-				n = syncache_due(sc, now, out, ev, 16);
+				n = syncache_due(sc, now, false, out, ev, 16);
 				for (size_t j = 0; j < n; j++) {
 					if (ev[j] != SC_EXPIRED)
 						continue;
@@ -869,13 +869,191 @@ static void test_due_resumes_in_row(void **state)
 	assert_int_equal(syncache_insert(sc, &s, 0, false, NULL), SC_INSERTED);
 	s = state_for(&c, 3);
 	assert_int_equal(syncache_insert(sc, &s, 1, false, NULL), SC_INSERTED);
-	assert_int_equal(syncache_due(sc, 1000, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, 1000, false, &out, &ev, 1), 1);
 	assert_true(conn_key_eq(&out.key, &a));
-	assert_int_equal(syncache_due(sc, 1001, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
 	assert_true(conn_key_eq(&out.key, &b));
-	assert_int_equal(syncache_due(sc, 1001, &out, &ev, 1), 1);
+	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
 	assert_true(conn_key_eq(&out.key, &c));
-	assert_int_equal(syncache_due(sc, 1001, &out, &ev, 1), 0);
+	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 0);
+	syncache_free(sc);
+}
+
+/* Shedding: a due entry is removed and reported SC_SHED instead of being
+ * retransmitted; entries not yet due stay; an entry whose retries are
+ * exhausted is still reported SC_EXPIRED; without shed the schedule is the
+ * usual one (SYN-ACK at +1 s). */
+static void test_due_shed(void **state)
+{
+	struct syncache_limits l = limits(4, 4, 16, 3, 1000);
+	struct syncache *sc = syncache_new(&l, hkey);
+	struct syn_state s, out[4];
+	enum sc_event ev[4];
+
+	assert_non_null(sc);
+	for (uint32_t n = 0; n < 3; n++) {
+		struct conn_key k = key_n(n);
+
+		s = state_for(&k, n);
+		assert_int_equal(syncache_insert(sc, &s, 10 * n, false, NULL), SC_INSERTED);
+	}
+	/* t = 1005: only the first (inserted at 0) is due. */
+	assert_int_equal(syncache_due(sc, 1005, true, out, ev, 4), 1);
+	assert_int_equal(ev[0], SC_SHED);
+	assert_int_equal(out[0].irs, 0x10000000u);
+	assert_int_equal(syncache_count(sc), 2);
+	assert_null(syncache_lookup(sc, &out[0].key));
+	/* Not shedding: the second one (inserted at 10) is retransmitted. */
+	assert_int_equal(syncache_due(sc, 1010, false, out, ev, 4), 1);
+	assert_int_equal(ev[0], SC_RETRANSMIT);
+	assert_int_equal(out[0].irs, 0x10000001u);
+	assert_int_equal(syncache_count(sc), 2);
+	assert_true(syncache_next_deadline(sc) == 1020);
+	syncache_free(sc);
+
+	/* No retries at all: the due entry expires, shedding or not. */
+	l = limits(2, 2, 2, 0, 500);
+	sc = syncache_new(&l, hkey);
+	assert_non_null(sc);
+	{
+		struct conn_key k = key_n(9);
+
+		s = state_for(&k, 9);
+	}
+	assert_int_equal(syncache_insert(sc, &s, 0, false, NULL), SC_INSERTED);
+	assert_int_equal(syncache_due(sc, 500, true, out, ev, 4), 1);
+	assert_int_equal(ev[0], SC_EXPIRED);
+	syncache_free(sc);
+}
+
+/* The model of test_heap_model: one record per key of a small pool. */
+struct hm_entry {
+	bool present;
+	uint8_t retries;
+	uint64_t deadline;
+};
+
+struct hm_walk {
+	uint64_t min;
+	uint32_t n;
+};
+
+static void hm_min(const struct syn_state *s, uint64_t deadline_ms, void *ctx)
+{
+	struct hm_walk *w = ctx;
+
+	(void)s;
+	w->n++;
+	if (deadline_ms < w->min)
+		w->min = deadline_ms;
+}
+
+/* Random inserts, replacements, lookups followed by inserts (the path that
+ * reuses the lookup), removals, touches and timer calls over 256 rows,
+ * against a model of the documented schedule: every timer call must report
+ * exactly the entries the model says are due, with the model's events, and
+ * syncache_next_deadline must never be later than the earliest deadline
+ * (the rows' heap finds due rows anywhere in the table). */
+static void test_heap_model(void **state)
+{
+	enum { POOL = 1500, ROWS = 256 };
+	struct syncache_limits l = limits(ROWS, 64, 4096, 3, 1000);
+	struct syncache *sc = syncache_new(&l, hkey);
+	static struct hm_entry model[POOL];
+	struct syn_state out[8];
+	enum sc_event ev[8];
+	uint64_t x = 12345, now = 5000;
+	uint32_t reported = 0, shed = 0;
+
+	assert_non_null(sc);
+	memset(model, 0, sizeof(model));
+	for (int step = 0; step < 200000; step++) {
+		uint32_t n, op;
+		struct conn_key k;
+		struct syn_state s;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		n = (uint32_t)(x >> 16) % POOL;
+		op = (uint32_t)(x >> 40) % 16;
+		k = key_n(n);
+		s = state_for(&k, n);
+		if (op < 6) {
+			/* A SYN: lookup, then insert (new or replacing). */
+			const struct syn_state *old = syncache_lookup(sc, &k);
+
+			assert_int_equal(old != NULL, model[n].present);
+			assert_int_equal(syncache_insert(sc, &s, now, false, NULL), SC_INSERTED);
+			model[n] = (struct hm_entry){ true, 0, now + 1000 };
+		} else if (op < 8) {
+			/* Lookup, a removal of another key, then the insert. */
+			uint32_t m = (n + 1) % POOL;
+			struct conn_key km = key_n(m);
+
+			(void)syncache_lookup(sc, &k);
+			assert_int_equal(syncache_remove(sc, &km, NULL), model[m].present);
+			model[m].present = false;
+			assert_int_equal(syncache_insert(sc, &s, now, false, NULL), SC_INSERTED);
+			model[n] = (struct hm_entry){ true, 0, now + 1000 };
+		} else if (op < 10) {
+			assert_int_equal(syncache_remove(sc, &k, NULL), model[n].present);
+			model[n].present = false;
+		} else if (op < 11) {
+			assert_int_equal(syncache_touch(sc, &k, now), model[n].present);
+			if (model[n].present) {
+				model[n].retries = 0;
+				model[n].deadline = now + 1000;
+			}
+		} else {
+			bool sh = op == 15;
+			struct hm_walk w = { UINT64_MAX, 0 };
+			uint32_t due = 0, got_total = 0;
+			size_t got;
+
+			now += (x >> 8) % 97;
+			syncache_walk(sc, hm_min, &w);
+			assert_true(syncache_next_deadline(sc) <= w.min);
+			for (uint32_t i = 0; i < POOL; i++)
+				due += model[i].present && model[i].deadline <= now;
+			do {
+				got = syncache_due(sc, now, sh, out, ev, 8);
+				for (size_t j = 0; j < got; j++) {
+					uint32_t i = out[j].irs - 0x10000000u;
+
+					assert_true(i < POOL && model[i].present);
+					assert_true(model[i].deadline <= now);
+					if (model[i].retries == 3) {
+						assert_int_equal(ev[j], SC_EXPIRED);
+						model[i].present = false;
+					} else if (sh) {
+						assert_int_equal(ev[j], SC_SHED);
+						model[i].present = false;
+						shed++;
+					} else {
+						assert_int_equal(ev[j], SC_RETRANSMIT);
+						model[i].retries++;
+						model[i].deadline =
+							now + (1000u << model[i].retries);
+					}
+				}
+				got_total += (uint32_t)got;
+			} while (got == 8);
+			assert_int_equal(got_total, due);
+			assert_true(syncache_next_deadline(sc) > now);
+			reported += got_total;
+		}
+	}
+	{
+		struct hm_walk w = { UINT64_MAX, 0 };
+		uint32_t live = 0;
+
+		for (uint32_t i = 0; i < POOL; i++)
+			live += model[i].present;
+		syncache_walk(sc, hm_min, &w);
+		assert_int_equal(w.n, live);
+		assert_int_equal(syncache_count(sc), live);
+	}
+	/* The timer had real work, shedding included. */
+	assert_true(reported > 10000 && shed > 1000);
 	syncache_free(sc);
 }
 
@@ -899,6 +1077,8 @@ int main(void)
 		cmocka_unit_test(test_wrap_and_walk),
 		cmocka_unit_test(test_wrap_same_row),
 		cmocka_unit_test(test_flood_bounded),
+		cmocka_unit_test(test_due_shed),
+		cmocka_unit_test(test_heap_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
