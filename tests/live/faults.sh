@@ -147,10 +147,18 @@ log "== SIGSTOP 2 s during a SYN flood (the queue overflows; fail_open)"
 cap_start back "$SRV" "$SRV_IF" "$SYN_FILTER"
 cnt_snap A
 hostile "$FLD" f0 "$FMAC" syn-many --dst "$BACKEND4" --count 400000 --seconds 4 \
-	>"$TMP/flood2.out" 2>&1 &
+	--ready-file "$TMP/flood2.ready" >"$TMP/flood2.out" 2>&1 &
 FLOOD_PID=$!
 LAB_PIDS="$LAB_PIDS $FLOOD_PID"
-sleep 0.5
+# hostile.py builds its frames first (seconds); stop the daemon once the
+# flood is under way, so the queue really overflows while it is stopped.
+i=0
+while [ ! -e "$TMP/flood2.ready" ]; do
+	i=$((i + 1))
+	[ $i -gt 600 ] && fail "hostile.py did not start sending within 60 s"
+	sleep 0.1
+done
+sleep 0.3
 kill -STOP "$DPID"
 sleep 2
 kill -CONT "$DPID"

@@ -256,6 +256,8 @@ def main():
     ap.add_argument("mode")
     ap.add_argument("--iface", required=True)
     ap.add_argument("--gwmac", required=True)
+    ap.add_argument("--ready-file", default="",
+                    help="created once the frames are built, just before sending")
     ap.add_argument("--dst", required=True)
     ap.add_argument("--dport", type=int, default=6379)
     ap.add_argument("--src")
@@ -290,6 +292,8 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
     send = s.send
     sent = 0
+    if a.ready_file:
+        open(a.ready_file, "w").close()
     t0 = time.monotonic()
     deadline = t0 + a.seconds if a.seconds > 0 else None
     for i, fr in enumerate(frames):
