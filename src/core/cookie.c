@@ -197,15 +197,27 @@ static void period_key(const uint8_t secret[COOKIE_SECRET_LEN], uint32_t t,
 	}
 }
 
-/* The 24-bit MAC, already shifted into bits 31..8. */
-static uint32_t mac(const uint8_t secret[COOKIE_SECRET_LEN], const struct conn_key *k,
+/* The key of period t: from ck's slot t mod 4 (t, t - 1 and t - 2 never
+ * share one), derived into it when the slot holds another period. */
+static const uint8_t *period_key_cached(struct cookie_keys *ck, uint32_t t)
+{
+	unsigned slot = t & 3u;
+
+	if (!(ck->have & (1u << slot)) || ck->t[slot] != t) {
+		period_key(ck->secret, t, ck->key[slot]);
+		ck->t[slot] = t;
+		ck->have |= (uint8_t)(1u << slot);
+	}
+	return ck->key[slot];
+}
+
+/* The 24-bit MAC under key, already shifted into bits 31..8. */
+static uint32_t mac(const uint8_t key[SIPHASH_KEY_LEN], const struct conn_key *k,
 		    uint32_t irs, uint32_t t, uint8_t low, uint8_t tsb)
 {
-	uint8_t key[SIPHASH_KEY_LEN];
 	uint8_t msg[16 + 16 + 2 + 2 + 4 + 4 + 1 + 1];
 	uint8_t *p = msg;
 
-	period_key(secret, t, key);
 	memcpy(p, k->caddr.a, 16);
 	p += 16;
 	memcpy(p, k->saddr.a, 16);
@@ -243,15 +255,38 @@ static unsigned ws_index(uint8_t wscale)
 	return i;
 }
 
-/* Expects secret, k, o non-NULL, and ts_bits non-NULL when o->ts. */
-uint32_t cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const struct conn_key *k,
-		     uint32_t irs, uint32_t counter, struct cookie_opts *o,
-		     uint32_t *ts_bits)
+/* The TS bits for o, whose wscale is already capped at COOKIE_WS_MAX. */
+static uint8_t ts_bits_of(const struct cookie_opts *o)
+{
+	unsigned ws = o->wscale == COOKIE_NO_WSCALE ? COOKIE_TS_WS_NONE : o->wscale;
+
+	return (uint8_t)((ws << COOKIE_TS_WS_SHIFT) | (o->sack ? COOKIE_TS_SACK : 0) |
+			 (o->ecn ? COOKIE_TS_ECN : 0));
+}
+
+uint32_t cookie_ts_bits(const struct cookie_opts *o)
+{
+	struct cookie_opts c = *o;
+
+	if (c.wscale != COOKIE_NO_WSCALE && c.wscale > COOKIE_WS_MAX)
+		c.wscale = COOKIE_WS_MAX;
+	return ts_bits_of(&c);
+}
+
+void cookie_keys_init(struct cookie_keys *ck, const uint8_t secret[COOKIE_SECRET_LEN])
+{
+	memset(ck, 0, sizeof(*ck));
+	memcpy(ck->secret, secret, COOKIE_SECRET_LEN);
+}
+
+/* Expects ck, k, o non-NULL, and ts_bits non-NULL when o->ts. */
+uint32_t cookie_make_keys(struct cookie_keys *ck, const struct conn_key *k, uint32_t irs,
+			  uint32_t counter, struct cookie_opts *o, uint32_t *ts_bits)
 {
 	unsigned mi, wi = 0;
 	uint8_t low, tsb = COOKIE_NO_TS;
 
-	assert(secret != NULL && k != NULL && o != NULL);
+	assert(ck != NULL && k != NULL && o != NULL);
 	assert(!o->ts || ts_bits != NULL);
 
 	mi = mss_index(o->mss);
@@ -266,17 +301,26 @@ uint32_t cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const struct conn_
 
 	if (o->ts) {
 		/* The exact shift travels in the timestamp, so o keeps it. */
-		unsigned ws = o->wscale == COOKIE_NO_WSCALE ? COOKIE_TS_WS_NONE : o->wscale;
-
-		tsb = (uint8_t)((ws << COOKIE_TS_WS_SHIFT) | (o->sack ? COOKIE_TS_SACK : 0) |
-				(o->ecn ? COOKIE_TS_ECN : 0));
+		tsb = ts_bits_of(o);
 		*ts_bits = tsb;
 	} else {
 		if (wi != 0)
 			o->wscale = ws_table[wi];
 		o->ecn = false;
 	}
-	return mac(secret, k, irs, counter, low, tsb) | low;
+	return mac(period_key_cached(ck, counter), k, irs, counter, low, tsb) | low;
+}
+
+/* Expects secret, k, o non-NULL, and ts_bits non-NULL when o->ts. */
+uint32_t cookie_make(const uint8_t secret[COOKIE_SECRET_LEN], const struct conn_key *k,
+		     uint32_t irs, uint32_t counter, struct cookie_opts *o,
+		     uint32_t *ts_bits)
+{
+	struct cookie_keys ck;
+
+	assert(secret != NULL);
+	cookie_keys_init(&ck, secret);
+	return cookie_make_keys(&ck, k, irs, counter, o, ts_bits);
 }
 
 /* Expects secret, k, o non-NULL. */
@@ -285,19 +329,33 @@ enum cookie_result cookie_check(const uint8_t secret[COOKIE_SECRET_LEN],
 				uint32_t now_counter, bool have_ts, uint32_t tsecr,
 				struct cookie_opts *o)
 {
+	struct cookie_keys ck;
+
+	assert(secret != NULL);
+	cookie_keys_init(&ck, secret);
+	return cookie_check_keys(&ck, k, irs, cookie, now_counter, have_ts, tsecr, o);
+}
+
+/* Expects ck, k, o non-NULL. */
+enum cookie_result cookie_check_keys(struct cookie_keys *ck, const struct conn_key *k,
+				     uint32_t irs, uint32_t cookie, uint32_t now_counter,
+				     bool have_ts, uint32_t tsecr, struct cookie_opts *o)
+{
 	uint8_t low = (uint8_t)(cookie & COOKIE_LOW_MASK);
 	uint8_t tsb = have_ts ? (uint8_t)(tsecr & COOKIE_TS_MASK) : COOKIE_NO_TS;
 	unsigned mi = (low >> COOKIE_MSS_SHIFT) & COOKIE_INDEX_MASK;
 	unsigned wi = (low >> COOKIE_WS_SHIFT) & COOKIE_INDEX_MASK;
 	uint32_t t = now_counter;
 
-	assert(secret != NULL && k != NULL && o != NULL);
+	assert(ck != NULL && k != NULL && o != NULL);
 
 	/* Counters wrap modulo 2^32, an even number, so parity survives. */
 	if (((low >> COOKIE_PARITY_SHIFT) & 1u) != (now_counter & 1u))
 		t--;
-	if (mac(secret, k, irs, t, low, tsb) != (cookie & ~COOKIE_LOW_MASK)) {
-		if (mac(secret, k, irs, t - 2, low, tsb) == (cookie & ~COOKIE_LOW_MASK))
+	if (mac(period_key_cached(ck, t), k, irs, t, low, tsb) != (cookie & ~COOKIE_LOW_MASK)) {
+		/* Only to tell an expired cookie from a forgery. */
+		if (mac(period_key_cached(ck, t - 2), k, irs, t - 2, low, tsb) ==
+		    (cookie & ~COOKIE_LOW_MASK))
 			return COOKIE_EXPIRED;
 		return COOKIE_BAD_MAC;
 	}

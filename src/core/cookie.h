@@ -53,6 +53,35 @@ enum cookie_result cookie_check(const uint8_t secret[COOKIE_SECRET_LEN],
 				uint32_t now_counter, bool have_ts, uint32_t tsecr,
 				struct cookie_opts *o);
 
+/* The per-period MAC keys of one master secret, kept for the periods a
+ * cookie is checked against (the two valid ones, and the one before them
+ * that tells an expired cookie from a forgery), so that a key is derived
+ * once per period rather than for every cookie.  Mutable: one per engine
+ * (thread). */
+struct cookie_keys {
+	uint8_t secret[COOKIE_SECRET_LEN];
+	uint32_t t[4];                  /* the period in each slot (slot = t mod 4) */
+	uint8_t have;                   /* bit i set: key[i] is t[i]'s key */
+	uint8_t key[4][16];
+};
+
+/* Prepares ck for the master secret; no key is derived yet. */
+void cookie_keys_init(struct cookie_keys *ck, const uint8_t secret[COOKIE_SECRET_LEN]);
+
+/* cookie_make with the keys of ck (derived on first use of a period). */
+uint32_t cookie_make_keys(struct cookie_keys *ck, const struct conn_key *k, uint32_t irs,
+			  uint32_t counter, struct cookie_opts *o, uint32_t *ts_bits);
+
+/* cookie_check with the keys of ck. */
+enum cookie_result cookie_check_keys(struct cookie_keys *ck, const struct conn_key *k,
+				     uint32_t irs, uint32_t cookie, uint32_t now_counter,
+				     bool have_ts, uint32_t tsecr, struct cookie_opts *o);
+
+/* The COOKIE_TS_BITS value cookie_make gives *ts_bits for options o (o
+ * itself is not changed), without computing a MAC: a SYN-ACK retransmitted
+ * for a stored cookie needs only these bits. */
+uint32_t cookie_ts_bits(const struct cookie_opts *o);
+
 /* Name of a result ("bad_mac", ...). */
 const char *cookie_result_name(enum cookie_result r);
 

@@ -31,6 +31,7 @@ struct engine {
 	const struct policy *pol;
 	uint8_t secret[ENGINE_SECRET_LEN];
 	uint8_t isn_key[SIPHASH_KEY_LEN];
+	struct cookie_keys cookie_keys;  /* per-period keys derived from secret */
 	uint32_t ts_base;          /* offset of our TS clock from now_ms */
 	struct syncache *sc;
 	struct flowtab *ft;
@@ -126,6 +127,8 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 	e->cfg = *c;
 	e->pol = pol;
 	memcpy(e->secret, secret, ENGINE_SECRET_LEN);
+	_Static_assert(ENGINE_SECRET_LEN == COOKIE_SECRET_LEN, "one master secret");
+	cookie_keys_init(&e->cookie_keys, secret);
 	derive_key(secret, "synproxyd isn", e->isn_key);
 	derive_key(secret, "synproxyd ts", k);
 	e->ts_base = (uint32_t)siphash24(k, "base", 4);
@@ -356,7 +359,8 @@ static uint32_t cookie_bits(struct engine *e, const struct syn_state *st, uint64
 	};
 	uint32_t bits = 0;
 
-	*iss = cookie_make(e->secret, &st->key, st->irs, cookie_now(e, now_ms), &co, &bits);
+	*iss = cookie_make_keys(&e->cookie_keys, &st->key, st->irs, cookie_now(e, now_ms), &co,
+				&bits);
 	return bits;
 }
 
@@ -368,10 +372,17 @@ static void send_synack(struct engine *e, struct engine_out *out, const struct s
 	struct seg s;
 	uint32_t tsval = ts_now(e, now_ms);
 
-	if (e->cfg.cookies != COOKIES_OFF) {
-		uint32_t iss, bits = cookie_bits(e, st, now_ms, &iss);
+	if (e->cfg.cookies != COOKIES_OFF && (st->flags & SS_TS)) {
+		/* st->iss is the cookie already: only its TS bits are needed. */
+		struct cookie_opts co = {
+			.mss = st->mss,
+			.wscale = (st->flags & SS_WSCALE) ? st->wscale : COOKIE_NO_WSCALE,
+			.sack = st->flags & SS_SACK,
+			.ecn = st->flags & SS_ECN,
+			.ts = true,
+		};
 
-		tsval = (tsval & ~((1u << COOKIE_TS_BITS) - 1)) | bits;
+		tsval = (tsval & ~((1u << COOKIE_TS_BITS) - 1)) | cookie_ts_bits(&co);
 	}
 	seg_init(&s, &st->key, DIR_CLIENT);
 	s.seq = st->iss;
@@ -693,13 +704,13 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		if (e->cfg.cookie_crosscheck && e->cfg.cookies != COOKIES_OFF) {
 			struct cookie_opts co;
 
-			if (cookie_check(e->secret, k, st.irs, st.iss, cookie_now(e, now_ms),
+			if (cookie_check_keys(&e->cookie_keys, k, st.irs, st.iss, cookie_now(e, now_ms),
 					 o.have & TO_TS, o.tsecr, &co) != COOKIE_VALID)
 				count(e, CNT_cookie_mismatch);
 		}
 	} else if (e->cfg.cookies != COOKIES_OFF) {
 		struct cookie_opts co;
-		enum cookie_result cr = cookie_check(e->secret, k, p->seq - 1, p->ack - 1,
+		enum cookie_result cr = cookie_check_keys(&e->cookie_keys, k, p->seq - 1, p->ack - 1,
 						     cookie_now(e, now_ms), o.have & TO_TS,
 						     o.tsecr, &co);
 

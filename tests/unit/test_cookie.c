@@ -435,6 +435,66 @@ static void test_random_guesses(void **state)
 	assert_true(valid <= 5);
 }
 
+/*
+ * The key cache gives the same cookies and verdicts as deriving every key
+ * afresh (cookie_make / cookie_check with the secret), whatever order the
+ * periods come in: forwards, back, jumps of 2 and 4 (same slot, other
+ * period), and around the 2^32 wrap of the counter.
+ */
+static void test_key_cache_agrees(void **state)
+{
+	static const uint32_t seq[] = {
+		7, 7, 8, 9, 8, 7, 11, 15, 13, 9, 100, 102, 104, 100, 0xffffffffu, 0, 1,
+		0xfffffffeu, 3, 2, 1000, 1001, 999, 998, 1004,
+	};
+	struct cookie_keys ck;
+	struct conn_key k;
+
+	key_v6(&k);
+	cookie_keys_init(&ck, master);
+	for (size_t i = 0; i < ARRAY_LEN(seq); i++) {
+		for (uint32_t now = seq[i]; now != seq[i] + 4; now++) {
+			struct cookie_opts a = opts(1460, 7, true, false, i & 1);
+			struct cookie_opts b = a, oa, ob;
+			uint32_t ta = 0, tb = 0;
+			uint32_t ca = cookie_make_keys(&ck, &k, (uint32_t)i, seq[i], &a, &ta);
+			uint32_t cb = cookie_make(master, &k, (uint32_t)i, seq[i], &b, &tb);
+
+			assert_int_equal(ca, cb);
+			assert_int_equal(ta, tb);
+			/* now - seq[i] = 0, 1 valid; 2, 3 expired (see validity_window). */
+			assert_int_equal(cookie_check_keys(&ck, &k, (uint32_t)i, ca, now, a.ts,
+							   tsval_with(ta), &oa),
+					 cookie_check(master, &k, (uint32_t)i, ca, now, a.ts,
+						      tsval_with(ta), &ob));
+			assert_int_equal(cookie_check_keys(&ck, &k, (uint32_t)i, ca, now, a.ts,
+							   tsval_with(ta), &oa),
+					 now - seq[i] < 2 ? COOKIE_VALID : COOKIE_EXPIRED);
+			assert_int_equal(cookie_check_keys(&ck, &k, (uint32_t)i, ca ^ 0x100, now,
+							   a.ts, tsval_with(ta), &oa),
+					 COOKIE_BAD_MAC);
+		}
+	}
+}
+
+/* cookie_ts_bits gives exactly the bits cookie_make puts in *ts_bits. */
+static void test_ts_bits_without_mac(void **state)
+{
+	struct conn_key k;
+
+	key_v6(&k);
+	for (unsigned ws = 0; ws <= 16; ws++) {
+		for (unsigned f = 0; f < 4; f++) {
+			struct cookie_opts o = opts(1460, ws == 16 ? COOKIE_NO_WSCALE : (uint8_t)ws,
+						    f & 1, f & 2, true);
+			uint32_t want = 0, got = cookie_ts_bits(&o);
+
+			cookie_make(master, &k, 1, 2, &o, &want);
+			assert_int_equal(got, want);
+		}
+	}
+}
+
 static void test_result_names(void **state)
 {
 	assert_string_equal(cookie_result_name(COOKIE_VALID), "valid");
@@ -459,6 +519,8 @@ int main(void)
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_wrong_tuple_fails),
 		cmocka_unit_test(test_random_guesses),
+		cmocka_unit_test(test_key_cache_agrees),
+		cmocka_unit_test(test_ts_bits_without_mac),
 		cmocka_unit_test(test_result_names),
 	};
 
