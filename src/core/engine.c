@@ -1362,7 +1362,7 @@ void engine_gauges(const struct engine *e, struct engine_gauges *g)
 	hold_usage(e->hold, &g->held_packets, &g->held_bytes);
 	g->memory_bytes = sizeof(*e) + flowtab_memory(e->ft) + hold_memory(e->hold) +
 			  (e->sc ? (size_t)e->cfg.syncache.max_entries * syncache_entry_size() +
-			   ((size_t)e->cfg.syncache.buckets + 8) * 32 : 0);
+			   ((size_t)e->cfg.syncache.buckets + 8) * syncache_row_size() : 0);
 }
 
 struct walk_ctx {

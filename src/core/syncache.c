@@ -74,10 +74,19 @@
  * cookies; it never blocks legitimate work for longer than one row walk.
  *
  * Memory.  64 bytes per entry (struct syn_state is 56, plus a 32-bit
- * deadline and a 32-bit link), 16 bytes per row and 16 per heap place,
- * plus the small header: 64 * max_entries + 32 * (buckets + 4) +
+ * deadline and a 32-bit link), 24 bytes per row and 16 per heap place,
+ * plus the small header: 64 * max_entries + 40 * buckets + 128 +
  * sizeof(struct syncache).  For example 65536 entries in 16384 rows take
- * 4 MiB + 512 KiB.
+ * 4 MiB + 640 KiB.
+ *
+ * Row filter.  Under a flood every row is full and nearly every SYN is
+ * new, so a lookup would walk bucket_limit entries, one cache miss each,
+ * to find nothing.  Each row keeps a 64-bit filter with the bit of every
+ * key in it (6 bits of a cheap unkeyed mix of the key: choosing them buys
+ * an attacker nothing but the full walk every lookup would take without
+ * the filter); a lookup whose bit is clear skips the walk.  Bits are set
+ * on insertion and recomputed from the remaining entries when entries
+ * leave, so the filter never grows stale.
  *
  * Reference for the general shape (hashed rows, per-row and total limits,
  * dropping a row's oldest entry on overflow, per-row next-timeout hints,
@@ -90,6 +99,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "seq.h"
 #include "syncache.h"
 
@@ -111,6 +121,7 @@ struct bucket {
 	uint32_t tail;       /* newest */
 	uint32_t count;
 	uint32_t hpos;       /* place in the heap, which holds the row's bound */
+	uint64_t filter;     /* tag_bit() of every key in the row */
 };
 
 /* A heap place: a row and its bound (<= every deadline in the row;
@@ -125,7 +136,7 @@ struct hplace {
  * the children 4k+1..4k+4 of any place fill exactly one line. */
 #define HEAP_SKEW 3
 
-_Static_assert(sizeof(struct bucket) == 16, "the design comment's memory figure assumes this");
+_Static_assert(sizeof(struct bucket) == 24, "the design comment's memory figure assumes this");
 _Static_assert(sizeof(struct hplace) == 16, "four heap places must fill a 64-byte line");
 
 struct syncache {
@@ -150,6 +161,11 @@ struct syncache {
 size_t syncache_entry_size(void)
 {
 	return sizeof(struct entry);
+}
+
+size_t syncache_row_size(void)
+{
+	return sizeof(struct bucket) + sizeof(struct hplace);
 }
 
 static bool limits_ok(const struct syncache_limits *lim)
@@ -233,6 +249,25 @@ static uint32_t row_of(const struct syncache *sc, const struct conn_key *k)
 	return (uint32_t)siphash24(sc->hashkey, k, sizeof(*k)) & sc->mask;
 }
 
+/* The key's bit in its row's filter (see "Row filter" above). */
+static uint64_t tag_bit(const struct conn_key *k)
+{
+	uint32_t x = get_be32(k->caddr.a + 12) ^ get_be32(k->caddr.a + 8) ^
+		     ((uint32_t)k->cport << 16 | k->sport);
+
+	return UINT64_C(1) << ((x * UINT32_C(0x9e3779b1)) >> 26);
+}
+
+/* Recomputes b's filter from the entries left in it. */
+static void refilter(struct syncache *sc, struct bucket *b)
+{
+	uint64_t f = 0;
+
+	for (uint32_t i = b->head; i != NIL; i = sc->entries[i].next)
+		f |= tag_bit(&sc->entries[i].s.key);
+	b->filter = f;
+}
+
 static void heap_put(struct syncache *sc, uint32_t pos, struct hplace p)
 {
 	sc->heap[pos] = p;
@@ -290,6 +325,9 @@ static uint32_t find(const struct syncache *sc, const struct bucket *b,
 {
 	uint32_t p = NIL;
 
+	*prev = NIL;
+	if (!(b->filter & tag_bit(k)))
+		return NIL;
 	for (uint32_t i = b->head; i != NIL; p = i, i = sc->entries[i].next) {
 		if (conn_key_eq(&sc->entries[i].s.key, k)) {
 			*prev = p;
@@ -339,6 +377,7 @@ static void detach(struct syncache *sc, struct bucket *b, uint32_t i, uint32_t p
 static void unlink_slot(struct syncache *sc, struct bucket *b, uint32_t i, uint32_t prev)
 {
 	detach(sc, b, i, prev);
+	refilter(sc, b);
 	if (b->count == 0)
 		set_bound(sc, b, UINT64_MAX);
 }
@@ -368,6 +407,7 @@ static void store(struct syncache *sc, struct bucket *b, uint32_t i,
 		sc->entries[b->tail].next = i;
 	b->tail = i;
 	b->count++;
+	b->filter |= tag_bit(&s->key);
 	lower_bound(sc, b, dl);
 }
 
@@ -443,7 +483,7 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms, bool 
 		   struct syn_state *out, enum sc_event *ev, size_t room, bool *left)
 {
 	uint32_t now32 = (uint32_t)now_ms, prev = NIL, next;
-	uint64_t bound = UINT64_MAX, dl;
+	uint64_t bound = UINT64_MAX, dl, filter = 0;
 	size_t n = 0;
 
 	*left = false;
@@ -471,8 +511,10 @@ static size_t scan(struct syncache *sc, struct bucket *b, uint64_t now_ms, bool 
 		}
 		if (dl < bound)
 			bound = dl;
+		filter |= tag_bit(&e->s.key);
 		prev = i;
 	}
+	b->filter = filter;
 	set_bound(sc, b, bound);
 	return n;
 }

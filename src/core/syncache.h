@@ -59,6 +59,9 @@ enum sc_event {
 /* Bytes of one entry (for the memory report; asserted <= 64). */
 size_t syncache_entry_size(void);
 
+/* Bytes of one row: its header and its heap place (for the memory report). */
+size_t syncache_row_size(void);
+
 /* Allocates a cache with the given limits; NULL on bad limits or no
  * memory.  The table is allocated once here and never grows. */
 struct syncache *syncache_new(const struct syncache_limits *lim,
