@@ -119,7 +119,11 @@ ctl_show backend_syn_sent backend_syn_retrans backend_timeout flows_full flows_c
 full=$(( $(ctl_counter flows_full) - full0 ))
 echo "ACKs: $acks sent; backend handshakes $bsyn, flows_full $full"
 check_ge "backend handshakes opened >= a quarter of the clients" "$bsyn" $((HANDSHAKES / 4))
-check_ge "the flow table filled (flows_full)" "$full" 1
+# A slot lives 1.5 s: above flows.max / 1.5 handshakes a second the table
+# must fill (the default rates); a slower run may fit in it.
+if [ $((HS_RATE * 3 / 2)) -gt "$FLOWS" ]; then
+	check_ge "the flow table filled (flows_full)" "$full" 1
+fi
 check_ge "half-finished backend handshakes timed out" "$(ctl_counter backend_timeout)" \
 	$((bsyn / 2))
 
