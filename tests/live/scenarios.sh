@@ -45,8 +45,9 @@
 #   backend-silent  backend SYNs dropped: sent at +0, +0.5, +1.5, +3.5 s,
 #                   the client reset at +7.5 s (backend_timeout); faults.sh
 #                   checks the reset itself, this the schedule
-# Then, with the SYN cache (32 entries) filled by 400 spoofed SYNs from
-# 198.18.0.0/15:
+# Then, the daemon restarted with synack_rto 10 s (so that no entry falls
+# due and is shed during the phase), the SYN cache (32 entries) filled by
+# 400 spoofed SYNs from 198.18.0.0/15:
 #   cookie          two clients (MSS 1450, wscale 5, SACK, with and without
 #                   timestamps) complete through cookies (cookie_valid +2,
 #                   no cache hit); the backend SYNs carry what the cookie
@@ -225,6 +226,15 @@ check "backend-silent: client reset 7.5 s after connecting (-0.4, +0.8: connect(
 
 # ---- phase 2: the SYN cache full, cookies take over ------------------------
 log "== phase 2: SYN cache full"
+# A full cache sheds its entries when they fall due (synack_rto; see
+# docs/decisions.md), which frees slots a client's SYN could take.  Restart
+# with a 10 s synack_rto so that nothing falls due while the phase runs and
+# the cache stays full of the flood's entries.
+daemon_stop
+check_eq "daemon exit status (phase 1)" "$DAEMON_RC" 0
+sed -i 's/synack_rto = 1.0;/synack_rto = 10.0;/' "$CONF"
+grep -q "synack_rto = 10.0;" "$CONF" || fail "phase 2 config"
+daemon_start
 cap_start back2 "$SRV" s0 "$SYN_FILTER"
 ctl stats >"$TMP/c0"
 in_ns "$FLD" timeout 30 "$PY" "$LIVE_DIR/scapy_client.py" flood "$BACKEND4" $P_ECHO 400 1 ||
