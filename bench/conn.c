@@ -3,7 +3,9 @@
  *   conn client ADDR PORT N PAR N connections over PAR processes, each one a
  *                               connect, a 4-byte request, the 3-byte answer
  *                               and a close (3 s timeout per step)
- * The client prints "ok OK fail FAIL seconds S rate R".
+ * The client prints "ok OK fail FAIL seconds S rate R p50_ms P p99_ms Q", the
+ * last two the median and 99th percentile of connect() times (SYN sent to
+ * handshake done, as the client sees it) over the completed connections.
  * Build: gcc -O2 -o conn conn.c */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -51,8 +54,10 @@ static int serve(struct sockaddr_in a)
 	}
 }
 
-/* One connection; 0 when the answer came back. */
-static int one_conn(const struct sockaddr_in *a)
+static double now_s(void);
+
+/* One connection; 0 when the answer came back.  *ct gets connect()'s time. */
+static int one_conn(const struct sockaddr_in *a, double *ct)
 {
 	struct timeval tv = { 3, 0 };
 	int s = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
@@ -61,7 +66,11 @@ static int one_conn(const struct sockaddr_in *a)
 
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(s, (const struct sockaddr *)a, sizeof(*a)) == 0 && write(s, "GET\n", 4) == 4) {
+	double t0 = now_s();
+	int c = connect(s, (const struct sockaddr *)a, sizeof(*a));
+
+	*ct = now_s() - t0;
+	if (c == 0 && write(s, "GET\n", 4) == 4) {
 		while (got < 3 && (n = read(s, buf + got, sizeof(buf) - (size_t)got)) > 0)
 			got += n;
 		rc = got == 3 && memcmp(buf, "ok\n", 3) == 0 ? 0 : -1;
@@ -78,22 +87,38 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 static int client(struct sockaddr_in a, long n, int par)
 {
 	int fds[2], i;
-	long ok = 0, fail = 0;
+	long ok = 0, fail = 0, nt = 0, k;
 	double t0 = now_s(), t;
+	/* connect() times, one slot per connection (-1: failed), shared with
+	 * the children. */
+	double *ct = mmap(NULL, (size_t)n * sizeof(double), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
-	if (pipe(fds) < 0)
+	if (ct == MAP_FAILED || pipe(fds) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);  /* a reset connection is a failure, not an exit */
 	for (i = 0; i < par; i++) {
 		if (fork() == 0) {
-			long k, mine[2] = { 0, 0 };
+			long mine[2] = { 0, 0 };
 
 			close(fds[0]);
-			for (k = i; k < n; k += par)
-				mine[one_conn(&a) == 0 ? 0 : 1]++;
+			for (k = i; k < n; k += par) {
+				int bad = one_conn(&a, &ct[k]) != 0;
+
+				mine[bad]++;
+				if (bad)
+					ct[k] = -1;
+			}
 			if (write(fds[1], mine, sizeof(mine)) != sizeof(mine))
 				_exit(1);
 			_exit(0);
@@ -111,7 +136,13 @@ static int client(struct sockaddr_in a, long n, int par)
 	while (wait(NULL) > 0)
 		;
 	t = now_s() - t0;
-	printf("ok %ld fail %ld seconds %.3f rate %.0f\n", ok, fail, t, (double)ok / t);
+	for (k = 0; k < n; k++)
+		if (ct[k] >= 0)
+			ct[nt++] = ct[k];
+	qsort(ct, (size_t)nt, sizeof(*ct), cmp_double);
+	printf("ok %ld fail %ld seconds %.3f rate %.0f p50_ms %.2f p99_ms %.2f\n", ok, fail, t,
+	       (double)ok / t, nt ? ct[(nt - 1) / 2] * 1e3 : -1.0,
+	       nt ? ct[(nt * 99 - 1) / 100] * 1e3 : -1.0);
 	return 0;
 }
 
