@@ -29,9 +29,8 @@
 struct engine {
 	struct engine_config cfg;
 	const struct policy *pol;
-	uint8_t secret[ENGINE_SECRET_LEN];
 	uint8_t isn_key[SIPHASH_KEY_LEN];
-	struct cookie_keys cookie_keys;  /* per-period keys derived from secret */
+	struct cookie_keys cookie_keys;  /* the master secret and its per-period keys */
 	uint32_t ts_base;          /* offset of our TS clock from now_ms */
 	struct syncache *sc;
 	struct flowtab *ft;
@@ -126,7 +125,6 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 		return NULL;
 	e->cfg = *c;
 	e->pol = pol;
-	memcpy(e->secret, secret, ENGINE_SECRET_LEN);
 	_Static_assert(ENGINE_SECRET_LEN == COOKIE_SECRET_LEN, "one master secret");
 	cookie_keys_init(&e->cookie_keys, secret);
 	derive_key(secret, "synproxyd isn", e->isn_key);
@@ -346,9 +344,8 @@ static void state_from_syn(struct syn_state *st, const struct conn_key *k, const
 	st->rule = rule;
 }
 
-/* The low TSval bits that carry options for a cookie. */
-static uint32_t cookie_bits(struct engine *e, const struct syn_state *st, uint64_t now_ms,
-			    uint32_t *iss)
+/* The options a cookie for st encodes. */
+static struct cookie_opts cookie_opts_of(const struct syn_state *st)
 {
 	struct cookie_opts co = {
 		.mss = st->mss,
@@ -357,11 +354,18 @@ static uint32_t cookie_bits(struct engine *e, const struct syn_state *st, uint64
 		.ecn = st->flags & SS_ECN,
 		.ts = st->flags & SS_TS,
 	};
-	uint32_t bits = 0;
 
-	*iss = cookie_make_keys(&e->cookie_keys, &st->key, st->irs, cookie_now(e, now_ms), &co,
+	return co;
+}
+
+/* The cookie ISN for st; send_synack adds its TS bits to our TSval. */
+static uint32_t cookie_iss(struct engine *e, const struct syn_state *st, uint64_t now_ms)
+{
+	struct cookie_opts co = cookie_opts_of(st);
+	uint32_t bits;
+
+	return cookie_make_keys(&e->cookie_keys, &st->key, st->irs, cookie_now(e, now_ms), &co,
 				&bits);
-	return bits;
 }
 
 /* Sends the SYN-ACK for st (first time or again). */
@@ -374,13 +378,7 @@ static void send_synack(struct engine *e, struct engine_out *out, const struct s
 
 	if (e->cfg.cookies != COOKIES_OFF && (st->flags & SS_TS)) {
 		/* st->iss is the cookie already: only its TS bits are needed. */
-		struct cookie_opts co = {
-			.mss = st->mss,
-			.wscale = (st->flags & SS_WSCALE) ? st->wscale : COOKIE_NO_WSCALE,
-			.sack = st->flags & SS_SACK,
-			.ecn = st->flags & SS_ECN,
-			.ts = true,
-		};
+		struct cookie_opts co = cookie_opts_of(st);
 
 		tsval = (tsval & ~((1u << COOKIE_TS_BITS) - 1)) | cookie_ts_bits(&co);
 	}
@@ -593,7 +591,7 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 	}
 	state_from_syn(&st, k, p, &o, &n, (uint8_t)ridx);
 	if (e->cfg.cookies != COOKIES_OFF)
-		cookie_bits(e, &st, now_ms, &st.iss);
+		st.iss = cookie_iss(e, &st, now_ms);
 	else
 		st.iss = isn_generate(e->isn_key, k, now_ms);
 
@@ -672,7 +670,13 @@ static void track_client(struct flow *f, const struct pkt *p, const struct tcpop
 		f->fl_flags |= FL_C_FIN;
 		f->fl_c_fin = p->seq + p->paylen;
 	}
-	if (o && (o->have & TO_TS))
+	/* While the backend handshake runs (SYN retransmissions, our final
+	 * ACK), fl_c_tsval stays the TSval of the client's handshake ACK, set
+	 * when the flow is made.  The held segments, released after that ACK,
+	 * carry their own older TSvals than a later one; a backend that saw
+	 * the newer value first drops them as old duplicates (PAWS, RFC 7323
+	 * section 5) and the client must retransmit. */
+	if (o && (o->have & TO_TS) && f->fl_state != FLOW_BACKEND_SYN)
 		f->fl_c_tsval = o->tsval;
 	f->fl_c_win = p->win;
 	f->fl_c_wnd = (uint32_t)p->win << ((f->fl_flags & FL_WS) ? f->fl_c_ws : 0);
@@ -775,6 +779,8 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		f->fl_flags |= FL_ECN;
 	if (!hit)
 		f->fl_flags |= FL_COOKIE;
+	if (o.have & TO_TS)
+		f->fl_c_tsval = o.tsval;
 	track_client(f, p, &o);
 	count(e, CNT_flows_created);
 	send_backend_syn(e, out, f);
@@ -854,16 +860,7 @@ static void client_flow(struct engine *e, struct flow *f, struct pkt *p,
 			set_verdict(out, VERDICT_DROP, CNT_flows_reset);
 			return;
 		}
-		/* The backend's handshake (SYN retransmissions, our final
-		 * ACK) keeps the TSval of the client's handshake ACK.  The
-		 * held segments, released after it, carry their own older
-		 * TSvals than a later one; a backend that saw the newer
-		 * value first drops them as old duplicates (PAWS, RFC 7323
-		 * section 5) and the client must retransmit. */
-		uint32_t tsval = f->fl_c_tsval;
-
 		track_client(f, p, &o);
-		f->fl_c_tsval = tsval;
 		if (p->paylen || (p->flags & TCPH_FIN)) {
 			if (hold_segment(e, f, p, m)) {
 				verdict(e, out, VERDICT_HOLD, CNT_packets_held);

@@ -35,7 +35,8 @@ struct flow {
 	uint32_t fl_iss;          /* our ISN, as the client knows the server */
 	uint32_t fl_bis;          /* backend ISN */
 	uint32_t fl_our_tsval;    /* TSval of our SYN-ACK, echoed by the client */
-	uint32_t fl_c_tsval;      /* latest client TSval */
+	uint32_t fl_c_tsval;      /* latest client TSval; its handshake ACK's until
+				   * the backend answers */
 	uint32_t fl_c_nxt;        /* highest client seq + len seen */
 	uint32_t fl_s_nxt;        /* highest server seq + len seen (backend space) */
 	uint32_t fl_c_fin;        /* seq of the client's FIN */
