@@ -10,6 +10,7 @@
 #  3. fastpath "off": the flow stays on the userspace path.
 set -u
 . "${top_srcdir:-.}/tests/live/lib.sh"
+. "${top_srcdir:-.}/tests/live/hostile_lib.sh"
 lab_init conntrack curl nginx sha256sum
 
 # lab_gateway sets nf_conntrack_tcp_loose=0, as synproxyd(8) recommends.
@@ -81,34 +82,6 @@ echo "queue_received $received (a 10 MB download is ~7000 segments)"
 [ "$received" -lt 2000 ] || fail "the download's packets kept reaching the queue"
 
 # 2. A long-lived connection across SIGKILL and a restart.
-cat >"$TMP/echo.py" <<'PY'
-import socket, sys, time
-for attempt in range(20):
-    try:
-        c = socket.create_connection((sys.argv[2], 6379), timeout=5)
-        break
-    except OSError as e:
-        err = e
-        time.sleep(0.5)
-else:
-    sys.exit("connect: %s" % err)
-c.settimeout(5)
-open(sys.argv[1], "w").close()
-for n in range(30):
-    msg = ("line %d %s\n" % (n, "x" * (n * 37 % 1400))).encode()
-    c.sendall(msg)
-    got = b""
-    while len(got) < len(msg):
-        d = c.recv(65536)
-        if not d:
-            sys.exit("closed at line %d" % n)
-        got += d
-    if got != msg:
-        sys.exit("line %d came back as %r" % (n, got[:40]))
-    time.sleep(0.2)
-c.close()
-print("echo: 30 lines intact")
-PY
 # Port 6379's backend shift is learned separately: a first short exchange.
 in_ns "$CLI" timeout 10 "$PY" -c '
 import socket, sys
@@ -116,14 +89,7 @@ c = socket.create_connection((sys.argv[1], 6379), timeout=5)
 c.sendall(b"hi\n")
 assert c.recv(16) == b"hi\n"
 ' "$BACKEND4" || fail "echo warm-up"
-bg_ns "$CLI" timeout 30 "$PY" "$TMP/echo.py" "$TMP/connected" "$BACKEND4"
-CPID=$LASTPID
-i=0
-while [ ! -f "$TMP/connected" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "echo client did not connect"
-	sleep 0.1
-done
+start_longlived "$BACKEND4" 60
 sleep 1
 ctl flows >"$TMP/flows2"
 cat "$TMP/flows2"
@@ -137,7 +103,10 @@ rm -f "$SOCK"
 sleep 1
 daemon_start
 echo "daemon restarted"
-wait "$CPID" || fail "the echo connection did not survive the restart"
+sleep 2
+check "the echo client still runs after the restart" ll_alive
+stop_longlived
+check_eq "the echo connection survived the restart, every reply intact" "$LL_RC" 0
 daemon_stop
 check_eq "daemon exit status" "$DAEMON_RC" 0
 
@@ -148,20 +117,13 @@ last_start_log | grep -q "fastpath off" || fail "fastpath off not reported"
 if in_ns "$GW" iptables-save | grep -q "SYNPROXYD-TS\|connmark"; then
 	fail "fast path rules installed with fastpath off"
 fi
-rm -f "$TMP/connected"
-bg_ns "$CLI" timeout 30 "$PY" "$TMP/echo.py" "$TMP/connected" "$BACKEND4"
-CPID=$LASTPID
-i=0
-while [ ! -f "$TMP/connected" ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "echo client did not connect (fastpath off)"
-	sleep 0.1
-done
+start_longlived "$BACKEND4" 60
 sleep 1
 ctl flows >"$TMP/flows3"
 cat "$TMP/flows3"
 grep -q ":6379 .*path=userspace" "$TMP/flows3" || fail "flow not on the userspace path"
-wait "$CPID" || fail "echo with fastpath off"
+stop_longlived
+check_eq "echo with fastpath off, every reply intact" "$LL_RC" 0
 [ "$(stat_of offload_refused_off)" -ge 1 ] || fail "offload_refused_off did not count"
 [ "$(stat_of offload_ok)" -eq 0 ] || fail "offload_ok counted with fastpath off"
 daemon_stop

@@ -1,4 +1,4 @@
-# Helpers for hostile.sh, faults.sh and soak.sh (sourced after lib.sh).
+# Helpers for hostile.sh, faults.sh, soak.sh and fastpath.sh (sourced after lib.sh).
 #
 # A long-lived client that must never lose a reply, the daemon
 # configuration these tests need (queue flags, rule options), and hostile.py
