@@ -30,6 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
+#include "csum.h"
+
 #define FRAME_LEN (14 + 20 + 24)	/* Ethernet, IPv4, TCP with MSS */
 #define ACK_LEN (14 + 20 + 20)
 
@@ -63,39 +66,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Fills an Ethernet + IPv4 + TCP frame; addresses in network order. */
 static size_t build(uint8_t *f, const uint8_t *smac, const struct opts *o, uint32_t src,
 		    uint16_t sport, uint32_t seq, uint32_t ack, uint8_t flags)
@@ -106,30 +76,30 @@ static size_t build(uint8_t *f, const uint8_t *smac, const struct opts *o, uint3
 
 	memcpy(f, o->gwmac, 6);
 	memcpy(f + 6, smac, 6);
-	put16(f + 12, ETHERTYPE_IP);
+	put_be16(f + 12, ETHERTYPE_IP);
 	memset(ip, 0, 20 + tcplen);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + tcplen));
-	put16(ip + 4, (uint16_t)rnd32());
+	put_be16(ip + 2, (uint16_t)(20 + tcplen));
+	put_be16(ip + 4, (uint16_t)rnd32());
 	ip[8] = 64;
 	ip[9] = IPPROTO_TCP;
 	memcpy(ip + 12, &src, 4);
 	memcpy(ip + 16, &o->dst, 4);
-	put16(ip + 10, fold(sum16(ip, 20, 0)));
-	put16(tcp, sport);
-	put16(tcp + 2, o->dport);
-	put32(tcp + 4, seq);
-	put32(tcp + 8, ack);
+	put_be16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	put_be16(tcp, sport);
+	put_be16(tcp + 2, o->dport);
+	put_be32(tcp + 4, seq);
+	put_be32(tcp + 8, ack);
 	tcp[12] = (uint8_t)(tcplen / 4) << 4;
 	tcp[13] = flags;
-	put16(tcp + 14, 29200);
+	put_be16(tcp + 14, 29200);
 	if (flags & 0x02) {
 		tcp[20] = 2;
 		tcp[21] = 4;
-		put16(tcp + 22, 1460);
+		put_be16(tcp + 22, 1460);
 	}
-	sum = sum16(ip + 12, 8, 0) + IPPROTO_TCP + (uint32_t)tcplen;
-	put16(tcp + 16, fold(sum16(tcp, tcplen, sum)));
+	sum = csum_add(0, ip + 12, 8) + IPPROTO_TCP + (uint32_t)tcplen;
+	put_be16(tcp + 16, csum_fold(csum_add(sum, tcp, tcplen)));
 	return 14 + 20 + tcplen;
 }
 
@@ -212,8 +182,8 @@ static unsigned long answer(int fd, const struct sockaddr_ll *to, const uint8_t 
 		if (!o->ack)
 			continue;
 		memcpy(&src, ip + 16, 4);
-		build(f, smac, o, src, (uint16_t)(tcp[2] << 8 | tcp[3]), get32(tcp + 8),
-		      get32(tcp + 4) + 1, 0x10);
+		build(f, smac, o, src, (uint16_t)(tcp[2] << 8 | tcp[3]), get_be32(tcp + 8),
+		      get_be32(tcp + 4) + 1, 0x10);
 		if (sendto(fd, f, ACK_LEN, 0, (const struct sockaddr *)to, sizeof(*to)) == ACK_LEN)
 			(*acks)++;
 	}
