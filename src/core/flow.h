@@ -2,7 +2,9 @@
  * time-wait, with the translation state of each.  Like the SYN cache it is
  * allocated once and never grows: a hashed table of chains over one array
  * of entries, each bucket carrying a lower bound of its entries' deadlines
- * so the timer scan only visits buckets with something due. */
+ * so the timer scan only visits buckets with something due, and one bit
+ * per bucket saying whether its chain is empty, so the lookup of an absent
+ * key (every SYN of a flood) does not touch the buckets at all. */
 #ifndef SP_FLOW_H
 #define SP_FLOW_H
 
