@@ -1,8 +1,18 @@
-/* The baseline for bench/syn_flood.sh: the least a userspace NFQUEUE
- * consumer can do.  Binds queue QUEUE (argument, default 0), reads up to
- * 16 datagrams per recvmmsg and drops everything it read with one
+/* The baselines for bench/syn_flood.sh: the least a userspace NFQUEUE
+ * consumer can do.  Binds queue QUEUE (first argument, default 0), reads
+ * up to 16 datagrams per recvmmsg and drops everything it read with one
  * NFQNL_MSG_VERDICT_BATCH (as synproxyd's loop does for a run of drops),
  * until SIGTERM or SIGINT; then prints "packets N" on stdout.
+ *
+ * With a second argument it also answers every IPv4 TCP packet it read
+ * with a fixed 60-byte SYN-ACK (addresses and ports swapped, the option
+ * bytes synproxyd sends: MSS, SACK permitted, timestamps, window scale),
+ * one sendmmsg per batch, so the figure is the floor of any SYN proxy
+ * built on NFQUEUE, without a SYN cache, cookies or checks:
+ *   raw     through an IPPROTO_RAW socket (routing, OUTPUT and
+ *           POSTROUTING hooks, neighbour, qdisc), as synproxyd does;
+ *   packet  through an AF_PACKET socket with PACKET_QDISC_BYPASS on the
+ *           interface the SYN came in on, to the MAC it came from.
  * Build: gcc -O2 -o nfq_drop nfq_drop.c -lmnl -lnetfilter_queue */
 #define _GNU_SOURCE /* recvmmsg */
 #include <arpa/inet.h>
@@ -12,6 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <linux/if_packet.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -22,7 +36,7 @@
 static volatile sig_atomic_t stop;
 static uint64_t packets;
 
-static void on_signal(int sig)
+static void on_signal(int sig __attribute__((unused)))
 {
 	stop = 1;
 }
@@ -43,6 +57,152 @@ static struct nlmsghdr *put_hdr(char *buf, int type, uint32_t q)
 
 #define RXBATCH 16
 #define RXBUF 4096
+#define ETH_LEN 14
+#define REPLY_LEN 60
+
+enum mode { DROP, RAW, PACKET };
+
+static enum mode mode;
+static int out_fd = -1;
+static struct reply {
+	unsigned char frame[ETH_LEN + REPLY_LEN];
+	struct sockaddr_in to;
+	struct sockaddr_ll ll;
+} reply[RXBATCH];
+static struct iovec out_iov[RXBATCH];
+static struct mmsghdr out_msg[RXBATCH];
+static unsigned n_reply;
+static uint64_t reply_errors;
+
+static uint32_t sum16(const unsigned char *p, size_t n, uint32_t s)
+{
+	for (; n > 1; p += 2, n -= 2)
+		s += (uint32_t)p[0] << 8 | p[1];
+	if (n)
+		s += (uint32_t)p[0] << 8;
+	return s;
+}
+
+static uint16_t fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* Fills reply[n_reply] from the IPv4 TCP packet p (len bytes) that came
+ * from MAC src on interface ifindex. */
+static void add_reply(const unsigned char *p, size_t len, const unsigned char *src, int ifindex)
+{
+	static const unsigned char opts[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1,
+						0, 0, 0, 0, 1, 3, 3, 7 };
+	struct reply *r = &reply[n_reply];
+	unsigned char *ip = r->frame + ETH_LEN, *tcp = ip + 20;
+	size_t ihl;
+	uint16_t c;
+
+	if (len < 20 || (p[0] >> 4) != 4 || p[9] != IPPROTO_TCP)
+		return;
+	ihl = (size_t)(p[0] & 15) * 4;
+	if (len < ihl + 20)
+		return;
+	memset(ip, 0, REPLY_LEN);
+	ip[0] = 0x45;
+	ip[3] = REPLY_LEN;
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = IPPROTO_TCP;
+	memcpy(ip + 12, p + 16, 4);
+	memcpy(ip + 16, p + 12, 4);
+	c = fold(sum16(ip, 20, 0));
+	ip[10] = c >> 8;
+	ip[11] = c & 0xff;
+	memcpy(tcp, p + ihl + 2, 2);
+	memcpy(tcp + 2, p + ihl, 2);
+	tcp[4] = 0x5a; /* any ISN */
+	memcpy(tcp + 8, p + ihl + 4, 4); /* ack = their seq + 1 */
+	for (int i = 11; i >= 8 && ++tcp[i] == 0; i--)
+		;
+	tcp[12] = 10 << 4;
+	tcp[13] = 0x12;
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+	memcpy(tcp + 20, opts, sizeof(opts));
+	c = fold(sum16(tcp, 40, sum16(ip + 12, 8, IPPROTO_TCP + 40)));
+	tcp[16] = c >> 8;
+	tcp[17] = c & 0xff;
+	r->to.sin_family = AF_INET;
+	memcpy(&r->to.sin_addr, ip + 16, 4);
+	r->ll.sll_family = AF_PACKET;
+	r->ll.sll_ifindex = ifindex;
+	r->ll.sll_halen = 6;
+	memcpy(r->ll.sll_addr, src, 6);
+	memcpy(r->frame, src, 6);
+	r->frame[12] = 0x08;
+	n_reply++;
+}
+
+/* Own MAC of each interface the packet mode answers on, by index. */
+static unsigned char own_mac[64][6];
+
+static int open_out(void)
+{
+	int one = 1;
+
+	if (mode == RAW) {
+		out_fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+		return out_fd < 0 ? -1 : 0;
+	}
+	out_fd = socket(AF_PACKET, SOCK_RAW, 0);
+	if (out_fd < 0)
+		return -1;
+	setsockopt(out_fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	for (int i = 1; i < 64; i++) {
+		struct ifreq ifr = { 0 };
+
+		if (!if_indextoname((unsigned)i, ifr.ifr_name))
+			continue;
+		if (ioctl(out_fd, SIOCGIFHWADDR, &ifr) == 0)
+			memcpy(own_mac[i], ifr.ifr_hwaddr.sa_data, 6);
+	}
+	return 0;
+}
+
+static void send_replies(void)
+{
+	unsigned i = 0;
+
+	for (unsigned k = 0; k < n_reply; k++) {
+		struct reply *r = &reply[k];
+
+		if (mode == PACKET) {
+			if (r->ll.sll_ifindex > 0 && r->ll.sll_ifindex < 64)
+				memcpy(r->frame + 6, own_mac[r->ll.sll_ifindex], 6);
+			out_iov[k].iov_base = r->frame;
+			out_iov[k].iov_len = ETH_LEN + REPLY_LEN;
+			out_msg[k].msg_hdr.msg_name = &r->ll;
+			out_msg[k].msg_hdr.msg_namelen = sizeof(r->ll);
+		} else {
+			out_iov[k].iov_base = r->frame + ETH_LEN;
+			out_iov[k].iov_len = REPLY_LEN;
+			out_msg[k].msg_hdr.msg_name = &r->to;
+			out_msg[k].msg_hdr.msg_namelen = sizeof(r->to);
+		}
+		out_msg[k].msg_hdr.msg_iov = &out_iov[k];
+		out_msg[k].msg_hdr.msg_iovlen = 1;
+	}
+	while (i < n_reply) {
+		int r = sendmmsg(out_fd, out_msg + i, n_reply - i, 0);
+
+		if (r <= 0) {
+			reply_errors++;
+			i++;
+		} else {
+			i += (unsigned)r;
+		}
+	}
+	n_reply = 0;
+}
 
 static int on_packet(const struct nlmsghdr *nlh, void *data)
 {
@@ -56,6 +216,19 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	/* Ids grow with every packet queued; the last one read is the largest. */
 	*maxid = ntohl(ph->packet_id);
 	packets++;
+	if (mode != DROP && attr[NFQA_PAYLOAD]) {
+		static const unsigned char none[6];
+		const unsigned char *mac = none;
+		int ifindex = 0;
+
+		if (attr[NFQA_HWADDR])
+			mac = ((struct nfqnl_msg_packet_hw *)mnl_attr_get_payload(attr[NFQA_HWADDR]))
+				      ->hw_addr;
+		if (attr[NFQA_IFINDEX_INDEV])
+			ifindex = (int)ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+		add_reply(mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
+			  mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), mac, ifindex);
+	}
 	return MNL_CB_OK;
 }
 
@@ -71,6 +244,12 @@ int main(int argc, char **argv)
 	uint32_t q = argc > 1 ? (uint32_t)atoi(argv[1]) : 0;
 	int one = 1, rcv = 8 << 20, i;
 
+	if (argc > 2)
+		mode = strcmp(argv[2], "packet") == 0 ? PACKET : RAW;
+	if (mode != DROP && open_out() < 0) {
+		perror("nfq_drop: output socket");
+		return 1;
+	}
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		perror("nfq_drop: netlink");
 		return 1;
@@ -115,8 +294,12 @@ int main(int argc, char **argv)
 		nlh = put_hdr(out, NFQNL_MSG_VERDICT_BATCH, q);
 		nfq_nlmsg_verdict_put(nlh, maxid, NF_DROP);
 		mnl_socket_sendto(nl, nlh, nlh->nlmsg_len);
+		if (n_reply)
+			send_replies();
 	}
 	printf("packets %llu\n", (unsigned long long)packets);
+	if (reply_errors)
+		fprintf(stderr, "nfq_drop: %llu failed sends\n", (unsigned long long)reply_errors);
 	mnl_socket_close(nl);
 	return 0;
 }

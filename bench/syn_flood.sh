@@ -6,10 +6,14 @@
 #                        entries + cookies; retransmissions not counted)
 #   kernel SYNPROXY      the same, with the kernel's own target
 #   NFQUEUE drop-only    packets verdicted per second by bench/nfq_drop.c
+#   drop+raw, drop+packet  the same loop also sending a SYN-ACK per SYN
 # synproxyd and drop-only run with one queue and with two (queue.count 2,
 # --queue-balance: one worker / one nfq_drop per queue).  The rate is
 # counted from the first SYN until the answers stop (the last 0.5 s of
-# silence excluded).  All five are measured in this run.
+# silence excluded).  Two more loops measure the floor of any NFQUEUE SYN
+# proxy: nfq_drop answering each SYN with a fixed SYN-ACK through a raw
+# socket (as synproxyd does) and through AF_PACKET (bench/nfq_drop.c).
+# All seven are measured in this run.
 . "$(dirname "$0")/lib.sh"
 command -v trafgen >/dev/null || die "trafgen missing (netsniff-ng; scripts/install-deps)"
 N=${N:-300000}
@@ -101,7 +105,8 @@ queued() {
 	ip netns exec "$GW" awk '{ n += $8 } END { print n + 0 }' \
 		/proc/net/netfilter/nfnetlink_queue
 }
-# drop_run QUEUES: sets d_n, d_t, d_drop.
+# drop_run QUEUES [raw|packet]: sets d_n, d_t, d_drop, d_tx (packets out
+# of g0 towards the client).
 drop_run() {
 	if [ "$1" = 1 ]; then
 		target="--queue-num 0"
@@ -113,15 +118,24 @@ drop_run() {
 	pids=""
 	q=0
 	while [ $q -lt "$1" ]; do
-		ip netns exec "$GW" "$TMP/nfq_drop" $q >"$TMP/drop$q.out" &
+		ip netns exec "$GW" "$TMP/nfq_drop" $q ${2:-} >"$TMP/drop$q.out" &
 		pids="$pids $!"
 		BG_PIDS="$BG_PIDS $!"
 		q=$((q + 1))
 	done
 	sleep 0.3
+	# PERF=FILE: also profile the drop+raw loop, into FILE.floor.
+	if [ -n "${PERF:-}" ] && [ "${2:-}" = raw ]; then
+		perf record -q -F 2999 -g -p "$pids" -o "$PERF.floor" -- sleep 3 >/dev/null 2>&1 &
+		PERFPID=$!
+		sleep 0.3
+	fi
+	tx0=$(ifstat "$GW" g0 tx_packets)
 	flood
 	set -- $(settle queued)
 	d_t=$2
+	d_tx=$(($(ifstat "$GW" g0 tx_packets) - tx0))
+	[ -n "${PERF:-}" ] && [ "${2:-}" = raw ] && wait "$PERFPID"
 	d_drop=$(qdrops)
 	for p in $pids; do
 		kill -TERM "$p"
@@ -135,6 +149,10 @@ drop_run 1
 d1_n=$d_n d1_t=$d_t d1_drop=$d_drop
 drop_run 2
 d2_n=$d_n d2_t=$d_t d2_drop=$d_drop
+drop_run 1 raw
+r1_n=$d_n r1_t=$d_t r1_drop=$d_drop r1_tx=$d_tx
+drop_run 1 packet
+p1_n=$d_n p1_t=$d_t p1_drop=$d_drop p1_tx=$d_tx
 
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print 0 }'; }
 sp1_r=$(rate "$sp1_n" "$sp1_t")
@@ -142,6 +160,8 @@ sp2_r=$(rate "$sp2_n" "$sp2_t")
 k_r=$(rate "$k_n" "$k_t")
 d1_r=$(rate "$d1_n" "$d1_t")
 d2_r=$(rate "$d2_n" "$d2_t")
+r1_r=$(rate "$r1_n" "$r1_t")
+p1_r=$(rate "$p1_n" "$p1_t")
 echo "SYN flood: $N spoofed SYNs, $(nproc) CPUs, $(uname -r), $(date -u +%F)"
 echo "  synproxyd 1 queue:   $sp1_n SYN-ACKs in ${sp1_t}s = $sp1_r/s, answered" \
 	"$(ratio "$sp1_n" "$N") (queue drops ${sp1_drop:-?}; $sp1_stats)"
@@ -152,6 +172,13 @@ echo "  drop-only 1 queue:   $d1_n verdicts in ${d1_t}s = $d1_r/s, handled" \
 	"$(ratio "$d1_n" "$N") (queue drops ${d1_drop:-?})"
 echo "  drop-only 2 queues:  $d2_n verdicts in ${d2_t}s = $d2_r/s, handled" \
 	"$(ratio "$d2_n" "$N") (queue drops ${d2_drop:-?})"
+echo "  drop+raw SYN-ACK:    $r1_n verdicts in ${r1_t}s = $r1_r/s, handled" \
+	"$(ratio "$r1_n" "$N") (queue drops ${r1_drop:-?}; $r1_tx sent)"
+echo "  drop+packet SYN-ACK: $p1_n verdicts in ${p1_t}s = $p1_r/s, handled" \
+	"$(ratio "$p1_n" "$N") (queue drops ${p1_drop:-?}; $p1_tx sent)"
+echo "  ceilings: drop-only/kernel $(ratio "$d1_r" "$k_r")," \
+	"drop+raw/drop-only $(ratio "$r1_r" "$d1_r"), drop+packet/drop-only $(ratio "$p1_r" "$d1_r")"
+echo "  synproxyd/drop+raw $(ratio "$sp1_r" "$r1_r"), synproxyd/drop+packet $(ratio "$sp1_r" "$p1_r")"
 echo "  ratios 1 queue:  synproxyd/kernel $(ratio "$sp1_r" "$k_r")," \
 	"synproxyd/drop-only $(ratio "$sp1_r" "$d1_r")"
 echo "  ratios 2 queues: synproxyd/kernel $(ratio "$sp2_r" "$k_r")," \
