@@ -36,6 +36,7 @@ struct engine {
 	struct flowtab *ft;
 	struct hold *hold;
 	struct srclimit *src;
+	bool count_half_open;       /* some rule limits half-open entries per source */
 	struct learned *learned;
 	struct passlist *pass;
 	int64_t wall_offset_ms;     /* wall clock - now_ms, for the cookie counter */
@@ -99,6 +100,32 @@ const char *flow_state_name(enum flow_state s)
 	return "?";
 }
 
+/* Half-open entries are counted per source network only while some rule
+ * limits them: otherwise each SYN and each entry leaving the cache would
+ * pay a lookup in the source table (a cache miss under a flood) for a
+ * count nobody reads. */
+static bool limits_half_open(const struct policy *pol)
+{
+	for (uint32_t i = 0; i < pol->nrules; i++)
+		if (pol->rules[i].max_half_open_per_source)
+			return true;
+	return false;
+}
+
+static void half_open(struct engine *e, const struct addr *src, int delta)
+{
+	if (e->count_half_open)
+		srclimit_half_open(e->src, src, delta);
+}
+
+static void recount_entry(const struct syn_state *s, uint64_t deadline_ms, void *ctx)
+{
+	struct engine *e = ctx;
+
+	(void)deadline_ms;
+	srclimit_half_open(e->src, &s->key.caddr, 1);
+}
+
 /* Derives a 16-byte key for one use from the master secret. */
 static void derive_key(const uint8_t secret[ENGINE_SECRET_LEN], const char *label,
 		       uint8_t out[SIPHASH_KEY_LEN])
@@ -125,6 +152,7 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 		return NULL;
 	e->cfg = *c;
 	e->pol = pol;
+	e->count_half_open = limits_half_open(pol);
 	_Static_assert(ENGINE_SECRET_LEN == COOKIE_SECRET_LEN, "one master secret");
 	cookie_keys_init(&e->cookie_keys, secret);
 	derive_key(secret, "synproxyd isn", e->isn_key);
@@ -166,6 +194,17 @@ void engine_free(struct engine *e)
 
 void engine_set_policy(struct engine *e, const struct policy *pol)
 {
+	bool want = limits_half_open(pol);
+
+	/* A limit that appears starts from the true counts: the ones left
+	 * from an earlier limit are stale, the entries in the cache now are
+	 * what it limits. */
+	if (want && !e->count_half_open) {
+		srclimit_clear_half_open(e->src);
+		if (e->sc)
+			syncache_walk(e->sc, recount_entry, e);
+	}
+	e->count_half_open = want;
 	e->pol = pol;
 }
 
@@ -587,7 +626,7 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 	if (old) {
 		/* A new attempt on the same tuple replaces the stale one. */
 		syncache_remove(e->sc, k, NULL);
-		srclimit_half_open(e->src, &k->caddr, -1);
+		half_open(e, &k->caddr, -1);
 	}
 	state_from_syn(&st, k, p, &o, &n, (uint8_t)ridx);
 	if (e->cfg.cookies != COOKIES_OFF)
@@ -608,11 +647,11 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 		switch (syncache_insert(e->sc, &st, now_ms, e->cfg.cookies == COOKIES_OFF, &ev)) {
 		case SC_EVICTED:
 			count(e, CNT_syncache_evicted);
-			srclimit_half_open(e->src, &ev.key.caddr, -1);
+			half_open(e, &ev.key.caddr, -1);
 			__attribute__((fallthrough));
 		case SC_INSERTED:
 			count(e, CNT_syncache_added);
-			srclimit_half_open(e->src, &k->caddr, 1);
+			half_open(e, &k->caddr, 1);
 			break;
 		case SC_FULL:
 			if (e->cfg.cookies == COOKIES_OFF) {
@@ -739,7 +778,7 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 	}
 	if (hit) {
 		syncache_remove(e->sc, k, NULL);
-		srclimit_half_open(e->src, &k->caddr, -1);
+		half_open(e, &k->caddr, -1);
 		count(e, CNT_syncache_hit);
 	} else {
 		count(e, CNT_cookie_valid);
@@ -1145,7 +1184,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 
 		if (st && p->seq == st->irs + 1) {
 			syncache_remove(e->sc, &k, NULL);
-			srclimit_half_open(e->src, &k.caddr, -1);
+			half_open(e, &k.caddr, -1);
 			verdict(e, out, VERDICT_DROP, CNT_syncache_reset);
 			return;
 		}
@@ -1295,7 +1334,7 @@ bool engine_tick(struct engine *e, uint64_t now_ms, struct engine_out *out)
 			if (ev[i] != SC_RETRANSMIT) {
 				count(e, ev[i] == SC_SHED ? CNT_syncache_shed :
 							    CNT_syncache_expired);
-				srclimit_half_open(e->src, &due[i].key.caddr, -1);
+				half_open(e, &due[i].key.caddr, -1);
 				continue;
 			}
 			/* The options we answer with are those of the rule

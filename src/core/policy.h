@@ -108,6 +108,9 @@ bool srclimit_syn(struct srclimit *t, const struct addr *src, uint32_t rate,
  * only reads) and returns the new count. */
 uint32_t srclimit_half_open(struct srclimit *t, const struct addr *src, int delta);
 
+/* Sets every half-open count to 0 (the token buckets are kept). */
+void srclimit_clear_half_open(struct srclimit *t);
+
 /* Options learned from a backend's SYN-ACKs, per backend address and port.
  * Fixed size; a newer backend overwrites an older one in its slot. */
 struct learned_opts {

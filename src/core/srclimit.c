@@ -180,6 +180,12 @@ uint32_t srclimit_half_open(struct srclimit *t, const struct addr *src, int delt
 	return s->half_open;
 }
 
+void srclimit_clear_half_open(struct srclimit *t)
+{
+	for (uint32_t i = 0; i < t->nslots; i++)
+		t->slot[i].half_open = 0;
+}
+
 /* ---- options learned from backends ---- */
 
 struct learned_slot {

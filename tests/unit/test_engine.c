@@ -980,6 +980,98 @@ static void test_syn_rate_limit(void **state)
 	env_free(v);
 }
 
+static void half_open_two(struct env *v)
+{
+	v->pol.rules[0].max_half_open_per_source = 2;
+}
+
+static uint32_t cache_entries(struct env *v)
+{
+	struct engine_gauges g;
+
+	engine_gauges(v->e, &g);
+	return g.syncache_entries;
+}
+
+/* A SYN from v->cli port cport, answered (from the cache or by cookie). */
+static void syn_from(struct env *v, uint16_t cport)
+{
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = CISN, .win = 1000, .opt = linux_syn_opts };
+
+	v->cport = cport;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+}
+
+/* The client's RST for its half-open entry at cport (seq = its ISN + 1). */
+static void rst_from(struct env *v, uint16_t cport)
+{
+	uint8_t buf[256];
+	struct seginfo rst = { .flags = TCPH_RST, .seq = CISN + 1 };
+
+	v->cport = cport;
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syncache_reset);
+}
+
+/* max_half_open_per_source: past the limit a source's /24 is answered by
+ * cookie instead of the cache; an entry that leaves makes room again. */
+static void test_half_open_limit(void **state)
+{
+	struct env *v = env_new(half_open_two);
+
+	syn_from(v, 3000);
+	syn_from(v, 3001);
+	assert_int_equal(cache_entries(v), 2);
+	syn_from(v, 3002);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 1);
+	assert_int_equal(cnt(v, CNT_cookie_sent), 1);
+	assert_int_equal(cache_entries(v), 2);
+	addr4(&v->cli, 192, 0, 2, 77);             /* same /24 */
+	syn_from(v, 3003);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 2);
+	addr4(&v->cli, 198, 51, 100, 1);           /* another /24 */
+	syn_from(v, 3004);
+	assert_int_equal(cache_entries(v), 3);
+	addr4(&v->cli, 192, 0, 2, 10);
+	rst_from(v, 3000);
+	syn_from(v, 3005);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 2);
+	assert_int_equal(cache_entries(v), 3);
+	env_free(v);
+}
+
+/* A limit added by a reload counts the entries already in the cache; one
+ * removed and added again does not reuse counts gone stale meanwhile. */
+static void test_half_open_limit_added_by_reload(void **state)
+{
+	struct env *v = env_new(NULL);
+	struct policy limited = v->pol, unlimited = v->pol;
+
+	syn_from(v, 3000);
+	syn_from(v, 3001);
+	syn_from(v, 3002);
+	assert_int_equal(cache_entries(v), 3);
+	limited.rules[0].max_half_open_per_source = 3;
+	engine_set_policy(v->e, &limited);
+	syn_from(v, 3003);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 1);
+	assert_int_equal(cache_entries(v), 3);
+
+	engine_set_policy(v->e, &unlimited);
+	rst_from(v, 3000);                          /* not counted now */
+	assert_int_equal(cache_entries(v), 2);
+	engine_set_policy(v->e, &limited);
+	syn_from(v, 3004);                          /* 2 < 3: cached */
+	assert_int_equal(cnt(v, CNT_half_open_limited), 1);
+	assert_int_equal(cache_entries(v), 3);
+	syn_from(v, 3005);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 2);
+	engine_set_policy(v->e, &v->pol);
+	env_free(v);
+}
+
 static void auto_rule(struct env *v)
 {
 	v->pol.rules[0].wscale_mode = OPT_AUTO;
@@ -1308,6 +1400,8 @@ int main(void)
 		cmocka_unit_test(test_illegal_flags_and_malformed),
 		cmocka_unit_test(test_rule_actions),
 		cmocka_unit_test(test_syn_rate_limit),
+		cmocka_unit_test(test_half_open_limit),
+		cmocka_unit_test(test_half_open_limit_added_by_reload),
 		cmocka_unit_test(test_learned_options),
 		cmocka_unit_test(test_ipv6_splice),
 		cmocka_unit_test(test_flush_releases_everything),
