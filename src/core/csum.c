@@ -14,15 +14,23 @@ static uint32_t fold32(uint64_t s)
 	return (uint32_t)s;
 }
 
+/* The data is summed as 32-bit big-endian words: since 2^16 = 1 modulo
+ * 0xffff, a word adds the same one's complement value as its two 16-bit
+ * halves, in half the additions (RFC 1071 section 2(C) suggests the same
+ * "deferred carries" on wider words). */
 uint32_t csum_add(uint32_t sum, const uint8_t *data, size_t len)
 {
 	uint64_t s = sum;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i + 1 < len; i += 2)
+	for (; i + 4 <= len; i += 4)
+		s += get_be32(data + i);
+	if (i + 2 <= len) {
 		s += get_be16(data + i);
-	if (len & 1)
-		s += (uint32_t)data[len - 1] << 8;
+		i += 2;
+	}
+	if (i < len)
+		s += (uint32_t)data[i] << 8;
 	return fold32(s);
 }
 

@@ -2,18 +2,30 @@
  * short-input PRF" (Aumasson, Bernstein; INDOCRYPT 2012), section 2. */
 #include "siphash.h"
 
+#include <string.h>
+
 static inline uint64_t rotl(uint64_t x, unsigned b)
 {
 	return (x << b) | (x >> (64 - b));
 }
 
+/* On a little-endian machine the load is one unaligned move (memcpy of a
+ * constant 8 bytes compiles to it); byte by byte it was half the
+ * function's instructions. */
 static inline uint64_t load_le64(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+#else
 	uint64_t v = 0;
 
 	for (int i = 7; i >= 0; i--)
 		v = (v << 8) | p[i];
 	return v;
+#endif
 }
 
 #define SIPROUND(v0, v1, v2, v3)                                               \

@@ -82,6 +82,28 @@ static void test_long_input(void **state)
 			 csum_fold(csum_add(0xfff0, d, 64)));
 }
 
+/* Every length from 0 to 70 at every alignment from 0 to 7, chained onto
+ * a running sum or not: the word-wide loop and its 2- and 1-byte tails
+ * agree with the reference. */
+static void test_lengths_and_alignments(void **state)
+{
+	static uint8_t buf[96];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 167 + 91);
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t len = 0; len <= 70; len++) {
+			const uint8_t *d = buf + off;
+			uint16_t want = ref_check(d, len);
+
+			assert_int_equal(csum_fold(csum_add(0, d, len)), want);
+			if (len >= 6)
+				assert_int_equal(csum_fold(csum_add(csum_add(0, d, 6), d + 6, len - 6)),
+						 want);
+		}
+	}
+}
+
 static uint16_t tcp_check(const uint8_t *ip, size_t iphl, size_t tot)
 {
 	uint8_t ph[4] = { 0, 6, 0, 0 };
@@ -209,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_odd_length),
 		cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_long_input),
+		cmocka_unit_test(test_lengths_and_alignments),
 		cmocka_unit_test(test_capture_vectors),
 		cmocka_unit_test(test_update_by_hand),
 		cmocka_unit_test(test_incremental_matches_full),
