@@ -82,9 +82,35 @@ synproxyd_run() {
 	bench_daemon_stop
 }
 
+# AB=<another synproxyd binary>: only the one-queue synproxyd figure,
+# ROUNDS times (default 5) for each binary, alternating, then the median
+# of the per-round ratios (this tree's build / AB).  For changes too small
+# to see across separate runs on a noisy machine.
+if [ -n "${AB:-}" ]; then
+	[ -x "$AB" ] || die "AB=$AB is not an executable"
+	this=$SYNPROXYD
+	r=0
+	: >"$TMP/ab"
+	while [ $r -lt "${ROUNDS:-5}" ]; do
+		SYNPROXYD=$AB
+		synproxyd_run 1
+		a_r=$(awk -v n="$sp_n" -v t="$sp_t" 'BEGIN { printf "%.0f", (t > 0) ? n / t : 0 }')
+		SYNPROXYD=$this
+		synproxyd_run 1
+		b_r=$(awk -v n="$sp_n" -v t="$sp_t" 'BEGIN { printf "%.0f", (t > 0) ? n / t : 0 }')
+		echo "  round $((r + 1)): AB $a_r/s, this build $b_r/s, ratio $(ratio "$b_r" "$a_r")"
+		echo "$(ratio "$b_r" "$a_r")" >>"$TMP/ab"
+		r=$((r + 1))
+	done
+	echo "SYN flood A/B: $N spoofed SYNs, 1 queue, $(nproc) CPUs, $(uname -r), $(date -u +%F)"
+	echo "  this build / AB, median of ${ROUNDS:-5} rounds: $(sort -n "$TMP/ab" |
+		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+	exit 0
+fi
+
 synproxyd_run 1
 sp1_n=$sp_n sp1_t=$sp_t sp1_drop=$sp_drop
-sp1_stats=$(awk '$1 ~ /^(syncache_added|syncache_shed|cookie_sent|synack_retrans)$/' \
+sp1_stats=$(awk '$1 ~ /^(syncache_added|syncache_shed|cookie_sent|synack_retrans|link_sent)$/' \
 	"$TMP/stats" | tr '\n' ' ')
 synproxyd_run 2
 sp2_n=$sp_n sp2_t=$sp_t sp2_drop=$sp_drop
