@@ -799,16 +799,18 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 {
 	static const char *const keys[] = {
 		"mode", "queue", "mark", "control_socket", "secret_file", "cookies",
-		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", NULL
+		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", "reply_path",
+		NULL
 	};
 	static const char *const fastpaths[] = { "auto", "off", NULL };
+	static const char *const reply_paths[] = { "link", "route", NULL };
 	static const char *const modes[] = { "gateway", "local", NULL };
 	static const char *const cookies[] = { "off", "auto", "always", NULL };
 	static const enum cookie_mode cookie_of[] = {
 		COOKIES_OFF, COOKIES_AUTO, COOKIES_ALWAYS
 	};
 	const config_setting_t *s;
-	int mode = -1, ck = -1, fp = -1;
+	int mode = -1, ck = -1, fp = -1, rp = -1;
 
 	if (check_keys(x, root, keys, NULL) < 0 ||
 	    opt_word(x, root, "mode", modes, &mode) < 0)
@@ -822,12 +824,15 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	if (opt_path(x, root, "control_socket", CONF_SUN_PATH_MAX, c->control_socket) < 0 ||
 	    opt_path(x, root, "secret_file", CONF_PATH_MAX, c->secret_file) < 0 ||
 	    opt_word(x, root, "cookies", cookies, &ck) < 0 ||
-	    opt_word(x, root, "fastpath", fastpaths, &fp) < 0)
+	    opt_word(x, root, "fastpath", fastpaths, &fp) < 0 ||
+	    opt_word(x, root, "reply_path", reply_paths, &rp) < 0)
 		return -1;
 	if (ck >= 0)
 		c->engine.cookies = cookie_of[ck];
 	if (fp >= 0)
 		c->fastpath = fp == 0 ? CONF_FASTPATH_AUTO : CONF_FASTPATH_OFF;
+	if (rp >= 0)
+		c->reply_path = rp == 0 ? CONF_REPLY_LINK : CONF_REPLY_ROUTE;
 	if ((s = config_setting_get_member(root, "syncache")) && load_syncache(x, s, c) < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "flows")) && load_flows(x, s, c) < 0)
@@ -854,6 +859,7 @@ void conf_defaults(struct conf *c)
 	c->queue.maxlen = 65536;
 	c->mark = 0x5350;
 	c->fastpath = CONF_FASTPATH_AUTO;
+	c->reply_path = CONF_REPLY_LINK;
 	strcpy(c->control_socket, "/run/synproxyd/control.sock");
 	c->secret_file[0] = '\0';
 	c->log_level = LOG_INFO;

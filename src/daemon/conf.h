@@ -23,6 +23,12 @@ enum conf_fastpath {
 	CONF_FASTPATH_OFF,   /* every packet of a flow stays in userspace */
 };
 
+/* Where answers to a received packet go (see synproxyd.conf(5)). */
+enum conf_reply_path {
+	CONF_REPLY_LINK,     /* back on its interface to its link-layer source */
+	CONF_REPLY_ROUTE,    /* through the routing table, like every other packet */
+};
+
 enum conf_log_target {
 	CONF_LOG_STDERR,
 	CONF_LOG_SYSLOG,
@@ -41,6 +47,7 @@ struct conf {
 	} queue;
 	uint32_t mark;                   /* firewall mark on the daemon's own packets */
 	enum conf_fastpath fastpath;     /* the daemon turns AUTO into OFF when unsupported */
+	enum conf_reply_path reply_path;
 	char control_socket[CONF_PATH_MAX];
 	char secret_file[CONF_PATH_MAX]; /* empty: random secret at start */
 	int log_level;                   /* syslog priority: LOG_ERR .. LOG_DEBUG */

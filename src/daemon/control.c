@@ -179,6 +179,8 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		  s->queue.nq_netlink_errors },
 		{ "raw_sent", "packets sent on the raw sockets", s->raw_sent },
 		{ "raw_send_errors", "raw socket send failures", s->raw_errors },
+		{ "link_sent", "of raw_sent, answers sent back on the link they came from",
+		  s->link_sent },
 		{ "offload_ok", "established flows handed to the kernel fast path",
 		  s->offload.ok },
 		{ "offload_refused_rescaled", "flows kept in userspace: window rescaled",

@@ -254,6 +254,7 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 		sum->queue.nq_verdicts += s.queue.nq_verdicts;
 		sum->raw_sent += s.raw_sent;
 		sum->raw_errors += s.raw_errors;
+		sum->link_sent += s.link_sent;
 		sum->offload.ok += s.offload.ok;
 		sum->offload.refused_rescaled += s.offload.refused_rescaled;
 		sum->offload.refused_off += s.offload.refused_off;
@@ -458,14 +459,15 @@ static void log_started(const struct daemon *d)
 	static const char *const cookies[] = { "off", "auto", "always" };
 
 	log_notice("started: %s mode, %u rules, queues %u-%u%s%s, mark 0x%x, cookies %s, "
-		   "fastpath %s, "
+		   "fastpath %s, replies by %s, "
 		   "syncache %u entries, %u flows, hold %u packets/flow %u bytes total, "
 		   "secret %s, control %s%s",
 		   c->mode == CONF_MODE_GATEWAY ? "gateway" : "local", c->policy.nrules,
 		   c->queue.num, c->queue.num + c->queue.count - 1,
 		   c->queue.fail_open ? " fail-open" : "", c->queue.bypass ? " bypass" : "",
 		   c->mark, cookies[c->engine.cookies],
-		   c->fastpath == CONF_FASTPATH_OFF ? "off" : "on", c->engine.syncache.max_entries,
+		   c->fastpath == CONF_FASTPATH_OFF ? "off" : "on",
+		   c->reply_path == CONF_REPLY_LINK ? "link" : "route", c->engine.syncache.max_entries,
 		   c->engine.max_flows, c->engine.hold_packets_per_flow,
 		   c->engine.hold_bytes_total, c->secret_file[0] ? c->secret_file : "random",
 		   c->control_socket, d->rules_installed ? ", rules installed" : "");

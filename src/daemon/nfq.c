@@ -268,6 +268,17 @@ static int handle_packet(struct nfqueue *q, const struct nlmsghdr *m,
 	p.csum_not_ready = info & NFQA_SKB_CSUMNOTREADY;
 	p.csum_unverified = info & NFQA_SKB_CSUM_NOTVERIFIED;
 	p.gso = info & NFQA_SKB_GSO;
+	if (attr[NFQA_IFINDEX_INDEV])
+		p.indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+	if (attr[NFQA_HWADDR]) {
+		const struct nfqnl_msg_packet_hw *hw = mnl_attr_get_payload(attr[NFQA_HWADDR]);
+		uint16_t n = ntohs(hw->hw_addrlen);
+
+		if (n <= sizeof(p.hwaddr)) {
+			p.hwlen = (uint8_t)n;
+			memcpy(p.hwaddr, hw->hw_addr, n);
+		}
+	}
 	if (p.truncated) {
 		/* A rewrite would cut the packet to what we saw: let it pass as is. */
 		q->st.nq_truncated++;

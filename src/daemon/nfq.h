@@ -19,6 +19,9 @@ struct nfqueue_pkt {
 	bool csum_not_ready;      /* checksum only partial (NFQA_SKB_CSUMNOTREADY) */
 	bool csum_unverified;     /* checksum not checked by the NIC or stack */
 	bool gso;                 /* larger than the MTU; the kernel re-segments */
+	uint32_t indev;           /* interface it came in on; 0: none (output) */
+	uint8_t hwlen;            /* link-layer source address length; 0: none */
+	uint8_t hwaddr[8];        /* the previous hop's address, e.g. its MAC */
 };
 
 /* What the queue counted. */

@@ -10,6 +10,8 @@
  * that one packet and carries on, so every packet is counted exactly once
  * (a transient error that has cleared by the retry simply lets it go). */
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@ struct rawsock_slot {
 	union {
 		struct sockaddr_in sin;
 		struct sockaddr_in6 sin6;
+		struct sockaddr_ll sll;
 	} to;
 	int fd;
 	uint8_t data[RAWSOCK_PKT_MAX];
@@ -59,7 +62,7 @@ int rawsock_open(struct rawsock *rs, uint32_t mark)
 	int saved;
 
 	memset(rs, 0, sizeof(*rs));
-	rs->rs_fd4 = rs->rs_fd6 = -1;
+	rs->rs_fd4 = rs->rs_fd6 = rs->rs_fdl = -1;
 	rs->rs_batch = calloc(1, sizeof(*rs->rs_batch));
 	if (!rs->rs_batch)
 		return -1;
@@ -69,6 +72,10 @@ int rawsock_open(struct rawsock *rs, uint32_t mark)
 	rs->rs_fd6 = open_one(AF_INET6, mark);
 	if (rs->rs_fd6 < 0)
 		goto fail;
+	/* Protocol 0: it only sends, nothing is delivered to it. */
+	rs->rs_fdl = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (rs->rs_fdl < 0)
+		rs->rs_link_errno = errno;
 	return 0;
 fail:
 	saved = errno;
@@ -88,6 +95,8 @@ static void send_run(struct rawsock *rs, int fd, struct mmsghdr *msg, unsigned n
 
 		if (r > 0) {
 			rs->rs_sent += (unsigned)r;
+			if (fd == rs->rs_fdl)
+				rs->rs_link_sent += (unsigned)r;
 			i += (unsigned)r;
 			continue;
 		}
@@ -115,43 +124,88 @@ void rawsock_flush(struct rawsock *rs, void (*on_error)(int err, void *ctx), voi
 	rs->rs_pending = 0;
 }
 
-int rawsock_queue(struct rawsock *rs, const uint8_t *data, size_t len,
-		  void (*on_error)(int err, void *ctx), void *ctx)
+/* The next free slot for a packet of len bytes at data, or NULL after
+ * counting a packet that is not IPv4 or IPv6 or too long; *v4 tells
+ * which family it is. */
+static struct rawsock_slot *take_slot(struct rawsock *rs, const uint8_t *data, size_t len,
+				      bool *v4, void (*on_error)(int err, void *ctx), void *ctx)
 {
-	struct rawsock_batch *b = rs->rs_batch;
+	bool is4 = len >= 20 && (data[0] >> 4) == 4, is6 = len >= 40 && (data[0] >> 4) == 6;
 	struct rawsock_slot *s;
-	struct msghdr *h;
-	bool v4 = len >= 20 && (data[0] >> 4) == 4, v6 = len >= 40 && (data[0] >> 4) == 6;
 
-	if ((!v4 && !v6) || len > RAWSOCK_PKT_MAX) {
+	if ((!is4 && !is6) || len > RAWSOCK_PKT_MAX) {
 		errno = len > RAWSOCK_PKT_MAX ? EMSGSIZE : EINVAL;
 		rs->rs_errors++;
-		return -1;
+		return NULL;
 	}
 	if (rs->rs_pending == RAWSOCK_BATCH)
 		rawsock_flush(rs, on_error, ctx);
-	s = &b->slot[rs->rs_pending];
-	h = &b->msg[rs->rs_pending].msg_hdr;
+	s = &rs->rs_batch->slot[rs->rs_pending];
 	memset(&s->to, 0, sizeof(s->to));
+	memcpy(s->data, data, len);
+	*v4 = is4;
+	return s;
+}
+
+/* Adds the slot just filled (its fd and address set) to the batch. */
+static void commit_slot(struct rawsock *rs, size_t len, socklen_t namelen)
+{
+	struct rawsock_batch *b = rs->rs_batch;
+	struct rawsock_slot *s = &b->slot[rs->rs_pending];
+	struct msghdr *h = &b->msg[rs->rs_pending].msg_hdr;
+
 	memset(h, 0, sizeof(*h));
+	b->iov[rs->rs_pending].iov_base = s->data;
+	b->iov[rs->rs_pending].iov_len = len;
+	h->msg_name = &s->to;
+	h->msg_namelen = namelen;
+	h->msg_iov = &b->iov[rs->rs_pending];
+	h->msg_iovlen = 1;
+	rs->rs_pending++;
+}
+
+int rawsock_queue(struct rawsock *rs, const uint8_t *data, size_t len,
+		  void (*on_error)(int err, void *ctx), void *ctx)
+{
+	bool v4;
+	struct rawsock_slot *s = take_slot(rs, data, len, &v4, on_error, ctx);
+
+	if (!s)
+		return -1;
 	if (v4) {
 		s->to.sin.sin_family = AF_INET;
 		memcpy(&s->to.sin.sin_addr, data + 16, 4);
 		s->fd = rs->rs_fd4;
-		h->msg_namelen = sizeof(s->to.sin);
+		commit_slot(rs, len, sizeof(s->to.sin));
 	} else {
 		s->to.sin6.sin6_family = AF_INET6;
 		memcpy(&s->to.sin6.sin6_addr, data + 24, 16);
 		s->fd = rs->rs_fd6;
-		h->msg_namelen = sizeof(s->to.sin6);
+		commit_slot(rs, len, sizeof(s->to.sin6));
 	}
-	memcpy(s->data, data, len);
-	b->iov[rs->rs_pending].iov_base = s->data;
-	b->iov[rs->rs_pending].iov_len = len;
-	h->msg_name = &s->to;
-	h->msg_iov = &b->iov[rs->rs_pending];
-	h->msg_iovlen = 1;
-	rs->rs_pending++;
+	return 0;
+}
+
+int rawsock_queue_link(struct rawsock *rs, const uint8_t *data, size_t len, uint32_t ifindex,
+		       const uint8_t *hw, uint8_t hwlen, void (*on_error)(int err, void *ctx),
+		       void *ctx)
+{
+	struct rawsock_slot *s;
+	bool v4;
+
+	if (rs->rs_fdl < 0 || ifindex == 0 || ifindex > INT32_MAX || hwlen == 0 ||
+	    hwlen > sizeof(s->to.sll.sll_addr))
+		return rawsock_queue(rs, data, len, on_error, ctx);
+	s = take_slot(rs, data, len, &v4, on_error, ctx);
+	if (!s)
+		return -1;
+	s->to.sll.sll_family = AF_PACKET;
+	s->to.sll.sll_protocol = htons(v4 ? ETH_P_IP : ETH_P_IPV6);
+	s->to.sll.sll_ifindex = (int)ifindex;
+	s->to.sll.sll_halen = hwlen;
+	memcpy(s->to.sll.sll_addr, hw, hwlen);
+	s->fd = rs->rs_fdl;
+	commit_slot(rs, len, sizeof(s->to.sll));
 	return 0;
 }
 
@@ -161,7 +215,9 @@ void rawsock_close(struct rawsock *rs)
 		close(rs->rs_fd4);
 	if (rs->rs_fd6 >= 0)
 		close(rs->rs_fd6);
-	rs->rs_fd4 = rs->rs_fd6 = -1;
+	if (rs->rs_fdl >= 0)
+		close(rs->rs_fdl);
+	rs->rs_fd4 = rs->rs_fd6 = rs->rs_fdl = -1;
 	free(rs->rs_batch);
 	rs->rs_batch = NULL;
 	rs->rs_pending = 0;

@@ -57,6 +57,16 @@ struct worker {
 	bool wk_dirty;
 	struct engine_out *wk_out;
 	bool wk_accepts;                 /* accept verdicts queued, not sent */
+	/* The packet being handled, while its answers are queued: an emit
+	 * addressed to its source goes back on its link (reply_path "link"). */
+	struct {
+		bool valid;
+		uint8_t version;             /* 4 or 6 */
+		uint8_t src[16];
+		uint32_t indev;
+		uint8_t hwlen;
+		uint8_t hwaddr[8];
+	} wk_reply;
 	struct log_limit wk_errlimit;
 
 	/* The mailbox, shared with the main thread under wk_lock. */
@@ -120,13 +130,55 @@ static void flush_out(struct worker *w)
 	w->wk_accepts = false;
 }
 
+/* Whether em answers the packet being handled: addressed to its source. */
+static bool answers(const struct worker *w, const struct engine_emit *em)
+{
+	if (!w->wk_reply.valid || em->len < 40 || (em->data[0] >> 4) != w->wk_reply.version)
+		return false;
+	if (w->wk_reply.version == 4)
+		return memcmp(em->data + 16, w->wk_reply.src, 4) == 0;
+	return memcmp(em->data + 24, w->wk_reply.src, 16) == 0;
+}
+
+/* Notes where the packet p came from, when its answers may go back there:
+ * reply_path "link", an input interface, and a link-layer source that is
+ * not all zero (loopback's is; a tunnel has none). */
+static void note_reply(struct worker *w, const struct nfqueue_pkt *p)
+{
+	static const uint8_t zero[8];
+	uint8_t v = p->len ? p->data[0] >> 4 : 0;
+
+	w->wk_reply.valid = false;
+	if (w->wk_conf->reply_path != CONF_REPLY_LINK || p->indev == 0 || p->hwlen == 0 ||
+	    memcmp(p->hwaddr, zero, p->hwlen) == 0)
+		return;
+	if (v == 4 && p->len >= 20)
+		memcpy(w->wk_reply.src, p->data + 12, 4);
+	else if (v == 6 && p->len >= 40)
+		memcpy(w->wk_reply.src, p->data + 8, 16);
+	else
+		return;
+	w->wk_reply.version = v;
+	w->wk_reply.indev = p->indev;
+	w->wk_reply.hwlen = p->hwlen;
+	memcpy(w->wk_reply.hwaddr, p->hwaddr, p->hwlen);
+	w->wk_reply.valid = true;
+}
+
 static void queue_emit(struct worker *w, const struct engine_emit *em)
 {
+	int r;
+
 	if (w->wk_accepts) {
 		nfqueue_flush(w->wk_nfq);
 		w->wk_accepts = false;
 	}
-	if (rawsock_queue(&w->wk_raw, em->data, em->len, raw_error, w) < 0)
+	if (answers(w, em))
+		r = rawsock_queue_link(&w->wk_raw, em->data, em->len, w->wk_reply.indev,
+				       w->wk_reply.hwaddr, w->wk_reply.hwlen, raw_error, w);
+	else
+		r = rawsock_queue(&w->wk_raw, em->data, em->len, raw_error, w);
+	if (r < 0)
 		raw_error(errno, w);
 }
 
@@ -205,8 +257,10 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 		if (packet_parse(&pk, p->data, p->len) == PKT_OK)
 			packet_tcp_csum_fix(&pk);
 	}
+	note_reply(w, p);
 	engine_input(w->wk_engine, p->data, p->len, &m, w->wk_now, o);
 	apply_out(w, o);
+	w->wk_reply.valid = false;
 	switch (o->verdict) {
 	case VERDICT_ACCEPT:
 		queue_verdict(w, p->id, true, o->modified ? p->data : NULL, p->len);
@@ -248,6 +302,7 @@ static void publish(struct worker *w)
 	nfqueue_stats(w->wk_nfq, &w->wk_snap.queue);
 	w->wk_snap.raw_sent = w->wk_raw.rs_sent;
 	w->wk_snap.raw_errors = w->wk_raw.rs_errors;
+	w->wk_snap.link_sent = w->wk_raw.rs_link_sent;
 	w->wk_snap.offload = w->wk_offload;
 	pthread_mutex_unlock(&w->wk_lock);
 	w->wk_snap_ms = w->wk_now;
@@ -430,7 +485,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	w->wk_queue = num;
 	w->wk_conf = c;
 	w->wk_epfd = w->wk_timerfd = w->wk_eventfd = -1;
-	w->wk_raw.rs_fd4 = w->wk_raw.rs_fd6 = -1;
+	w->wk_raw.rs_fd4 = w->wk_raw.rs_fd6 = w->wk_raw.rs_fdl = -1;
 	pthread_mutex_init(&w->wk_lock, NULL);
 	pthread_cond_init(&w->wk_cond, NULL);
 	w->wk_out = malloc(sizeof(*w->wk_out));
@@ -447,6 +502,9 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 		log_err("worker %u: raw socket: %s", num, strerror(errno));
 		goto fail;
 	}
+	if (w->wk_raw.rs_fdl < 0 && c->reply_path == CONF_REPLY_LINK)
+		log_warn("worker %u: packet socket: %s; answers follow the routing table", num,
+			 strerror(w->wk_raw.rs_link_errno));
 	w->wk_nfq = nfqueue_open(num, c->queue.maxlen, c->queue.fail_open);
 	if (!w->wk_nfq)
 		goto fail;

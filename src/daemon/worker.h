@@ -22,6 +22,7 @@ struct worker_snapshot {
 	struct nfqueue_stats queue;
 	uint64_t raw_sent;
 	uint64_t raw_errors;
+	uint64_t link_sent;         /* of raw_sent, on the packet socket */
 	struct worker_offload {
 		uint64_t ok;                /* flows the kernel now translates */
 		uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */

@@ -80,6 +80,7 @@ static const char full_text[] =
 	"secret_file = \"/etc/sp/secret\";\n"
 	"cookies = \"always\";\n"
 	"fastpath = \"off\";\n"
+	"reply_path = \"route\";\n"
 	"syncache = { buckets = 65536; bucket_limit = 8; max_entries = 100000;\n"
 	"             synack_retries = 5; };\n"
 	"flows = { max = 1000; hold_packets = 0; hold_bytes = 0; };\n"
@@ -122,6 +123,7 @@ static void test_full(void **state)
 	assert_string_equal(c->secret_file, "/etc/sp/secret");
 	assert_int_equal(c->engine.cookies, COOKIES_ALWAYS);
 	assert_int_equal(c->fastpath, CONF_FASTPATH_OFF);
+	assert_int_equal(c->reply_path, CONF_REPLY_ROUTE);
 	assert_int_equal(c->engine.syncache.buckets, 65536);
 	assert_int_equal(c->engine.syncache.bucket_limit, 8);
 	assert_int_equal(c->engine.syncache.max_entries, 100000);
@@ -236,6 +238,7 @@ static void assert_defaults(const struct conf *c)
 	assert_int_equal(c->queue.maxlen, 65536);
 	assert_int_equal(c->mark, 0x5350);
 	assert_int_equal(c->fastpath, CONF_FASTPATH_AUTO);
+	assert_int_equal(c->reply_path, CONF_REPLY_LINK);
 	assert_string_equal(c->control_socket, "/run/synproxyd/control.sock");
 	assert_string_equal(c->secret_file, "");
 	assert_int_equal(c->log_level, LOG_INFO);
@@ -563,6 +566,7 @@ static const struct bad bad_cases[] = {
 	  "'cookies' must be one of \"off\", \"auto\", \"always\"" },
 	{ "\nfastpath = \"on\";\n" R, 2, "'fastpath' must be one of \"auto\", \"off\"" },
 	{ "fastpath = true;\n" R, 1, "'fastpath' must be one of" },
+	{ "reply_path = \"arp\";\n" R, 1, "'reply_path' must be one of \"link\", \"route\"" },
 	{ "control_socket = \"run/sp.sock\";\n" R, 1, "'control_socket' must be an absolute" },
 	/* 5 + 75 + 28 = 108 bytes: no room for the NUL in sun_path */
 	{ "control_socket = \"/run/"
