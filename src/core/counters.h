@@ -74,7 +74,8 @@
 	X(ts_missing, "flows whose backend dropped timestamps")              \
 	X(options_learned, "SYN-ACK option sets learned from backends")      \
 	X(flows_offloaded, "flows handed to the kernel fast path")           \
-	X(offload_released, "offloaded flows forgotten after their grace time")
+	X(offload_released, "offloaded flows forgotten after their grace time") \
+	X(offload_withdrawn, "offloaded flows back in userspace for a FIN or RST the kernel missed")
 
 enum counter {
 #define COUNTER_ENUM(name, help) CNT_##name,

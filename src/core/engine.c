@@ -246,6 +246,7 @@ static void out_reset(struct engine_out *out)
 	out->nemit = 0;
 	out->nrelease = 0;
 	out->offer = false;
+	out->forget = false;
 }
 
 /* Gives the input packet its verdict and counts the reason. */
@@ -775,6 +776,8 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 			verdict(e, out, VERDICT_DROP, CNT_flows_full);
 			return;
 		}
+		out->forget = true;
+		out->forget_key = *k;
 	}
 	if (hit) {
 		syncache_remove(e->sc, k, NULL);
@@ -879,11 +882,29 @@ static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
 }
 
 /* A client segment of a spliced flow. */
+/* A FIN or RST of an offloaded flow that reaches the queue went past
+ * conntrack before the flow's entry existed (or conntrack found it
+ * invalid): the entry will never see the connection close and would stay
+ * ESTABLISHED, ready to translate a later connection on the same tuple
+ * with this one's offsets.  The flow comes back to userspace, where it
+ * ends as any other, and the entry goes. */
+static void withdraw_if_closing(struct engine *e, struct flow *f, const struct pkt *p,
+				struct engine_out *out)
+{
+	if (!(f->fl_flags & FL_OFFLOADED) || !(p->flags & (TCPH_FIN | TCPH_RST)))
+		return;
+	f->fl_flags &= (uint16_t)~FL_OFFLOADED;
+	out->forget = true;
+	out->forget_key = f->fl_key;
+	count(e, CNT_offload_withdrawn);
+}
+
 static void client_flow(struct engine *e, struct flow *f, struct pkt *p,
 			const struct engine_meta *m, uint64_t now_ms, struct engine_out *out)
 {
 	struct tcpopt o;
 
+	withdraw_if_closing(e, f, p, out);
 	tcpopt_parse(p->data + p->l4off, p->doff, &o);
 	if (f->fl_state == FLOW_BACKEND_SYN) {
 		if (p->flags & TCPH_RST) {
@@ -1030,6 +1051,7 @@ static void server_flow(struct engine *e, struct flow *f, struct pkt *p, uint64_
 {
 	uint32_t end;
 
+	withdraw_if_closing(e, f, p, out);
 	if (f->fl_state == FLOW_BACKEND_SYN) {
 		if ((p->flags & (TCPH_SYN | TCPH_ACK | TCPH_RST)) == (TCPH_SYN | TCPH_ACK)) {
 			backend_synack(e, f, p, now_ms, out);

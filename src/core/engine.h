@@ -128,6 +128,14 @@ struct engine_out {
 	struct engine_release release[ENGINE_MAX_RELEASE];
 	bool offer;                     /* a flow just became established: offer_flow */
 	struct flow_info offer_flow;
+	/* Whatever the kernel's fast path holds for forget_key is stale: a
+	 * flow was just made for that tuple (an entry left by an earlier
+	 * connection would translate it with the wrong offsets), or a FIN or
+	 * RST of an offloaded flow reached the engine, so conntrack did not
+	 * see it and its entry would outlive the connection.  The flow stays
+	 * (or is back) in userspace. */
+	bool forget;
+	struct conn_key forget_key;
 };
 
 struct engine;

@@ -189,6 +189,11 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		  s->offload.refused_off },
 		{ "offload_failed", "flows kept in userspace: the kernel refused the entry",
 		  s->offload.failed },
+		{ "offload_stale_removed",
+		  "conntrack entries removed for a new flow's tuple or a withdrawn flow",
+		  s->offload.stale_removed },
+		{ "offload_forget_failed", "such removals that ctnetlink refused",
+		  s->offload.forget_failed },
 	};
 	const struct gauge gauge[] = {
 		{ "syncache_entries", "half-open entries in the SYN cache",

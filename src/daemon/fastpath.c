@@ -245,6 +245,23 @@ static int verify(struct fastpath *fp, const struct flow_info *fi, const struct 
 	return 0;
 }
 
+int fastpath_forget(struct fastpath *fp, const struct conn_key *k)
+{
+	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
+	int n, r;
+
+	assert(fp && k);
+	/* Until ENOENT: each direction may have made its own entry. */
+	for (n = 0; n < FASTPATH_CREATE_TRIES; n++) {
+		r = delete_tuple(fp, &orig);
+		if (r == 1)
+			break;
+		if (r < 0)
+			return -1;
+	}
+	return n;
+}
+
 int fastpath_offload(struct fastpath *fp, const struct flow_info *fi)
 {
 	const struct conn_key *k = &fi->key;

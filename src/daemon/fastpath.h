@@ -37,4 +37,8 @@ bool fastpath_loose_pickup(void);
  * Expects fi to be established and not rescaled. */
 int fastpath_offload(struct fastpath *fp, const struct flow_info *fi);
 
+/* Removes every conntrack entry for k's tuple.  Returns how many there
+ * were (0 normally), or -1 with errno. */
+int fastpath_forget(struct fastpath *fp, const struct conn_key *k);
+
 #endif

@@ -259,6 +259,8 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 		sum->offload.refused_rescaled += s.offload.refused_rescaled;
 		sum->offload.refused_off += s.offload.refused_off;
 		sum->offload.failed += s.offload.failed;
+		sum->offload.stale_removed += s.offload.stale_removed;
+		sum->offload.forget_failed += s.offload.forget_failed;
 	}
 	kqueue_stats(d->conf, &sum->kqueue);
 }

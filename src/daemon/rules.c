@@ -23,8 +23,9 @@
  * rules).  Once the daemon has handed a flow to conntrack, the kernel
  * translates it and its packets must stop reaching the queue:
  *
- *   -A SYNPROXYD -m connmark --mark MARK -m conntrack --ctstate ESTABLISHED
- *      -j ACCEPT                      first in each chain holding queue rules
+ *   -A SYNPROXYD -p tcp -m tcp --tcp-flags SYN NONE -m connmark --mark MARK
+ *      -m conntrack --ctstate ESTABLISHED -j ACCEPT
+ *                                     first in each chain holding queue rules
  *   :SYNPROXYD-TS, -p tcp -j SYNPROXY a chain nothing jumps to
  *
  * Why the connection mark: conntrack also calls ESTABLISHED the entries it
@@ -35,6 +36,14 @@
  * packet mark, so one setting names everything synproxyd owns) on the
  * entries it creates, and only those skip the queue.  INVALID packets are
  * never accepted here: they carry no entry, so no translation either.
+ *
+ * Why not SYNs: conntrack lets a SYN on an entry it holds as ESTABLISHED
+ * through as ESTABLISHED (it ignores it, then resynchronises on the
+ * answering SYN-ACK).  An entry that outlived its connection would thus
+ * hand a new connection on the same tuple straight to the backend, past
+ * the proxy, with the old connection's offsets.  SYNs and SYN-ACKs always
+ * reach the daemon, which removes such an entry when it makes the new flow
+ * (engine_out.forget).
  * The conntrack and connmark matches also keep conntrack active in the
  * namespace, which the fast path needs.
  *
@@ -226,7 +235,7 @@ static bool fast_path(const struct conf *c, enum rules_family f)
 /* Writes the accept rule for offloaded flows at the head of chain ch. */
 static void print_offloaded(const struct conf *c, int ch, FILE *out)
 {
-	fprintf(out, "-A %s -m connmark --mark 0x%" PRIx32
+	fprintf(out, "-A %s -p tcp -m tcp --tcp-flags SYN NONE -m connmark --mark 0x%" PRIx32
 		" -m conntrack --ctstate ESTABLISHED -j ACCEPT\n", CHAINS[ch].name, c->mark);
 }
 

@@ -238,6 +238,28 @@ static void offload(struct worker *w, const struct flow_info *fi)
 			 w->wk_queue, strerror(errno));
 }
 
+/* Removes the kernel's entries for a tuple the engine keeps in userspace
+ * (see engine_out.forget). */
+static void forget(struct worker *w, const struct conn_key *k)
+{
+	uint32_t suppressed;
+	int n;
+
+	if (!w->wk_fp)
+		return;
+	n = fastpath_forget(w->wk_fp, k);
+	if (n > 0) {
+		w->wk_offload.stale_removed += (uint64_t)n;
+		return;
+	}
+	if (n == 0)
+		return;
+	w->wk_offload.forget_failed++;
+	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
+		log_warn("worker %u: removing a conntrack entry failed: %s", w->wk_queue,
+			 strerror(errno));
+}
+
 static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 {
 	struct worker *w = ctx;
@@ -271,6 +293,10 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	case VERDICT_HOLD:
 		break; /* its verdict comes with a later release */
 	}
+	/* While the emits are still queued: the backend SYN of a new flow
+	 * must not draw an answer that a stale entry would translate. */
+	if (o->forget)
+		forget(w, &o->forget_key);
 	/* After the verdicts: the netlink round trips must not delay them. */
 	if (o->offer)
 		offload(w, &o->offer_flow);

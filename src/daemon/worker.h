@@ -28,6 +28,8 @@ struct worker_snapshot {
 		uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */
 		uint64_t refused_off;       /* fast path off or unavailable */
 		uint64_t failed;            /* ctnetlink refused: flow stays here */
+		uint64_t stale_removed;     /* entries removed for a new or withdrawn flow */
+		uint64_t forget_failed;     /* ctnetlink refused such a removal */
 	} offload;
 	struct worker_kqueue {
 		uint64_t dropped;           /* queue full (fail_open off): kernel dropped */

@@ -1304,6 +1304,85 @@ static void test_offer_and_offload(void **state)
 	env_free(v);
 }
 
+/* A new flow tells the caller to clear the kernel's entries for its
+ * tuple (an earlier connection's entry would translate it with the wrong
+ * offsets); the backend handshake's answer does not. */
+static void test_new_flow_forgets_kernel_entry(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
+			      .sport = v->sport };
+
+	assert_false(v->out.forget);
+	do_ack(v, iss, ts, NULL);
+	assert_true(v->out.forget);
+	assert_true(conn_key_eq(&v->out.forget_key, &k));
+	do_synack(v, 7, 5000);
+	assert_false(v->out.forget);
+	env_free(v);
+}
+
+/* A FIN of an offloaded flow that reaches the engine passed conntrack
+ * before the flow's entry was made: the flow comes back to userspace
+ * (the caller removes the entry), closes there and ends as closed, not
+ * as released; data without FIN or RST leaves it offloaded. */
+static void test_offloaded_flow_withdrawn_on_missed_fin(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
+			      .sport = v->sport };
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 100 };
+	struct engine_gauges g;
+
+	do_ack(v, iss, ts, NULL);
+	do_synack(v, 7, 5000);
+	assert_true(engine_offloaded(v->e, &k, v->now));
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_false(v->out.forget);
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 0);
+
+	close_flow(v, iss, true);                   /* the server's FIN first */
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 1);
+	/* Back in userspace: the rest of the close is tracked, and the flow
+	 * waits out time-wait instead of the offload's grace. */
+	v->now += v->cfg.rst_grace_ms;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	v->now += v->cfg.time_wait_ms;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_flows_closed), 1);
+	assert_int_equal(cnt(v, CNT_offload_released), 0);
+	env_free(v);
+}
+
+/* The first FIN's own output asks for the entry to go. */
+static void test_withdraw_asks_to_forget(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
+			      .sport = v->sport };
+	struct seginfo rst = { .flags = TCPH_RST | TCPH_ACK, .seq = CISN + 1, .ack = iss + 1 };
+
+	do_ack(v, iss, ts, NULL);
+	do_synack(v, 7, 5000);
+	assert_true(engine_offloaded(v->e, &k, v->now));
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_true(v->out.forget);
+	assert_true(conn_key_eq(&v->out.forget_key, &k));
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 1);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
 static void test_rescaled_flow_flagged(void **state)
 {
 	struct env *v = env_new(NULL);
@@ -1410,6 +1489,9 @@ int main(void)
 		cmocka_unit_test(test_mutated_packets),
 		cmocka_unit_test(test_syn_on_live_flow_challenge),
 		cmocka_unit_test(test_offer_and_offload),
+		cmocka_unit_test(test_new_flow_forgets_kernel_entry),
+		cmocka_unit_test(test_offloaded_flow_withdrawn_on_missed_fin),
+		cmocka_unit_test(test_withdraw_asks_to_forget),
 		cmocka_unit_test(test_rescaled_flow_flagged),
 		cmocka_unit_test(test_shared_secret_wallclock),
 		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),

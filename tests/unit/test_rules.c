@@ -105,7 +105,7 @@ static char *capture(int (*f)(const struct conf *, enum rules_family, FILE *),
 #define TS_CHAIN ":SYNPROXYD-TS - [0:0]\n"
 #define FP_COMMENT "# kernel fast path: offloaded flows skip the queue\n"
 #define OURS(chain, mark)                                                     \
-	"-A " chain " -m connmark --mark " mark                               \
+	"-A " chain " -p tcp -m tcp --tcp-flags SYN NONE -m connmark --mark " mark  \
 	" -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
 #define TS_RULE \
 	"-A SYNPROXYD-TS -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\n"
