@@ -521,6 +521,25 @@ static void flow_end(struct engine *e, struct engine_out *out, struct flow *f, e
 	flowtab_remove(e->ft, f);
 }
 
+/* Flows visited, at most, to find one in time-wait when the table is full. */
+#define RECYCLE_VISITS 64
+
+/* Makes room in a full flow table by ending a flow in time-wait, as Linux
+ * reuses its time-wait sockets: such a flow only waits to translate a
+ * late retransmission of the last FIN or ACK, while the table would
+ * otherwise refuse new connections at flows.max / time_wait per second.
+ * True when one was ended. */
+static bool recycle_time_wait(struct engine *e, struct engine_out *out)
+{
+	struct flow *tw = flowtab_find_state(e->ft, FLOW_TIME_WAIT, RECYCLE_VISITS);
+
+	if (!tw)
+		return false;
+	count(e, CNT_time_wait_recycled);
+	flow_end(e, out, tw, CNT_flows_closed);
+	return true;
+}
+
 /* Fills fi from f. */
 static void flow_describe(const struct flow *f, uint64_t now_ms, struct flow_info *fi)
 {
@@ -772,6 +791,8 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 	}
 	if (r->action == RULE_PROXY) {
 		f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
+		if (!f && recycle_time_wait(e, out))
+			f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
 		if (!f) {
 			verdict(e, out, VERDICT_DROP, CNT_flows_full);
 			return;

@@ -24,6 +24,7 @@ struct flowtab {
 	uint32_t count;
 	uint32_t free;
 	uint32_t scan;            /* bucket where the timer scan resumes */
+	uint32_t hand;            /* bucket where flowtab_find_state resumes */
 	uint64_t min_deadline;    /* lower bound over all buckets */
 	uint8_t key[SIPHASH_KEY_LEN];
 };
@@ -152,6 +153,27 @@ void flowtab_remove(struct flowtab *ft, struct flow *f)
 	f->fl_next = ft->free;
 	ft->free = idx;
 	ft->count--;
+}
+
+struct flow *flowtab_find_state(struct flowtab *ft, uint8_t state, uint32_t max_visits)
+{
+	uint32_t visits = 0;
+
+	/* Empty buckets cost one bit each and are not counted as visits, but
+	 * one lap over the table at most. */
+	for (uint32_t b = 0; b <= ft->mask && visits < max_visits; b++) {
+		uint32_t hand = ft->hand;
+
+		ft->hand = (ft->hand + 1) & ft->mask;
+		if (!bucket_used(ft, hand))
+			continue;
+		for (uint32_t i = ft->buckets[hand].head; i != NIL; i = ft->flows[i].fl_next) {
+			visits++;
+			if (ft->flows[i].fl_state == state)
+				return &ft->flows[i];
+		}
+	}
+	return NULL;
 }
 
 void flowtab_set_deadline(struct flowtab *ft, struct flow *f, uint64_t deadline_ms)

@@ -81,6 +81,11 @@ struct flow *flowtab_insert(struct flowtab *ft, const struct conn_key *k,
 /* Removes f from the table (f is invalid afterwards). */
 void flowtab_remove(struct flowtab *ft, struct flow *f);
 
+/* A flow in state, looked for over at most max_visits flows, resuming
+ * where the previous call stopped (a clock hand over the buckets), or
+ * NULL. */
+struct flow *flowtab_find_state(struct flowtab *ft, uint8_t state, uint32_t max_visits);
+
 /* Sets f's deadline (keeping its bucket's lower bound a lower bound). */
 void flowtab_set_deadline(struct flowtab *ft, struct flow *f, uint64_t deadline_ms);
 

@@ -1416,6 +1416,47 @@ static void few_flows(struct env *v)
 	v->cfg.max_flows = 64;
 }
 
+/* A table full of flows in time-wait makes room for a new connection by
+ * ending one of them (as Linux reuses time-wait sockets); a table full of
+ * live flows still turns the handshake away. */
+static void test_full_table_recycles_time_wait(void **state)
+{
+	struct env *v = env_new(few_flows);
+	struct engine_gauges g;
+	uint8_t buf[256];
+	uint32_t ts, iss;
+
+	for (uint16_t i = 0; i < 64; i++) {
+		v->cport = (uint16_t)(20000 + i);
+		close_flow(v, splice(v, 7, NULL), false);
+	}
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 64);
+	v->cport = 30000;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(cnt(v, CNT_time_wait_recycled), 1);
+	assert_int_equal(cnt(v, CNT_flows_closed), 1);
+	assert_int_equal(cnt(v, CNT_flows_full), 0);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 64);
+
+	/* Now 63 in time-wait and one live: recycle them all, then full. */
+	for (uint16_t i = 0; i < 63; i++) {
+		v->cport = (uint16_t)(30001 + i);
+		iss = do_syn(v, &linux_syn_opts, &ts);
+		do_ack(v, iss, ts, NULL);
+	}
+	assert_int_equal(cnt(v, CNT_time_wait_recycled), 64);
+	v->cport = 31000;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo ack = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+			       .opt = { .have = TO_TS, .tsval = 2959270705u, .tsecr = ts } };
+	assert_int_equal(feed(v, &ack, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_flows_full);
+	env_free(v);
+}
+
 /* Clients that finish their handshake against a backend that never
  * answers fill the flow table, never more: later ones are counted and
  * dropped (they retransmit), the memory does not move, and the table
@@ -1495,6 +1536,7 @@ int main(void)
 		cmocka_unit_test(test_rescaled_flow_flagged),
 		cmocka_unit_test(test_shared_secret_wallclock),
 		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),
+		cmocka_unit_test(test_full_table_recycles_time_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
