@@ -245,15 +245,15 @@ static int verify(struct fastpath *fp, const struct flow_info *fi, const struct 
 	return 0;
 }
 
-int fastpath_forget(struct fastpath *fp, const struct conn_key *k)
+/* Deletes the entries for orig until ENOENT (each direction of a flow may
+ * have made its own), at most FASTPATH_CREATE_TRIES.  Returns how many
+ * went, or -1 with errno. */
+static int delete_all(struct fastpath *fp, const struct tuple *orig)
 {
-	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
 	int n, r;
 
-	assert(fp && k);
-	/* Until ENOENT: each direction may have made its own entry. */
 	for (n = 0; n < FASTPATH_CREATE_TRIES; n++) {
-		r = delete_tuple(fp, &orig);
+		r = delete_tuple(fp, orig);
 		if (r == 1)
 			break;
 		if (r < 0)
@@ -262,20 +262,27 @@ int fastpath_forget(struct fastpath *fp, const struct conn_key *k)
 	return n;
 }
 
+int fastpath_forget(struct fastpath *fp, const struct conn_key *k)
+{
+	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
+
+	assert(fp && k);
+	return delete_all(fp, &orig);
+}
+
 int fastpath_offload(struct fastpath *fp, const struct flow_info *fi)
 {
 	const struct conn_key *k = &fi->key;
 	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
 	bool v4 = addr_is_v4(&k->caddr);
-	int tries, del, err;
+	int tries, err;
 
 	assert(fp && fi && !fi->rescaled);
 	for (tries = 0; tries < FASTPATH_CREATE_TRIES; tries++) {
 		struct nlmsghdr *nlh;
 
-		/* Until ENOENT: each direction may have made its own entry. */
-		for (del = 0; del < FASTPATH_CREATE_TRIES && delete_tuple(fp, &orig) == 0; del++)
-			;
+		if (delete_all(fp, &orig) < 0)
+			return -1;
 		nlh = start(fp, IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, v4);
 		put_entry(fp, nlh, fi);
 		if (talk(fp, NULL, NULL) == 0)
