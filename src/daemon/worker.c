@@ -57,16 +57,9 @@ struct worker {
 	bool wk_dirty;
 	struct engine_out *wk_out;
 	bool wk_accepts;                 /* accept verdicts queued, not sent */
-	/* The packet being handled, while its answers are queued: an emit
-	 * addressed to its source goes back on its link (reply_path "link"). */
-	struct {
-		bool valid;
-		uint8_t version;             /* 4 or 6 */
-		uint8_t src[16];
-		uint32_t indev;
-		uint8_t hwlen;
-		uint8_t hwaddr[8];
-	} wk_reply;
+	/* The packet being handled while its answers are queued, when they
+	 * may go back on its link (see reply_to); NULL otherwise. */
+	const struct nfqueue_pkt *wk_reply_to;
 	struct log_limit wk_errlimit;
 
 	/* The mailbox, shared with the main thread under wk_lock. */
@@ -130,39 +123,30 @@ static void flush_out(struct worker *w)
 	w->wk_accepts = false;
 }
 
-/* Whether em answers the packet being handled: addressed to its source. */
-static bool answers(const struct worker *w, const struct engine_emit *em)
+/* p itself when its answers may go back on its link: reply_path "link",
+ * an input interface, and a link-layer source that is not all zero
+ * (loopback's is; a tunnel has none); NULL otherwise. */
+static const struct nfqueue_pkt *reply_to(const struct worker *w, const struct nfqueue_pkt *p)
 {
-	if (!w->wk_reply.valid || em->len < 40 || (em->data[0] >> 4) != w->wk_reply.version)
-		return false;
-	if (w->wk_reply.version == 4)
-		return memcmp(em->data + 16, w->wk_reply.src, 4) == 0;
-	return memcmp(em->data + 24, w->wk_reply.src, 16) == 0;
-}
+	static const uint8_t zero[sizeof(p->hwaddr)];
 
-/* Notes where the packet p came from, when its answers may go back there:
- * reply_path "link", an input interface, and a link-layer source that is
- * not all zero (loopback's is; a tunnel has none). */
-static void note_reply(struct worker *w, const struct nfqueue_pkt *p)
-{
-	static const uint8_t zero[8];
-	uint8_t v = p->len ? p->data[0] >> 4 : 0;
-
-	w->wk_reply.valid = false;
 	if (w->wk_conf->reply_path != CONF_REPLY_LINK || p->indev == 0 || p->hwlen == 0 ||
 	    memcmp(p->hwaddr, zero, p->hwlen) == 0)
-		return;
-	if (v == 4 && p->len >= 20)
-		memcpy(w->wk_reply.src, p->data + 12, 4);
-	else if (v == 6 && p->len >= 40)
-		memcpy(w->wk_reply.src, p->data + 8, 16);
-	else
-		return;
-	w->wk_reply.version = v;
-	w->wk_reply.indev = p->indev;
-	w->wk_reply.hwlen = p->hwlen;
-	memcpy(w->wk_reply.hwaddr, p->hwaddr, p->hwlen);
-	w->wk_reply.valid = true;
+		return NULL;
+	return p;
+}
+
+/* Whether em answers p: same IP version, addressed to p's source.  The
+ * engine rewrites p in place, but never its addresses. */
+static bool answers(const struct nfqueue_pkt *p, const struct engine_emit *em)
+{
+	uint8_t v = em->data[0] >> 4;
+
+	if (p->len < 40 || em->len < 40 || (p->data[0] >> 4) != v)
+		return false;
+	if (v == 4)
+		return memcmp(em->data + 16, p->data + 12, 4) == 0;
+	return v == 6 && memcmp(em->data + 24, p->data + 8, 16) == 0;
 }
 
 static void queue_emit(struct worker *w, const struct engine_emit *em)
@@ -173,9 +157,9 @@ static void queue_emit(struct worker *w, const struct engine_emit *em)
 		nfqueue_flush(w->wk_nfq);
 		w->wk_accepts = false;
 	}
-	if (answers(w, em))
-		r = rawsock_queue_link(&w->wk_raw, em->data, em->len, w->wk_reply.indev,
-				       w->wk_reply.hwaddr, w->wk_reply.hwlen, raw_error, w);
+	if (w->wk_reply_to && answers(w->wk_reply_to, em))
+		r = rawsock_queue_link(&w->wk_raw, em->data, em->len, w->wk_reply_to->indev,
+				       w->wk_reply_to->hwaddr, w->wk_reply_to->hwlen, raw_error, w);
 	else
 		r = rawsock_queue(&w->wk_raw, em->data, em->len, raw_error, w);
 	if (r < 0)
@@ -279,10 +263,10 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 		if (packet_parse(&pk, p->data, p->len) == PKT_OK)
 			packet_tcp_csum_fix(&pk);
 	}
-	note_reply(w, p);
+	w->wk_reply_to = reply_to(w, p);
 	engine_input(w->wk_engine, p->data, p->len, &m, w->wk_now, o);
 	apply_out(w, o);
-	w->wk_reply.valid = false;
+	w->wk_reply_to = NULL;
 	switch (o->verdict) {
 	case VERDICT_ACCEPT:
 		queue_verdict(w, p->id, true, o->modified ? p->data : NULL, p->len);
