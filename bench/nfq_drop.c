@@ -13,7 +13,9 @@
  *           POSTROUTING hooks, neighbour, qdisc), as synproxyd does;
  *   packet  through an AF_PACKET socket with PACKET_QDISC_BYPASS on the
  *           interface the SYN came in on, to the MAC it came from.
- * Build: gcc -O2 -o nfq_drop nfq_drop.c -lmnl -lnetfilter_queue */
+ * Build, from the top directory (the checksum is the core's):
+ *   gcc -O2 -Isrc/core -o nfq_drop bench/nfq_drop.c src/core/csum.c \
+ *       -lmnl -lnetfilter_queue */
 #define _GNU_SOURCE /* recvmmsg */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +34,9 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "bytes.h"
+#include "csum.h"
 
 static volatile sig_atomic_t stop;
 static uint64_t packets;
@@ -74,22 +79,6 @@ static struct mmsghdr out_msg[RXBATCH];
 static unsigned n_reply;
 static uint64_t reply_errors;
 
-static uint32_t sum16(const unsigned char *p, size_t n, uint32_t s)
-{
-	for (; n > 1; p += 2, n -= 2)
-		s += (uint32_t)p[0] << 8 | p[1];
-	if (n)
-		s += (uint32_t)p[0] << 8;
-	return s;
-}
-
-static uint16_t fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 /* Fills reply[n_reply] from the IPv4 TCP packet p (len bytes) that came
  * from MAC src on interface ifindex. */
 static void add_reply(const unsigned char *p, size_t len, const unsigned char *src, int ifindex)
@@ -99,7 +88,6 @@ static void add_reply(const unsigned char *p, size_t len, const unsigned char *s
 	struct reply *r = &reply[n_reply];
 	unsigned char *ip = r->frame + ETH_LEN, *tcp = ip + 20;
 	size_t ihl;
-	uint16_t c;
 
 	if (len < 20 || (p[0] >> 4) != 4 || p[9] != IPPROTO_TCP)
 		return;
@@ -114,23 +102,17 @@ static void add_reply(const unsigned char *p, size_t len, const unsigned char *s
 	ip[9] = IPPROTO_TCP;
 	memcpy(ip + 12, p + 16, 4);
 	memcpy(ip + 16, p + 12, 4);
-	c = fold(sum16(ip, 20, 0));
-	ip[10] = c >> 8;
-	ip[11] = c & 0xff;
+	put_be16(ip + 10, csum_fold(csum_add(0, ip, 20)));
 	memcpy(tcp, p + ihl + 2, 2);
 	memcpy(tcp + 2, p + ihl, 2);
 	tcp[4] = 0x5a; /* any ISN */
-	memcpy(tcp + 8, p + ihl + 4, 4); /* ack = their seq + 1 */
-	for (int i = 11; i >= 8 && ++tcp[i] == 0; i--)
-		;
+	put_be32(tcp + 8, get_be32(p + ihl + 4) + 1); /* ack = their seq + 1 */
 	tcp[12] = 10 << 4;
 	tcp[13] = 0x12;
 	tcp[14] = 0xff;
 	tcp[15] = 0xff;
 	memcpy(tcp + 20, opts, sizeof(opts));
-	c = fold(sum16(tcp, 40, sum16(ip + 12, 8, IPPROTO_TCP + 40)));
-	tcp[16] = c >> 8;
-	tcp[17] = c & 0xff;
+	put_be16(tcp + 16, csum_fold(csum_add(csum_add(IPPROTO_TCP + 40, ip + 12, 8), tcp, 40)));
 	r->to.sin_family = AF_INET;
 	memcpy(&r->to.sin_addr, ip + 16, 4);
 	r->ll.sll_family = AF_PACKET;

@@ -82,6 +82,8 @@ synproxyd_run() {
 	bench_daemon_stop
 }
 
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print 0 }'; }
+
 # AB=<another synproxyd binary>: only the one-queue synproxyd figure,
 # ROUNDS times (default 5) for each binary, alternating, then the median
 # of the per-round ratios (this tree's build / AB).  For changes too small
@@ -94,10 +96,10 @@ if [ -n "${AB:-}" ]; then
 	while [ $r -lt "${ROUNDS:-5}" ]; do
 		SYNPROXYD=$AB
 		synproxyd_run 1
-		a_r=$(awk -v n="$sp_n" -v t="$sp_t" 'BEGIN { printf "%.0f", (t > 0) ? n / t : 0 }')
+		a_r=$(rate "$sp_n" "$sp_t")
 		SYNPROXYD=$this
 		synproxyd_run 1
-		b_r=$(awk -v n="$sp_n" -v t="$sp_t" 'BEGIN { printf "%.0f", (t > 0) ? n / t : 0 }')
+		b_r=$(rate "$sp_n" "$sp_t")
 		echo "  round $((r + 1)): AB $a_r/s, this build $b_r/s, ratio $(ratio "$b_r" "$a_r")"
 		echo "$(ratio "$b_r" "$a_r")" >>"$TMP/ab"
 		r=$((r + 1))
@@ -125,7 +127,8 @@ kernel_synproxy_off
 
 # Drop-only NFQUEUE consumers on the same queue rules as synproxyd: one
 # process on queue 0, then one each on queues 0 and 1.
-gcc -O2 -o "$TMP/nfq_drop" "$BENCH_DIR/nfq_drop.c" -lmnl -lnetfilter_queue ||
+gcc -O2 -I"$TOP/src/core" -o "$TMP/nfq_drop" "$BENCH_DIR/nfq_drop.c" "$TOP/src/core/csum.c" \
+	-lmnl -lnetfilter_queue ||
 	die "building nfq_drop"
 queued() {
 	ip netns exec "$GW" awk '{ n += $8 } END { print n + 0 }' \
@@ -180,7 +183,6 @@ r1_n=$d_n r1_t=$d_t r1_drop=$d_drop r1_tx=$d_tx
 drop_run 1 packet
 p1_n=$d_n p1_t=$d_t p1_drop=$d_drop p1_tx=$d_tx
 
-rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print 0 }'; }
 sp1_r=$(rate "$sp1_n" "$sp1_t")
 sp2_r=$(rate "$sp2_n" "$sp2_t")
 k_r=$(rate "$k_n" "$k_t")
