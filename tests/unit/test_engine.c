@@ -1266,14 +1266,30 @@ static void test_syn_on_live_flow_challenge(void **state)
 /* An established flow is offered for offload with what the kernel needs;
  * once offloaded it lives only for the grace time (packets already queued
  * are still translated). */
+/* The tuple of the env's current client and server. */
+static struct conn_key env_key(const struct env *v)
+{
+	return (struct conn_key){ .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
+				  .sport = v->sport };
+}
+
+/* A spliced flow handed to the kernel; returns our ISN. */
+static uint32_t offloaded_flow(struct env *v)
+{
+	uint32_t iss = splice(v, 7, NULL);
+	struct conn_key k = env_key(v);
+
+	assert_true(engine_offloaded(v->e, &k, v->now));
+	return iss;
+}
+
 static void test_offer_and_offload(void **state)
 {
 	struct env *v = env_new(NULL);
 	uint8_t buf[256];
 	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
 	struct engine_gauges g;
-	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
-			      .sport = v->sport };
+	struct conn_key k = env_key(v);
 
 	do_ack(v, iss, ts, NULL);
 	assert_false(v->out.offer);
@@ -1311,8 +1327,7 @@ static void test_new_flow_forgets_kernel_entry(void **state)
 {
 	struct env *v = env_new(NULL);
 	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
-	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
-			      .sport = v->sport };
+	struct conn_key k = env_key(v);
 
 	assert_false(v->out.forget);
 	do_ack(v, iss, ts, NULL);
@@ -1331,16 +1346,11 @@ static void test_offloaded_flow_withdrawn_on_missed_fin(void **state)
 {
 	struct env *v = env_new(NULL);
 	uint8_t buf[256];
-	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
-	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
-			      .sport = v->sport };
+	uint32_t iss = offloaded_flow(v);
 	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
 			     .ack = CISN + 1, .win = 100 };
 	struct engine_gauges g;
 
-	do_ack(v, iss, ts, NULL);
-	do_synack(v, 7, 5000);
-	assert_true(engine_offloaded(v->e, &k, v->now));
 	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
 	assert_false(v->out.forget);
 	assert_int_equal(cnt(v, CNT_offload_withdrawn), 0);
@@ -1367,14 +1377,10 @@ static void test_withdraw_asks_to_forget(void **state)
 {
 	struct env *v = env_new(NULL);
 	uint8_t buf[256];
-	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
-	struct conn_key k = { .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
-			      .sport = v->sport };
+	uint32_t iss = offloaded_flow(v);
+	struct conn_key k = env_key(v);
 	struct seginfo rst = { .flags = TCPH_RST | TCPH_ACK, .seq = CISN + 1, .ack = iss + 1 };
 
-	do_ack(v, iss, ts, NULL);
-	do_synack(v, 7, 5000);
-	assert_true(engine_offloaded(v->e, &k, v->now));
 	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
 	assert_true(v->out.forget);
 	assert_true(conn_key_eq(&v->out.forget_key, &k));
