@@ -37,8 +37,8 @@
  *
  *   MAC  top 24 bits of the SipHash described below
  *   P    parity of the time counter t the cookie was made at (t & 1)
- *   MSS  index into mss_table
- *   WS   index into ws_table; 0 = the client offered no window scale
+ *   MSS  index into the MSS table
+ *   WS   index into the window-scale table; 0 = no window scale offered
  *   S    SACK permitted
  *
  * Layout of the timestamp bits (low COOKIE_TS_BITS bits of our TSval, only
@@ -56,8 +56,9 @@
  * The low byte is sent in the clear: it only repeats options the client
  * itself sent in its SYN, so it reveals nothing an observer lacks.
  *
- * Tables.  MSS values, ascending; a client value between entries uses the
- * entry below it:
+ * Tables (cookie_enc.h, which the XDP stage compiles too, holds them with
+ * the bit layout and the MAC).  MSS values, ascending; a client value
+ * between entries uses the entry below it:
  *    536  the IPv4 default (RFC 9293) and the floor of the table
  *   1220  IPv6 minimum link MTU 1280 minus 60
  *   1360  IPsec (the usual clamp), IPv6 over 1420-byte WireGuard tunnels
@@ -151,37 +152,23 @@
 
 #include "bytes.h"
 #include "cookie.h"
+#include "cookie_enc.h"
 #include "siphash.h"
 
-#define COOKIE_PARITY_SHIFT 7
-#define COOKIE_MSS_SHIFT 4
-#define COOKIE_WS_SHIFT 1
-#define COOKIE_INDEX_MASK 0x7u
-#define COOKIE_SACK_BIT 0x1u
-#define COOKIE_LOW_MASK 0xffu
-#define COOKIE_WS_MAX 14          /* RFC 7323 */
-#define COOKIE_TS_WS_NONE 15      /* "no window scale" in the TS bits */
-#define COOKIE_TS_WS_SHIFT 2
-#define COOKIE_TS_SACK 0x2u
-#define COOKIE_TS_ECN 0x1u
-#define COOKIE_TS_MASK ((1u << COOKIE_TS_BITS) - 1)
-#define COOKIE_NO_TS 0xffu        /* MAC input when the SYN had no TS */
+_Static_assert(COOKIE_TS_FIELD_BITS == COOKIE_TS_BITS, "one TS field width");
+_Static_assert(COOKIE_WS_ABSENT == COOKIE_NO_WSCALE, "one 'no window scale'");
+_Static_assert(COOKIE_PERIOD_MS_ENC == COOKIE_PERIOD_MS, "one period");
 
 static const char cookie_label[16] = {
 	's', 'y', 'n', 'p', 'r', 'o', 'x', 'y', 'd', ' ', 'c', 'o', 'o', 'k', 'i', 'e',
 };
-
-static const uint16_t mss_table[8] = { 536, 1220, 1360, 1400, 1440, 1452, 1460, 8960 };
-
-/* Index 0 is "no window scale"; its value is never read. */
-static const uint8_t ws_table[8] = { 0, 0, 2, 4, 6, 7, 8, 9 };
 
 uint32_t cookie_counter(uint64_t now_ms)
 {
 	return (uint32_t)(now_ms / COOKIE_PERIOD_MS);
 }
 
-static void period_key(const uint8_t secret[COOKIE_SECRET_LEN], uint32_t t,
+void cookie_period_key(const uint8_t secret[COOKIE_SECRET_LEN], uint32_t t,
 		       uint8_t key[SIPHASH_KEY_LEN])
 {
 	uint8_t msg[sizeof(cookie_label) + 4];
@@ -204,64 +191,18 @@ static const uint8_t *period_key_cached(struct cookie_keys *ck, uint32_t t)
 	unsigned slot = t & 3u;
 
 	if (!(ck->have & (1u << slot)) || ck->t[slot] != t) {
-		period_key(ck->secret, t, ck->key[slot]);
+		cookie_period_key(ck->secret, t, ck->key[slot]);
 		ck->t[slot] = t;
 		ck->have |= (uint8_t)(1u << slot);
 	}
 	return ck->key[slot];
 }
 
-/* The 24-bit MAC under key, already shifted into bits 31..8. */
+/* The MAC of one cookie for k under a period key (cookie_enc.h). */
 static uint32_t mac(const uint8_t key[SIPHASH_KEY_LEN], const struct conn_key *k,
 		    uint32_t irs, uint32_t t, uint8_t low, uint8_t tsb)
 {
-	uint8_t msg[16 + 16 + 2 + 2 + 4 + 4 + 1 + 1];
-	uint8_t *p = msg;
-
-	memcpy(p, k->caddr.a, 16);
-	p += 16;
-	memcpy(p, k->saddr.a, 16);
-	p += 16;
-	put_be16(p, k->cport);
-	p += 2;
-	put_be16(p, k->sport);
-	p += 2;
-	put_be32(p, irs);
-	p += 4;
-	put_be32(p, t);
-	p += 4;
-	*p++ = low;
-	*p = tsb;
-	return (uint32_t)(siphash24(key, msg, sizeof(msg)) >> 40) << 8;
-}
-
-/* The largest index whose table value is <= v, or 0 when none is. */
-static unsigned mss_index(uint16_t mss)
-{
-	unsigned i = 7;
-
-	while (i > 0 && mss_table[i] > mss)
-		i--;
-	return i;
-}
-
-/* Expects wscale <= COOKIE_WS_MAX.  Never returns 0 ("none"). */
-static unsigned ws_index(uint8_t wscale)
-{
-	unsigned i = 7;
-
-	while (i > 1 && ws_table[i] > wscale)
-		i--;
-	return i;
-}
-
-/* The TS bits for o, whose wscale is already capped at COOKIE_WS_MAX. */
-static uint8_t ts_bits_of(const struct cookie_opts *o)
-{
-	unsigned ws = o->wscale == COOKIE_NO_WSCALE ? COOKIE_TS_WS_NONE : o->wscale;
-
-	return (uint8_t)((ws << COOKIE_TS_WS_SHIFT) | (o->sack ? COOKIE_TS_SACK : 0) |
-			 (o->ecn ? COOKIE_TS_ECN : 0));
+	return cookie_mac24(key, k->caddr.a, k->saddr.a, k->cport, k->sport, irs, t, low, tsb);
 }
 
 uint32_t cookie_ts_bits(const struct cookie_opts *o)
@@ -270,7 +211,7 @@ uint32_t cookie_ts_bits(const struct cookie_opts *o)
 
 	if (c.wscale != COOKIE_NO_WSCALE && c.wscale > COOKIE_WS_MAX)
 		c.wscale = COOKIE_WS_MAX;
-	return ts_bits_of(&c);
+	return cookie_ts_field(c.wscale, c.sack, c.ecn);
 }
 
 void cookie_keys_init(struct cookie_keys *ck, const uint8_t secret[COOKIE_SECRET_LEN])
@@ -289,23 +230,22 @@ uint32_t cookie_make_keys(struct cookie_keys *ck, const struct conn_key *k, uint
 	assert(ck != NULL && k != NULL && o != NULL);
 	assert(!o->ts || ts_bits != NULL);
 
-	mi = mss_index(o->mss);
-	o->mss = mss_table[mi];
+	mi = cookie_mss_index(o->mss);
+	o->mss = cookie_mss_value(mi);
 	if (o->wscale != COOKIE_NO_WSCALE) {
 		if (o->wscale > COOKIE_WS_MAX)
 			o->wscale = COOKIE_WS_MAX;
-		wi = ws_index(o->wscale);
+		wi = cookie_ws_index(o->wscale);
 	}
-	low = (uint8_t)(((counter & 1u) << COOKIE_PARITY_SHIFT) | (mi << COOKIE_MSS_SHIFT) |
-			(wi << COOKIE_WS_SHIFT) | (o->sack ? COOKIE_SACK_BIT : 0));
+	low = cookie_low_byte(counter, mi, wi, o->sack);
 
 	if (o->ts) {
 		/* The exact shift travels in the timestamp, so o keeps it. */
-		tsb = ts_bits_of(o);
+		tsb = cookie_ts_field(o->wscale, o->sack, o->ecn);
 		*ts_bits = tsb;
 	} else {
 		if (wi != 0)
-			o->wscale = ws_table[wi];
+			o->wscale = cookie_ws_value(wi);
 		o->ecn = false;
 	}
 	return mac(period_key_cached(ck, counter), k, irs, counter, low, tsb) | low;
@@ -360,7 +300,7 @@ enum cookie_result cookie_check_keys(struct cookie_keys *ck, const struct conn_k
 		return COOKIE_BAD_MAC;
 	}
 
-	o->mss = mss_table[mi];
+	o->mss = cookie_mss_value(mi);
 	o->ts = have_ts;
 	if (have_ts) {
 		unsigned ws = tsb >> COOKIE_TS_WS_SHIFT;
@@ -369,7 +309,7 @@ enum cookie_result cookie_check_keys(struct cookie_keys *ck, const struct conn_k
 		o->sack = (tsb & COOKIE_TS_SACK) != 0;
 		o->ecn = (tsb & COOKIE_TS_ECN) != 0;
 	} else {
-		o->wscale = wi == 0 ? COOKIE_NO_WSCALE : ws_table[wi];
+		o->wscale = wi == 0 ? COOKIE_NO_WSCALE : cookie_ws_value(wi);
 		o->sack = (low & COOKIE_SACK_BIT) != 0;
 		o->ecn = false;
 	}

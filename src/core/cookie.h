@@ -32,6 +32,11 @@ enum cookie_result {
 	COOKIE_RESULT_MAX
 };
 
+/* The 16-byte MAC key of period t under the master secret (what the XDP
+ * stage is given instead of the secret itself). */
+void cookie_period_key(const uint8_t secret[COOKIE_SECRET_LEN], uint32_t t,
+		       uint8_t key[16]);
+
 /* The time counter for now_ms. */
 uint32_t cookie_counter(uint64_t now_ms);
 

@@ -156,8 +156,7 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 	_Static_assert(ENGINE_SECRET_LEN == COOKIE_SECRET_LEN, "one master secret");
 	cookie_keys_init(&e->cookie_keys, secret);
 	derive_key(secret, "synproxyd isn", e->isn_key);
-	derive_key(secret, "synproxyd ts", k);
-	e->ts_base = (uint32_t)siphash24(k, "base", 4);
+	e->ts_base = engine_ts_base(secret);
 	derive_key(secret, "synproxyd syncache", k);
 	e->sc = c->cookies == COOKIES_ALWAYS ? NULL : syncache_new(&c->syncache, k);
 	derive_key(secret, "synproxyd flows", k);
@@ -230,6 +229,14 @@ void engine_set_wallclock(struct engine *e, uint64_t wall_ms, uint64_t now_ms)
 	e->wall_offset_ms = (int64_t)(wall_ms - now_ms);
 }
 
+uint32_t engine_ts_base(const uint8_t secret[ENGINE_SECRET_LEN])
+{
+	uint8_t k[SIPHASH_KEY_LEN];
+
+	derive_key(secret, "synproxyd ts", k);
+	return (uint32_t)siphash24(k, "base", 4);
+}
+
 /* Our TSval clock: 1 kHz, offset by a secret so it says nothing of our
  * uptime. */
 static uint32_t ts_now(const struct engine *e, uint64_t now_ms)
@@ -247,6 +254,17 @@ static void out_reset(struct engine_out *out)
 	out->nrelease = 0;
 	out->offer = false;
 	out->forget = false;
+	out->nflowev = 0;
+	out->learned = false;
+}
+
+/* Records that k gained (up) or lost its flow. */
+static void flow_event(struct engine_out *out, const struct conn_key *k, bool up)
+{
+	assert(out->nflowev < ENGINE_MAX_FLOWEV);
+	out->flowev[out->nflowev].key = *k;
+	out->flowev[out->nflowev].up = up;
+	out->nflowev++;
 }
 
 /* Gives the input packet its verdict and counts the reason. */
@@ -518,6 +536,7 @@ static void flow_end(struct engine *e, struct engine_out *out, struct flow *f, e
 {
 	release_held(e, out, f, VERDICT_DROP);
 	count(e, why);
+	flow_event(out, &f->fl_key, false);
 	flowtab_remove(e->ft, f);
 }
 
@@ -799,6 +818,7 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		}
 		out->forget = true;
 		out->forget_key = *k;
+		flow_event(out, k, true);
 	}
 	if (hit) {
 		syncache_remove(e->sc, k, NULL);
@@ -1017,6 +1037,18 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		.ts = o.have & TO_TS,
 		.valid = true,
 	};
+	{
+		struct learned_opts old;
+
+		if (!learned_get(e->learned, &f->fl_key.saddr, f->fl_key.sport, &old) ||
+		    old.mss != lo.mss || old.wscale != lo.wscale || old.sack != lo.sack ||
+		    old.ts != lo.ts) {
+			out->learned = true;
+			out->learned_addr = f->fl_key.saddr;
+			out->learned_port = f->fl_key.sport;
+			out->learned_opts = lo;
+		}
+	}
 	learned_put(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo);
 	count(e, CNT_options_learned);
 
@@ -1313,7 +1345,7 @@ void engine_input(struct engine *e, uint8_t *data, uint32_t len, const struct en
 /* Room for the worst a single timer event emits and releases. */
 static bool out_has_room(const struct engine_out *out, const struct engine *e)
 {
-	return out->nemit + 1 <= ENGINE_MAX_EMIT &&
+	return out->nemit + 1 <= ENGINE_MAX_EMIT && out->nflowev + 1 <= ENGINE_MAX_FLOWEV &&
 	       out->nrelease + e->cfg.hold_packets_per_flow <= ENGINE_MAX_RELEASE;
 }
 

@@ -98,6 +98,7 @@ struct engine_meta {
 
 #define ENGINE_MAX_EMIT 32
 #define ENGINE_MAX_RELEASE 64
+#define ENGINE_MAX_FLOWEV 32
 
 /* A packet the proxy makes: send it out of the raw socket. */
 struct engine_emit {
@@ -113,6 +114,13 @@ struct engine_release {
 	enum verdict verdict;           /* ACCEPT or DROP */
 	const uint8_t *data;
 	uint32_t len;
+};
+
+/* A tuple that gained or lost its flow, for a caller that mirrors the
+ * flow table outside the engine (the XDP stage's map of known flows). */
+struct engine_flowev {
+	struct conn_key key;
+	bool up;                        /* true: a flow was made; false: it ended */
 };
 
 /* Everything one engine call produces.  The caller sends the emits before
@@ -136,6 +144,14 @@ struct engine_out {
 	 * (or is back) in userspace. */
 	bool forget;
 	struct conn_key forget_key;
+	/* Flows made and ended by this call, in order. */
+	uint32_t nflowev;
+	struct engine_flowev flowev[ENGINE_MAX_FLOWEV];
+	/* A backend's SYN-ACK changed the options learned for it. */
+	bool learned;
+	struct addr learned_addr;
+	uint16_t learned_port;
+	struct learned_opts learned_opts;
 };
 
 struct engine;
@@ -204,6 +220,11 @@ bool engine_offloaded(struct engine *e, const struct conn_key *k, uint64_t now_m
 /* Calls fn for every half-open entry and flow. */
 void engine_walk(const struct engine *e, uint64_t now_ms,
 		 void (*fn)(const struct flow_info *fi, void *ctx), void *ctx);
+
+/* The offset of the engine's TCP timestamp clock from now_ms for the
+ * master secret (every engine made from it has the same): our TSval at
+ * now_ms is (uint32_t)now_ms + this. */
+uint32_t engine_ts_base(const uint8_t secret[ENGINE_SECRET_LEN]);
 
 /* Name of a state ("established", ...). */
 const char *flow_state_name(enum flow_state s);
