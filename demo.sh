@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # README command one: installs what is needed, builds, and shows synproxyd
 # at work in a three-namespace lab (client -- gateway running synproxyd --
 # backend running redis-server): a real PING through the proxy, a spoofed

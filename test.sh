@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The whole test suite: installs what it needs, builds, then runs the unit
 # and offline replay tests (make check) and, as root, the live lab tests
 # in network namespaces (make check-live).  README command two; .ci/run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Connection benchmark helper for bench/connect_rate.sh.
  *   conn server ADDR PORT       accept; read the request; answer "ok\n"; close
  *   conn client ADDR PORT N PAR N connections over PAR processes, each one a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Connection rate: N short connections (connect, 4-byte request, 3-byte
 # answer, close) over PAR client processes to a server on port 8080,
 # through the gateway with: plain forwarding, synproxyd (fastpath auto),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Shared by the bench scripts (sourced): a client, a gateway and a server
 # namespace as in tests/live (192.0.2.10 -> gw 192.0.2.1 | 203.0.113.1 ->
 # 203.0.113.2), the daemon's start and stop, and cleanup on exit.  Every

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Memory: the daemon's RSS before and after N spoofed SYNs (sent at RATE
 # per second, so that the queue keeps up) with a SYN cache of MAX entries
 # and cookies off, so the cache fills; the bytes of one SYN cache entry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The baselines for bench/syn_flood.sh: the least a userspace NFQUEUE
  * consumer can do.  Binds queue QUEUE (first argument, default 0), reads
  * up to 16 datagrams per recvmmsg and drops everything it read with one

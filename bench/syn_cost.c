@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The engine's cost per spoofed SYN, for callgrind (instruction counts are
  * repeatable on a shared machine where wall-clock rates are not).  Feeds N
  * SYNs shaped like bench/syn_flood.sh's (random sources in 198.18.0.0/15,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # SYN absorption: N spoofed SYNs (sources random in 198.18.0.0/15, with
 # MSS, SACK, timestamps and window scale) sent as fast as trafgen can from
 # the client namespace to the server's port 8080 through the gateway, for:

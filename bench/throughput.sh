@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Throughput of one TCP stream (iperf3 -t 5) client -> server through the
 # gateway: plain forwarding (no daemon, no rules), synproxyd with the
 # kernel fast path, synproxyd with every packet in userspace.  Prints each

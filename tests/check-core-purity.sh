@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The core library may call only pure C library functions: no system
 # call wrapper, no clock, no I/O (STYLE.md, "a pure core").  Every symbol
 # the core leaves undefined must be defined by the core itself or be on

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Fails when the COUNTERS section of man/synproxyd.8 and COUNTER_LIST in
 # src/core/counters.h do not name exactly the same counters, in the same
 # order, with the same description (capitalised, with a final full stop),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Addresses and connection keys.  IPv4 addresses are held as IPv4-mapped
  * IPv6 addresses (::ffff:a.b.c.d) so that every table, hash and prefix
  * test has one shape for both families. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Big-endian loads and stores on unaligned buffers.  The core never
  * includes the C library's networking headers, so byte order lives here. */
 #ifndef SP_BYTES_H

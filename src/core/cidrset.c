@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* CIDR sets as sorted, disjoint ranges of 128-bit values.
  *
  * Every prefix, IPv4 (mapped) or IPv6, is one inclusive range [lo, hi] of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SYN cookies: a stateless encoding of a half-open connection in the ISN
  * of the SYN-ACK (and, when the client sent timestamps, in the low bits of
  * our TSval).  See the design comment in cookie.c for the bit layout. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "counters.h"
 
 static const char *const names[CNT_MAX] = {

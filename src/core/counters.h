@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Counters for every decision the engine takes.  Names follow the kernel
  * SYNPROXY target (syn_received, cookie_valid, cookie_invalid,
  * cookie_retrans) and FreeBSD's syncache statistics where they overlap. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Internet checksum, written from RFC 1071 (computation) and RFC 1624
  * (incremental update, eqn. 3: HC' = ~(~HC + ~m + m')). */
 #include "csum.h"

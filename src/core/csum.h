@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Internet checksum: full computation (RFC 1071) and incremental
  * update (RFC 1624, eqn. 3).  Sums are kept as 32-bit accumulators of
  * big-endian 16-bit words and folded at the end. */

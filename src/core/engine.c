@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The engine: see engine.h for the contract and DESIGN.md for the data
  * path.  One struct engine owns every table; nothing here allocates after
  * engine_new, reads a clock or touches a socket.

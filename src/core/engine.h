@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The engine: everything synproxyd decides about a packet, with no I/O.
  *
  * The caller hands it one IP packet at a time with the current time and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The flow table: spliced connections, from the backend SYN to the end of
  * time-wait, with the translation state of each.  Like the SYN cache it is
  * allocated once and never grows: a hashed table of chains over one array

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The hold pool: copies of client segments that arrived before the
  * backend finished its handshake, kept until they can be released
  * (translated) or dropped.  Fixed-size slots allocated once; a flow keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* RFC 6528 initial sequence numbers.  The keyed term F hides the ISN from
  * off-path attackers (it cannot be predicted without the key); the clock
  * term M keeps successive ISNs of one 4-tuple increasing, so a new

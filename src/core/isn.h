@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Keyed initial sequence numbers in the manner of RFC 6528:
  * ISN = M + F(localip, localport, remoteip, remoteport, secretkey), where
  * M is a 4-microsecond timer and F is SipHash-2-4. */

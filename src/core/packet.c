@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* IPv4 (RFC 791) and IPv6 (RFC 8200) TCP packet parsing and building.
  *
  * Every read in the parsers is preceded by a check against the end of the

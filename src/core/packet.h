@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Bounds-checked parsing and building of IPv4/IPv6 TCP packets.
  *
  * A struct pkt is a view on a caller-owned buffer holding one whole IP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Rule lookup.  Rules are few (at most POLICY_MAX_RULES) and their order
  * is the meaning of the configuration, so a linear scan in file order is
  * both the simplest and the correct lookup. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Policy: the compiled rule set (which destinations and ports are
  * protected and how), allow/deny address sets, per-source SYN rate and
  * half-open limits, and the table of TCP options learned from backends.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Wrap-safe comparison of 32-bit TCP sequence numbers (RFC 1982 serial
  * arithmetic): a is before b when b - a, taken modulo 2^32, is in
  * (0, 2^31].  RFC 1982 leaves a distance of exactly 2^31 undefined; here

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SipHash-2-4 (Aumasson & Bernstein, 2012): a keyed 64-bit PRF, used for
  * every hash the core keys with a secret (table indexes, ISNs, cookies). */
 #ifndef SP_SIPHASH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fixed-size tables keyed by source or backend: per-source SYN limits,
  * options learned from backends, and the RULE_RESET pass list.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The SYN cache: what the proxy remembers between answering a client's SYN
  * and seeing the ACK that completes the handshake.

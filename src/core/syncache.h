@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The hashed SYN cache: bounded half-open state, one entry per client SYN
  * the proxy answered, with SYN-ACK retransmission on an exponential
  * backoff.  See the design comment in syncache.c. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* TCP option parsing and writing (RFC 9293 section 3.2, RFC 7323 for
  * window scale and timestamps, RFC 2018 for SACK). */
 #include <assert.h>

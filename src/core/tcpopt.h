@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* TCP options: parse every option a segment carries, write the options of
  * segments the proxy makes, and locate the ones the translation rewrites.
  * Unknown options are skipped on parse and never touched in place. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* In-place translation of established segments.  Each changed field is
  * folded into the TCP checksum with RFC 1624 updates, so an incorrect
  * checksum stays incorrect and the receiver still drops it. */

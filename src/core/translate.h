@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* In-place rewriting of an established flow's segments: sequence and
  * acknowledgement numbers, SACK blocks, timestamps and the window field,
  * with incremental checksum updates (RFC 1624).  The length of the packet

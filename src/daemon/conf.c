@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The configuration loader: libconfig text in, a validated struct conf out.
  *
  * Every check the daemon needs before it touches the kernel happens here,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The configuration file (libconfig syntax, see synproxyd.conf(5)) turned
  * into a plain validated struct: the engine's settings, the compiled rule
  * set and the daemon's own settings.  Nothing outside conf.c includes

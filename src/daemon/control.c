@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE /* accept4 */
 /* Requests are served on the main thread, one at a time, each bounded by
  * a receive timeout: the control socket is an administrator's tool, not a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control socket: an AF_UNIX stream socket taking one request line
  * per connection ("stats", "stats json", "stats prometheus", "flows",
  * "reload") and answering with text before it closes the connection. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctnetlink requests for the kernel fast path.
  *
  * What the entry says, and why (facts checked on Linux 6.18, see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The kernel fast path: an established flow is handed to conntrack, which
  * then rewrites its sequence numbers (seqadj) and timestamps (the synproxy
  * extension) at forwarding speed, so its packets stop crossing NFQUEUE.

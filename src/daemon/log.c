@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Messages go to stderr unadorned when systemd captures them (it adds
  * the time and the unit), or to syslog with the daemon facility. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging for the daemon: stderr or syslog, a level threshold, and a rate
  * limiter for messages that packets can trigger. */
 #ifndef SP_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* synproxyd: command line, start-up in order, the main thread's event
  * loop (signals, control socket, watchdog) and shutdown in reverse.
  * The packet path lives in the worker threads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE /* recvmmsg */
 /* The queue socket.  Configuration messages are acknowledged one at a
  * time so that each optional feature can fail on its own; a packet that

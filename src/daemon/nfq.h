@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One NFQUEUE queue over a netlink socket (libmnl and the nlmsg helpers of
  * libnetfilter_queue): packets in batches, verdicts gathered into one
  * datagram per batch.  Functions carry the nfqueue_ prefix because nfq_

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The notify socket path may start with '@', meaning the Linux abstract
  * namespace: the '@' becomes a NUL byte and the address length counts
  * only the bytes of the name. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The systemd notification protocol (sd_notify(3)) without libsystemd:
  * one datagram per state change to the socket named by $NOTIFY_SOCKET.
  * Every function is a no-op when the daemon does not run under systemd. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE /* sendmmsg */
 /* IPPROTO_RAW implies a caller-built header for both families on Linux.
  * The destination passed with each message only steers routing; the

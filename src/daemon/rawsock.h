@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Raw sockets that send the packets the engine builds, whole IP header
  * included, carrying the daemon's firewall mark so that the queue rules
  * skip them.  Packets are queued (copied) and sent in batches with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The packet-filter rules: text for iptables-restore --noflush, and the
  * commands that apply and remove it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The packet-filter rules a configuration needs: generated as
  * iptables-restore / ip6tables-restore input, applied and removed.  All of
  * synproxyd's rules live in its own chains (SYNPROXYD-*) entered by one

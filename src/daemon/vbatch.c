@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Held ids arrive in delivery order and mostly leave in the same order, so
  * a sorted array with binary search is enough; it is as long as the
  * engine's hold pool at most.  Ids are compared wrap-safely, as the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which NFQUEUE verdicts may travel as one batch verdict.  The kernel's
  * NFQNL_MSG_VERDICT_BATCH applies one verdict to every packet still queued
  * whose id is at or below the one given, so it would also hit a packet the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The worker loop: epoll over the queue socket, a timerfd and an eventfd.
  * The timer is armed for the engine's next deadline, kept between 10 ms
  * and 1 s away, and brought forward when a fresh counter snapshot is due.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* One worker thread per NFQUEUE queue.  A worker owns its engine, queue
  * socket and raw sockets outright, so the packet path takes no lock; the
  * main thread talks to it only through a small mailbox (new rule set,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* synproxy-replay: drives the engine from a pcap, with the pcap's
  * timestamps as the clock, and writes what the proxy would have let
  * through or sent (a LINKTYPE_RAW pcap) and a log of every decision.

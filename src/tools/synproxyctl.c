@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* synproxyctl: sends one request line to synproxyd's control socket and
  * copies the answer to stdout. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What every fuzz target provides, for libFuzzer and for replay_main.c,
  * which runs the saved inputs under make check without libFuzzer. */
 #ifndef SP_FUZZ_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the configuration loader on arbitrary file contents.
  *
  * The input is written to one memfd (created once per process) and loaded

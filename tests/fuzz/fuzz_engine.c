@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the engine on sequences of packets and clock steps.
  *
  * The first input byte picks the configuration (cookie mode, cross-check,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the packet parser, the TCP option parser, the in-place
  * translation and the ICMP quote parser on arbitrary bytes.
  *

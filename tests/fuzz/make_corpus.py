@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Generates the fuzzers' seed corpora and replay_packets.h.
 
 From tests/replay/cases/*/input.pcap (raw IP, linktype 101):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Runs a fuzz target on its seed corpus and its regression inputs without
  * libFuzzer, so make check (gcc, with or without sanitizers) replays every
  * input a fuzzer ever found or was seeded with.  FUZZ_NAME selects

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds the libFuzzer targets with clang (ASan + UBSan, the core compiled
 # in) and runs each one for SECONDS (default 60) on its seed corpus.
 # Saved regression inputs are replayed first.  A crash, leak or timeout

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Real applications through synproxyd in local mode (the daemon runs on the
 # backend host itself; IPv4 and IPv6): redis PING, a 10 MB nginx download
 # checked by sha256, iperf3 both directions; the capture on the backend's lo

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Configuration errors, reload and stop, against the real daemon:
 #  - synproxyd -c BAD -t exits non-zero with 'FILE:LINE: message' for a
 #    syntax error, an unknown key, a bad CIDR, port 0 and overlapping rules;

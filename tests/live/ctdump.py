@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Lists the IPv4 TCP conntrack entries of the current namespace straight from
 ctnetlink, with what conntrack(8) does not print: one line per entry,
 "sport dport mark status seqadj_reply synproxy_tsoff" ("-" when absent).

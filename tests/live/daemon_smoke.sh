@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Live smoke test (root): a client, a gateway running synproxyd and a
 # backend echo server, each in its own network namespace.  A TCP connection
 # from the client to the backend's port 6379 must be proxied

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Live test of the kernel fast path (root): a client, a gateway running
 # synproxyd and a backend, each in its own network namespace.
 #  1. fastpath "auto": a 10 MB download from nginx through the proxy

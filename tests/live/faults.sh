@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Faults around a gateway-mode synproxyd (fail_open and bypass on, a short
 # queue so that it can fill):
 #   backend down      no listener on port 80: the client is reset at once

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A bounded spoofed SYN flood (IPv4, sources spread over 198.18.0.0/15) at
 # the protected redis port through synproxyd in gateway mode, with a SYN
 # cache small enough to overflow into SYN cookies.  Asserts: no flood SYN

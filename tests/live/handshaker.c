@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * handshaker: many spoofed clients that complete the handshake with the
  * proxy and then say nothing, for the limits test (tests/live/limits.sh).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Hostile traffic for the live tests: floods and malformed packets.
 
   hostile.py MODE --iface IF --gwmac MAC --dst ADDR --dport PORT --count N

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile traffic against a gateway-mode synproxyd while one real, long-lived
 # connection (a message every 200 ms, every echo checked) runs through it.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Helpers for hostile.sh, faults.sh, soak.sh and fastpath.sh (sourced after lib.sh).
 #
 # A long-lived client that must never lose a reply, the daemon

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Shared helpers for the live tests (POSIX sh, sourced, root only).
 #
 # A test sources this file, calls lab_init (which skips with 77 when it cannot

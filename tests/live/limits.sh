@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Limits: every table is bounded by the configuration, whatever the load.
 #
 # Gateway mode, a backend that never answers spoofed clients (its INPUT

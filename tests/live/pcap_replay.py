@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Two-sided lock-step replay of direct client<->server captures through the
 proxy (live tests; one instance in the client namespace, one in the backend's).
 

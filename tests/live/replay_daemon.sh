@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Crafted clients through the REAL daemon (gateway mode), the real Linux
 # stack with redis-server as the backend.  scapy in the client namespace
 # sends (a) a Linux-like SYN (MSS, SACK, TS, wscale 7), (b) a Windows-like

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The replay corpus through the REAL daemon (gateway mode): the offline cases
 # of tests/replay/cases and the captures recorded from real Linux stacks
 # (tests/replay/recorded) are replayed lock-step by pcap_replay.py, one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Drives the rules module from the command line for tests/live/rules_syntax.sh:
  *   rules_helper print4|print6|remove4|remove6|install|remove CONFIG
  * The print forms write iptables-restore input to stdout; install and remove

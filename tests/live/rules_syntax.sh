@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Live test of the generated packet-filter rules (needs root; exits 77,
 # automake's SKIP, otherwise).  In a network namespace of its own, for the
 # nf_tables and, when the kernel allows it, the legacy iptables:

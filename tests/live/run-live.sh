@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs live tests (root, network namespaces) one after another and prints
 # one line per test and a final "N passed, N failed, N skipped" line.  A test
 # exits 0 (pass), 77 (cannot run here: skip) or anything else (fail).  On CI

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Crafted TCP clients for the live tests (run inside the client namespace).
 
   lone-syn DST PORT SPORT          one SYN, print the SYN-ACK, never complete

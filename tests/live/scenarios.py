@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Live TCP scenarios through the real synproxyd (tests/live/scenarios.sh).
 
 Client side (scapy in the client namespace, a real Linux backend):

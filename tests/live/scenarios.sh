@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # TCP scenarios through the REAL daemon (gateway mode, userspace path),
 # scapy at one end and a real Linux stack at the other; the live versions
 # of the offline replay cases (tests/replay/cases).  scenarios.py does the

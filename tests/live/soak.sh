@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Soak: SOAK_SECONDS (default 75) of mixed load on a gateway-mode synproxyd
 # -- a loop of short real connections (connect, echo, close) from the client
 # and bursts of a SYN flood from 198.18.0.0/15 -- sampling the daemon's

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Checks, independently of the proxy's code, that a replay was transparent.
 
 usage: check_translation.py INPUT.pcap OUTPUT.pcap [--wscale FROM:TO]

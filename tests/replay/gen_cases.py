@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Writes the replay cases: tests/replay/cases/<name>/{input.pcap,synproxyd.conf[,args][,check]}.
 
 Every case is a capture of client and server talking directly (LINKTYPE_RAW,

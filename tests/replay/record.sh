@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Records replay captures from REAL Linux stacks (root): a client and a
 # server namespace joined by one veth pair, no proxy, redis-server as the
 # server and redis-cli as the client.  Each variant changes the client

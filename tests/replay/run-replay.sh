@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Replays every case under tests/replay/cases through synproxy-replay and
 # compares the log and the output pcap with the golden files; cases with a
 # `check` file are also verified by check_translation.py (its content is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Independent reference for the expected values in test_siphash.c,
 test_isn.c and test_cookie.c.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for addr.c: prefix parsing, containment, formatting and
  * connection keys.  Expected bytes are written out by hand from the
  * textual forms (RFC 4291 section 2.5.5.2 for the ::ffff:0:0/96 mapping). */

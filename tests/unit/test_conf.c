@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tests for the configuration loader: each case is a file's text, written
  * to a temporary file and loaded.  Expected values come from the grammar
  * in synproxyd.conf(5); line numbers are counted by hand from the case

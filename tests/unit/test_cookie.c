@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SYN cookies: layout, rounding, validity window and forgery resistance.
  *
  * The cookie values in test_vectors were computed by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Internet checksum: RFC 1071's worked example, the checksums of a real
  * capture (verified independently with Python), and incremental updates
  * checked against full recomputation by a separate reference. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The engine end to end on packets built here: handshakes, splicing,
  * translation, timers, limits and every way a connection ends. */
 #include <stdarg.h>

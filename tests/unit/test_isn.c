@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* RFC 6528 ISNs.  The expected values were computed by
  * tests/unit/gen_crypto_vectors.py, an independent Python SipHash written
  * from the paper and checked there against the reference vectors; the

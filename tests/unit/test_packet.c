@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Packet parsing and building.  Valid inputs are a real IPv4 capture (a
  * redis-cli ping handshake) and IPv6/ICMP packets made with Scapy 2.5,
  * whose checksums are therefore computed independently of this code. */

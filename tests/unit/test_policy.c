@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for cidrset.c, policy.c and srclimit.c.
  *
  * Expected ranges and token counts are worked out by hand in the comments

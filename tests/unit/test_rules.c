@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Tests for the packet-filter rules.  Each case is a configuration file's
  * text and the exact iptables-restore input expected for each family.
  *

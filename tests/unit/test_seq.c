@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Wrap-safe sequence comparisons.  Expected values are worked out by hand:
  * seq_before(a, b) holds when (b - a) mod 2^32 is in (0, 2^31]; see the
  * note at the 2^31 cases. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SipHash-2-4 against published vectors.
  *
  * Sources of the expected values (none obtained by running siphash.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* TCP options.  Option bytes are written out by hand in each case; the
  * SYN's options come from a real Linux capture (redis-cli ping). */
 #include <stdarg.h>

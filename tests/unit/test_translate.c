@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Translation of established segments.  Expected field values are the
  * additions mod 2^32 written out by hand; checksums are verified by a
  * separate reference sum (ordinary sum modulo 0xffff) as well as by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Verdict batching (src/daemon/vbatch.c).  The messages the module asks
  * for are played against a model of the kernel's queue written from
  * net/netfilter/nfnetlink_queue.c's documented behaviour: a verdict

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Helpers and test vectors shared by several unit tests. */
 #ifndef SP_TESTUTIL_H
 #define SP_TESTUTIL_H
