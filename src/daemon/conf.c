@@ -855,8 +855,8 @@ void conf_defaults(struct conf *c)
 	c->mode = CONF_MODE_GATEWAY;
 	c->queue.num = 0;
 	c->queue.count = 1;
-	c->queue.fail_open = true;
-	c->queue.bypass = true;
+	c->queue.fail_open = false;
+	c->queue.bypass = false;
 	c->queue.maxlen = 65536;
 	c->mark = 0x5350;
 	c->fastpath = CONF_FASTPATH_AUTO;

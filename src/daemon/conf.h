@@ -42,8 +42,8 @@ struct conf {
 	struct {
 		uint16_t num;            /* first NFQUEUE number */
 		uint16_t count;          /* queues (one worker each) */
-		bool fail_open;          /* accept when the queue is full */
-		bool bypass;             /* accept when no daemon listens */
+		bool fail_open;          /* asked for, and ignored: the queue never fails open */
+		bool bypass;             /* accept non-SYN packets when no daemon listens */
 		uint32_t maxlen;         /* kernel queue length */
 	} queue;
 	uint32_t mark;                   /* firewall mark on the daemon's own packets */

@@ -172,7 +172,7 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		{ "queue_truncated", "packets copied partially, accepted untouched",
 		  s->queue.nq_truncated },
 		{ "queue_verdicts", "verdicts sent", s->queue.nq_verdicts },
-		{ "queue_kernel_dropped", "dropped by the kernel: queue full (fail_open off)",
+		{ "queue_kernel_dropped", "dropped by the kernel: queue full",
 		  s->kqueue.dropped },
 		{ "queue_user_dropped", "dropped by the kernel: the daemon's socket buffer full",
 		  s->kqueue.user_dropped },

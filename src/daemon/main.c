@@ -26,6 +26,7 @@
 #include "fastpath.h"
 #include "log.h"
 #include "notify.h"
+#include "overload.h"
 #include "rules.h"
 #include "worker.h"
 
@@ -47,7 +48,9 @@ struct daemon {
 	struct control *control;
 	int sigfd;
 	int wdfd;
+	int hkfd;                        /* housekeeping timer, OVERLOAD_SAMPLE_MS */
 	int epfd;
+	struct overload overload;
 	bool stop;
 };
 
@@ -209,8 +212,8 @@ static void workers_stop(struct daemon *d)
  * /proc/net/netfilter/nfnetlink_queue of the daemon's namespace.  A line:
  * queue, peer portid, queued now, copy mode, copy range, dropped because
  * the queue was full, dropped because our socket buffer was full, last
- * packet id, 1.  With fail_open the kernel accepts instead of dropping and
- * counts nothing.  Missing file or lines leave the counters at 0.
+ * packet id, 1.  (The queues never fail open, so a full queue always
+ * shows here.)  Missing file or lines leave the counters at 0.
  */
 static void kqueue_stats(const struct conf *c, struct worker_kqueue *k)
 {
@@ -266,6 +269,15 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 	kqueue_stats(d->conf, &sum->kqueue);
 }
 
+/* Settings the file asks for that the daemon does not honour. */
+static void conf_notes(const struct conf *c)
+{
+	if (c->queue.fail_open)
+		log_warn("queue.fail_open is ignored: the queues fail closed (a SYN that "
+			 "overflows a queue must not reach a server unproxied, and every other "
+			 "queued packet needs translating; synproxyd.conf(5))");
+}
+
 /* Settings that size tables or name kernel objects stay as they were;
  * the new file's values are reported and replaced by the running ones. */
 static void keep_restart_settings(const struct conf *old, struct conf *nc)
@@ -318,6 +330,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	keep_restart_settings(d->conf, nc);
+	conf_notes(nc);
 	log_set_level(nc->log_level);
 	if (d->manage_rules && rules_install(nc) < 0)
 		log_err("reload: installing the new rules failed (see above)");
@@ -395,6 +408,17 @@ static int loop_init(struct daemon *d)
 		return -1;
 	if (d->control && add_fd(d->epfd, control_fd(d->control)) < 0)
 		return -1;
+	{
+		struct itimerspec its = {
+			.it_value.tv_nsec = OVERLOAD_SAMPLE_MS * 1000000L,
+			.it_interval.tv_nsec = OVERLOAD_SAMPLE_MS * 1000000L,
+		};
+
+		d->hkfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (d->hkfd < 0 || timerfd_settime(d->hkfd, 0, &its, NULL) < 0 ||
+		    add_fd(d->epfd, d->hkfd) < 0)
+			return -1;
+	}
 	if (wd) {
 		struct itimerspec its;
 
@@ -426,6 +450,45 @@ static void on_signal(struct daemon *d)
 	}
 }
 
+/* Every OVERLOAD_SAMPLE_MS: is the queue the bottleneck?  The kernel's
+ * drop counts and the SYN cache's refusals, from the snapshots the workers
+ * published (no worker is interrupted).  An overflow is logged when it
+ * starts, once a minute while it lasts, and when it ends. */
+static void housekeeping(struct daemon *d)
+{
+	struct worker_kqueue k = { 0 };
+	struct worker_snapshot s;
+	struct overload_report r;
+	uint64_t pressure = 0;
+	unsigned i;
+
+	kqueue_stats(d->conf, &k);
+	for (i = 0; i < d->nworkers; i++) {
+		worker_published(d->workers[i], &s);
+		pressure += s.counters[CNT_syncache_full] + s.counters[CNT_syncache_shed];
+	}
+	r = overload_sample(&d->overload, mono_ms(), k.dropped + k.user_dropped, pressure);
+	switch (r.event) {
+	case OVERLOAD_NONE:
+		break;
+	case OVERLOAD_START:
+		log_warn("queue overflow: the kernel dropped %llu packets at queues %u-%u "
+			 "(the queues fail closed: nothing passed unproxied)",
+			 (unsigned long long)r.dropped, d->conf->queue.num,
+			 d->conf->queue.num + d->conf->queue.count - 1);
+		break;
+	case OVERLOAD_ONGOING:
+		log_warn("queue overflow goes on: %llu packets dropped in %llu s",
+			 (unsigned long long)r.dropped, (unsigned long long)r.ms / 1000);
+		break;
+	case OVERLOAD_END:
+		log_notice("queue overflow ended: %llu packets dropped over %llu.%llu s",
+			   (unsigned long long)r.dropped, (unsigned long long)r.ms / 1000,
+			   (unsigned long long)(r.ms % 1000) / 100);
+		break;
+	}
+}
+
 static void loop_run(struct daemon *d)
 {
 	while (!d->stop) {
@@ -444,6 +507,11 @@ static void loop_run(struct daemon *d)
 
 			if (fd == d->sigfd) {
 				on_signal(d);
+			} else if (fd == d->hkfd) {
+				uint64_t v;
+
+				if (read(fd, &v, sizeof(v)) > 0)
+					housekeeping(d);
 			} else if (fd == d->wdfd) {
 				uint64_t v;
 
@@ -461,13 +529,13 @@ static void log_started(const struct daemon *d)
 	const struct conf *c = d->conf;
 	static const char *const cookies[] = { "off", "auto", "always" };
 
-	log_notice("started: %s mode, %u rules, queues %u-%u%s%s, mark 0x%x, cookies %s, "
+	log_notice("started: %s mode, %u rules, queues %u-%u%s, mark 0x%x, cookies %s, "
 		   "fastpath %s, replies by %s, "
 		   "syncache %u entries, %u flows, hold %u packets/flow %u bytes total, "
 		   "secret %s, control %s%s",
 		   c->mode == CONF_MODE_GATEWAY ? "gateway" : "local", c->policy.nrules,
 		   c->queue.num, c->queue.num + c->queue.count - 1,
-		   c->queue.fail_open ? " fail-open" : "", c->queue.bypass ? " bypass" : "",
+		   c->queue.bypass ? " bypass (not for SYNs)" : "",
 		   c->mark, cookies[c->engine.cookies],
 		   c->fastpath == CONF_FASTPATH_OFF ? "off" : "on",
 		   c->reply_path == CONF_REPLY_LINK ? "link" : "route", c->engine.syncache.max_entries,
@@ -483,6 +551,7 @@ static int run(struct daemon *d)
 	int rc = 1;
 
 	log_open(d->conf->log_target, d->conf->log_level);
+	conf_notes(d->conf);
 	if (notify_open() < 0)
 		log_warn("NOTIFY_SOCKET unusable: %s", strerror(errno));
 	if (secret_init(d->conf, d->secret) < 0)
@@ -543,6 +612,8 @@ out:
 	control_close(d->control);
 	if (d->wdfd >= 0)
 		close(d->wdfd);
+	if (d->hkfd >= 0)
+		close(d->hkfd);
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 	if (d->epfd >= 0)
@@ -574,7 +645,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .conf_path = DEFAULT_CONF, .sigfd = -1, .wdfd = -1, .epfd = -1 };
+	struct daemon d = { .conf_path = DEFAULT_CONF, .sigfd = -1, .wdfd = -1, .hkfd = -1,
+			    .epfd = -1 };
 	int action = 0, opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "c:trVh", opts, NULL)) != -1) {
@@ -616,6 +688,7 @@ int main(int argc, char **argv)
 		return 1;
 	switch (action) {
 	case 't':
+		conf_notes(d.conf);
 		rc = 0;
 		break;
 	case OPT_PRINT_RULES:

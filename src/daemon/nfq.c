@@ -165,9 +165,9 @@ static void free_queue(struct nfqueue *q)
 	free(q);
 }
 
-struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen, bool fail_open)
+struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen)
 {
-	static int warned_maxlen, warned_fail_open, warned_gso;
+	static int warned_maxlen, warned_gso;
 	struct nfqueue *q = calloc(1, sizeof(*q));
 	uint8_t buf[256];
 	struct nlmsghdr *nlh;
@@ -212,8 +212,6 @@ struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen, bool fail_open)
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
 	if (config_send(q, nlh) < 0 && !warned_maxlen++)
 		log_warn("queue %u: queue length %u refused: %s", num, maxlen, strerror(errno));
-	if (fail_open && config_flag(q, NFQA_CFG_F_FAIL_OPEN) < 0 && !warned_fail_open++)
-		log_warn("queue %u: fail-open refused: %s", num, strerror(errno));
 	if (config_flag(q, NFQA_CFG_F_GSO) < 0 && !warned_gso++)
 		log_warn("queue %u: GSO refused (large packets are segmented first): %s", num,
 			 strerror(errno));

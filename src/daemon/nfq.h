@@ -36,9 +36,11 @@ struct nfqueue_stats {
 };
 
 /* Binds queue num with whole-packet copies and the given kernel queue
- * length; fail_open and GSO are asked for and, when the kernel refuses
- * them, warned about once.  Returns NULL with a logged reason. */
-struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen, bool fail_open);
+ * length; GSO is asked for and, when the kernel refuses it, warned about
+ * once.  The queue never fails open: a packet the queue has no room for
+ * is dropped (and counted by the kernel), never accepted unproxied.
+ * Returns NULL with a logged reason. */
+struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen);
 
 /* The socket to poll for input. */
 int nfqueue_fd(const struct nfqueue *q);

@@ -20,6 +20,12 @@
  * host's own firewall decides.  --queue-balance hashes both directions of a
  * flow to the same queue, so one worker sees the whole connection.
  *
+ * Failing closed.  The queues never fail open (nfq.c), and a packet with
+ * SYN set toward a protected server never carries --queue-bypass: with
+ * queue.bypass the client direction is two lines, SYNs first without it.
+ * So whatever the load, and whether or not a daemon listens, a SYN reaches
+ * the server only as the daemon's own, sent after a completed handshake.
+ *
  * Kernel fast path (fastpath != off, and only for a family with queued
  * rules).  Once the daemon has handed a flow to conntrack, the kernel
  * translates it and its packets must stop reaching the queue:
@@ -182,24 +188,25 @@ static const char *action_name(enum rule_action a)
 	return "?";
 }
 
-/* Writes the NFQUEUE target with its options. */
-static void print_queue(const struct conf *c, FILE *out)
+/* Writes the NFQUEUE target with its options; bypass adds --queue-bypass. */
+static void print_queue(const struct conf *c, bool bypass, FILE *out)
 {
 	if (c->queue.count > 1)
 		fprintf(out, " -j NFQUEUE --queue-balance %u:%u", (unsigned)c->queue.num,
 			(unsigned)c->queue.num + c->queue.count - 1);
 	else
 		fprintf(out, " -j NFQUEUE --queue-num %u", (unsigned)c->queue.num);
-	if (c->queue.bypass)
+	if (bypass)
 		fputs(" --queue-bypass", out);
 	fputc('\n', out);
 }
 
 /* Writes the lines of one direction of rule r: "to" the server (-d, dports)
- * or from it (-s, sports), ports split by MULTIPORT_MAX.  The options are
- * in the order iptables-save prints them, so both texts compare. */
-static void print_direction(const struct conf *c, const struct rule *r, const char *dst,
-			    const char *chain, bool to_server, FILE *out)
+ * or from it (-s, sports), ports split by MULTIPORT_MAX; syn_only adds a
+ * match for packets with SYN set, and bypass --queue-bypass.  The options
+ * are in the order iptables-save prints them, so both texts compare. */
+static void print_lines(const struct conf *c, const struct rule *r, const char *dst,
+			const char *chain, bool to_server, bool syn_only, bool bypass, FILE *out)
 {
 	unsigned first = 0, i;
 
@@ -208,6 +215,8 @@ static void print_direction(const struct conf *c, const struct rule *r, const ch
 		if (dst[0] != '\0')
 			fprintf(out, " %s %s", to_server ? "-d" : "-s", dst);
 		fputs(" -p tcp", out);
+		if (syn_only)
+			fputs(" -m tcp --tcp-flags SYN SYN", out);
 		if (r->nports > 0) {
 			unsigned end = first + MULTIPORT_MAX;
 
@@ -222,9 +231,24 @@ static void print_direction(const struct conf *c, const struct rule *r, const ch
 			fputs(" -j DROP\n", out);
 		} else {
 			fprintf(out, " -m mark ! --mark 0x%" PRIx32, c->mark);
-			print_queue(c, out);
+			print_queue(c, bypass, out);
 		}
 	} while (first < r->nports);
+}
+
+/* Writes one direction of rule r.  A packet with SYN set toward a
+ * protected server never bypasses the queue: with queue.bypass the client
+ * direction gets a line of its own for SYNs, without --queue-bypass,
+ * ahead of the line that bypasses, so that a SYN reaches the server only
+ * as the daemon's own, whether or not a daemon listens. */
+static void print_direction(const struct conf *c, const struct rule *r, const char *dst,
+			    const char *chain, bool to_server, FILE *out)
+{
+	bool bypass = c->queue.bypass && r->action != RULE_DROP;
+
+	if (bypass && to_server)
+		print_lines(c, r, dst, chain, to_server, true, false, out);
+	print_lines(c, r, dst, chain, to_server, false, bypass, out);
 }
 
 /* True when c uses the kernel fast path for family f. */

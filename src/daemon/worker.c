@@ -516,7 +516,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	if (w->wk_raw.rs_fdl < 0 && c->reply_path == CONF_REPLY_LINK)
 		log_warn("worker %u: packet socket: %s; answers follow the routing table", num,
 			 strerror(w->wk_raw.rs_link_errno));
-	w->wk_nfq = nfqueue_open(num, c->queue.maxlen, c->queue.fail_open);
+	w->wk_nfq = nfqueue_open(num, c->queue.maxlen);
 	if (!w->wk_nfq)
 		goto fail;
 	if (c->fastpath != CONF_FASTPATH_OFF) {
@@ -609,6 +609,13 @@ void worker_snapshot(struct worker *w, struct worker_snapshot *s)
 		pthread_mutex_lock(&w->wk_lock);
 		wait_for(w, snap_done, NULL);
 	}
+	*s = w->wk_snap;
+	pthread_mutex_unlock(&w->wk_lock);
+}
+
+void worker_published(struct worker *w, struct worker_snapshot *s)
+{
+	pthread_mutex_lock(&w->wk_lock);
 	*s = w->wk_snap;
 	pthread_mutex_unlock(&w->wk_lock);
 }

@@ -33,7 +33,7 @@ struct worker_snapshot {
 		uint64_t forget_failed;     /* ctnetlink refused such a removal */
 	} offload;
 	struct worker_kqueue {
-		uint64_t dropped;           /* queue full (fail_open off): kernel dropped */
+		uint64_t dropped;           /* queue full: kernel dropped */
 		uint64_t user_dropped;      /* our socket buffer full: kernel dropped */
 	} kqueue;                           /* read from the kernel, not by the worker */
 };
@@ -56,6 +56,11 @@ int worker_set_conf(struct worker *w, const struct conf *c);
 /* Copies a snapshot the worker publishes on request into s (the latest
  * published one if the worker does not answer within a few seconds). */
 void worker_snapshot(struct worker *w, struct worker_snapshot *s);
+
+/* Copies the snapshot the worker published last (at most about 100 ms
+ * old) into s without asking it for a new one: for periodic sampling,
+ * which must not interrupt a busy worker. */
+void worker_published(struct worker *w, struct worker_snapshot *s);
 
 /* Returns a malloc'd text listing of the worker's flows, one per line,
  * with its length in *len, or NULL when the worker did not answer in time

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Faults around a gateway-mode synproxyd (fail_open and bypass on, a short
-# queue so that it can fill):
+# Faults around a gateway-mode synproxyd (bypass on, so that the SIGKILL
+# phase shows that even then no SYN passes; everything else as shipped):
 #   backend down      no listener on port 80: the client is reset at once
 #                     (backend_refused)
 #   backend silent    the backend drops SYNs to 5201: the client is reset
@@ -10,12 +10,15 @@
 #                     long-lived connection survives, new ones work
 #   broken reload     a syntax error: reload refused with FILE:LINE, the old
 #                     configuration keeps serving
-#   SIGSTOP 2 s       with a flood filling the queue: fail_open lets the
-#                     overflow through UNTRANSLATED (documented: flood SYNs
-#                     reach the backend meanwhile); the daemon serves again
-#                     after SIGCONT and the spliced connection recovers
-#   SIGKILL           --queue-bypass: new connections go straight to the
-#                     backend; a restarted daemon proxies again
+#   SIGSTOP 2 s       with a flood filling the queue: the queue fails
+#                     closed, so not one flood SYN reaches the backend (a
+#                     real client's SYN in the same capture proves it
+#                     sees SYNs); the daemon serves again after SIGCONT
+#                     and the spliced connection survives the stall
+#   SIGKILL           rules in place, no daemon, bypass on: a new
+#                     connection still fails (its SYN is never bypassed)
+#                     and the backend sees no SYN; a restarted daemon
+#                     proxies again
 set -u
 top_srcdir=${top_srcdir:-.}
 . "$top_srcdir/tests/live/lib.sh"
@@ -30,21 +33,22 @@ FMAC=$(ns_mac "$GW" g2)
 # kill, queue overflow), so spliced connections stay in the queue
 # (tests/live/fastpath.sh covers the fast path).
 EXTRA="timeouts = { backend_syn_rto = 0.5; backend_syn_retries = 3; }; fastpath = \"off\";"
-hostile_conf true true "" "$EXTRA"
-# The default queue length (65536): the reload flood below stays inside it,
-# so fail_open never lets a spliced segment through untranslated there; the
-# SIGSTOP phase overflows it on purpose.
+# bypass on (default off): the SIGKILL phase checks that it never applies
+# to SYNs.  The default queue length (65536): the SIGSTOP phase overflows
+# it on purpose.
+hostile_conf true "" "$EXTRA"
 daemon_start
 
-# connect_time PORT: connects to the backend's PORT through the proxy, sends
-# a line, prints "<result> <seconds>" where result is echo, reset, closed,
-# timeout or refused.
+# connect_time PORT [TIMEOUT]: connects to the backend's PORT through the
+# proxy (giving up after TIMEOUT s, 30 by default), sends a line, prints
+# "<result> <seconds>" where result is echo, reset, closed, timeout or
+# refused.
 connect_time() {
 	in_ns "$CLI" timeout 40 "$PY" -c '
 import socket, sys, time
 t0 = time.monotonic()
 try:
-    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
     c.settimeout(30)
     c.sendall(b"hello\n")
     d = c.recv(100)
@@ -56,7 +60,7 @@ except ConnectionRefusedError:
 except socket.timeout:
     r = "timeout"
 print("%s %.2f" % (r, time.monotonic() - t0))
-' "$BACKEND4" "$1"
+' "$BACKEND4" "$1" "${2:-30}"
 }
 
 # ---- backend down ----------------------------------------------------------
@@ -138,13 +142,13 @@ cp "$TMP/changed.conf" "$CONF"
 stop_longlived
 check_eq "long-lived connection survived both reloads, every reply correct" "$LL_RC" 0
 
-# ---- SIGSTOP with a full queue (fail_open) ---------------------------------
-# fail_open accepts the overflow UNTRANSLATED: a spliced connection whose
-# packets overflow may be broken (seen: the backend resets it).  That is
-# the documented price of fail_open, so its fate is reported, not asserted.
+# ---- SIGSTOP with a full queue ---------------------------------------------
+# The queue fails closed: the overflow is dropped (and counted by the
+# kernel), never accepted, so not one flood SYN reaches the backend and no
+# spliced segment passes untranslated; TCP retransmits what was dropped.
 start_longlived "$BACKEND4" 120
 sleep 1
-log "== SIGSTOP 2 s during a SYN flood (the queue overflows; fail_open)"
+log "== SIGSTOP 2 s during a SYN flood (the queue overflows and fails closed)"
 cap_start back "$SRV" "$SRV_IF" "$SYN_FILTER"
 cnt_snap A
 hostile "$FLD" f0 "$FMAC" syn-many --dst "$BACKEND4" --count 400000 --seconds 4 \
@@ -160,48 +164,69 @@ while [ ! -e "$TMP/flood2.ready" ]; do
 	sleep 0.1
 done
 sleep 0.3
+kdrop0=$(ip netns exec "$GW" awk '{ n += $6 + $7 } END { print n + 0 }' \
+	/proc/net/netfilter/nfnetlink_queue)
 kill -STOP "$DPID"
 sleep 2
 kill -CONT "$DPID"
 wait "$FLOOD_PID"
 cat "$TMP/flood2.out"
 sleep 1
+# The positive control: a real connection after the stall, whose backend
+# SYN (sent by the daemon) the same capture must see.
+set -- $(connect_time 6379)
+check_eq "new connection after SIGCONT" "$1" echo
+sleep 0.5
 cap_stop back
 check_daemon_alive "SIGSTOP/SIGCONT"
+kdrop1=$(ip netns exec "$GW" awk '{ n += $6 + $7 } END { print n + 0 }' \
+	/proc/net/netfilter/nfnetlink_queue)
 leaked=$(cap_count back "src net 198.18.0.0/15")
-echo "flood SYNs that reached the backend untouched while the daemon was stopped: $leaked"
-# What fail_open promises: overflow is accepted, not dropped.  It is also
-# why fail_open is no protection while the daemon stalls.
-check_ge "fail_open passed the queue overflow through" "$leaked" 1
+real=$(cap_count back "src host $CLIENT4")
+echo "SIGSTOP: kernel queue drops +$((kdrop1 - kdrop0)); backend capture: $leaked flood SYNs," \
+	"$real SYN(s) from the real client"
+check_ge "the queue overflowed while the daemon was stopped (kernel drops)" \
+	"$((kdrop1 - kdrop0))" 1
+check_ge "capture works: the real client's proxied SYN seen at the backend" "$real" 1
+check_eq "no flood SYN reached the backend while the queue overflowed" "$leaked" 0
+check "overflow logged" grep -q "queue overflow: the kernel dropped" "$TMP/daemon.log"
 n0=$(ll_count)
 sleep 6
 n1=$(ll_count)
 echo "long-lived exchanges: $n0 -> $n1 in 6 s after SIGCONT"
-set -- $(connect_time 6379)
-check_eq "new connection after SIGCONT" "$1" echo
+check_ge "spliced connection exchanges again after the stall" "$((n1 - n0))" 1
 stop_longlived
-echo "INFO: spliced connection across the fail_open stall: exit $LL_RC" \
-	"($( [ "$LL_RC" = 0 ] && echo survived || echo broken))"
+check_eq "spliced connection survived the stall, every reply correct" "$LL_RC" 0
 
 # ---- SIGKILL with bypass ---------------------------------------------------
-log "== SIGKILL (queue bypass)"
+log "== SIGKILL (rules in place, bypass on)"
 kill -KILL "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
-set -- $(connect_time 6379)
-# No daemon exists and the NFQUEUE rules are still there: without
-# --queue-bypass the kernel would drop these packets, so an echo proves the
-# bypass.
-check_eq "connection while no daemon runs (bypass)" "$1" echo
 check "queue rules still in place after SIGKILL" sh -c "ip netns exec $GW iptables-save | grep -q NFQUEUE"
+check "SYN line without --queue-bypass" \
+	sh -c "ip netns exec $GW iptables-save | grep -- '--tcp-flags SYN SYN' | grep NFQUEUE | grep -vq queue-bypass"
+cap_start back2 "$SRV" "$SRV_IF" "$SYN_FILTER"
+set -- $(connect_time 6379 5)
+sleep 0.5
+cap_stop back2
+echo "connect while no daemon runs: $1 after $2 s; SYNs at the backend: $(cap_count back2)"
+# The client retransmits its SYN at 1 and 3 s before connect_time gives up
+# at 5 s; not one of them may reach the backend.
+check_eq "no connection while no daemon runs (SYNs never bypass)" "$1" timeout
+check_eq "no SYN reached the backend while no daemon ran" "$(cap_count back2)" 0
 log "restarting the daemon"
 daemon_start
 cnt_snap A
+cap_start back3 "$SRV" "$SRV_IF" "$SYN_FILTER"
 set -- $(connect_time 6379)
+sleep 0.5
+cap_stop back3
 cnt_snap B
 check_eq "restarted daemon serves" "$1" echo
 check_eq "restarted daemon proxied it (backend_established)" \
 	"$(cnt_delta A B backend_established)" 1
+check_eq "capture works: the proxied SYN seen at the backend" "$(cap_count back3)" 1
 daemon_stop
 check_eq "daemon exit status" "$DAEMON_RC" 0
 lab_finish

@@ -34,7 +34,7 @@ start_echo "$SRV" 300
 # fragments before the daemon sees them, and this test checks the daemon's
 # own handling of hostile packets (tests/live/fastpath.sh covers the
 # fast path).
-hostile_conf false false "syn_rate_per_source = $RATE; syn_burst_per_source = $BURST;" \
+hostile_conf default "syn_rate_per_source = $RATE; syn_burst_per_source = $BURST;" \
 	'fastpath = "off";'
 daemon_start
 FMAC=$(ns_mac "$GW" g2)	# flood namespace -> gateway
@@ -74,7 +74,7 @@ bsyn=$(cnt_delta A B backend_syn_sent)
 echo "ack-flood: sent $HOSTILE_SENT at $HOSTILE_PPS pps; daemon judged $recv packets" \
 	"($(($(date +%s) - t0)) s); cookie_invalid+ack_no_state +$inv;" \
 	"cookie_valid +$valid; backend_syn_sent +$bsyn"
-# fail_open is off, so the queue drops what the daemon cannot keep up
+# The queue fails closed, so it drops what the daemon cannot keep up
 # with; what it saw must be a real share of the flood, all of it rejected.
 check_ge "ACK flood reached the daemon" "$recv" $((HOSTILE_SENT / 20))
 check_ge "flood ACKs rejected (cookie_invalid + ack_no_state)" "$inv" $((recv * 99 / 100))

@@ -82,21 +82,23 @@ stop_longlived() {
 	tail -n 3 "$TMP/ll.log"
 }
 
-# Writes $CONF like lib.sh's write_conf, with the queue flags and extra
-# options for the v4 rule.
-#   hostile_conf FAIL_OPEN BYPASS "RULE_OPTS" ["EXTRA"] [FILE]
+# Writes $CONF like lib.sh's write_conf, with queue.bypass ("default"
+# leaves the shipped default) and extra options for the rules.
+#   hostile_conf BYPASS "RULE_OPTS" ["EXTRA"] [FILE]
 hostile_conf() {
 	SOCK="$TMP/ctl/control.sock"
-	CONF=${5:-$TMP/synproxyd.conf}
+	CONF=${4:-$TMP/synproxyd.conf}
+	hc_bypass=
+	[ "$1" = default ] || hc_bypass="bypass = $1; "
 	cat >"$CONF" <<CONF
 mode = "$MODE";
-queue = { num = 0; count = 1; fail_open = $1; bypass = $2; };
+queue = { num = 0; count = 1; $hc_bypass};
 control_socket = "$SOCK";
 logging = { level = "info"; target = "stderr"; };
-${4:-}
+${3:-}
 rules = (
-	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; ${3:-} },
-	{ name = "v6"; dst = "$BACKEND6"; ports = [ $PORTS ]; action = "proxy"; ${3:-} }
+	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; ${2:-} },
+	{ name = "v6"; dst = "$BACKEND6"; ports = [ $PORTS ]; action = "proxy"; ${2:-} }
 );
 CONF
 }

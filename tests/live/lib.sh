@@ -308,7 +308,7 @@ write_conf() {	# [EXTRA] [FILE]
 	CONF=${2:-$TMP/synproxyd.conf}
 	cat >"$CONF" <<CONF
 mode = "$MODE";
-queue = { num = 0; count = 1; fail_open = false; bypass = false; };
+queue = { num = 0; count = 1; };
 control_socket = "$SOCK";
 logging = { level = "info"; target = "stderr"; };
 ${1:-}

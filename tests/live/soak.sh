@@ -23,7 +23,7 @@ lab_gateway
 lab_flood_ns
 start_echo "$SRV" $((SOAK_SECONDS + 120))
 FMAC=$(ns_mac "$GW" g2)
-hostile_conf false false "" "syncache = { buckets = $SC_BUCKETS; bucket_limit = 8; max_entries = $SC_MAX; };
+hostile_conf default "" "syncache = { buckets = $SC_BUCKETS; bucket_limit = 8; max_entries = $SC_MAX; };
 flows = { max = $FLOWS; hold_bytes = $HOLD; };
 timeouts = { time_wait = 2; fin_wait = 5; };"
 daemon_start

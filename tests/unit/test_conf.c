@@ -234,8 +234,8 @@ static void assert_defaults(const struct conf *c)
 	assert_int_equal(c->mode, CONF_MODE_GATEWAY);
 	assert_int_equal(c->queue.num, 0);
 	assert_int_equal(c->queue.count, 1);
-	assert_true(c->queue.fail_open);
-	assert_true(c->queue.bypass);
+	assert_false(c->queue.fail_open);
+	assert_false(c->queue.bypass);
 	assert_int_equal(c->queue.maxlen, 65536);
 	assert_int_equal(c->mark, 0x5350);
 	assert_int_equal(c->fastpath, CONF_FASTPATH_AUTO);

@@ -122,8 +122,8 @@ static char *capture(int (*f)(const struct conf *, enum rules_family, FILE *),
 	":SYNPROXYD-OUT - [0:0]\n" TS_CHAIN                                   \
 	"-I INPUT 1 -j SYNPROXYD-IN\n-I OUTPUT 1 -j SYNPROXYD-OUT\n"          \
 	FP_COMMENT OURS("SYNPROXYD-IN", mark) OURS("SYNPROXYD-OUT", mark) TS_RULE
-/* Defaults: queue 0, one queue, bypass on, mark 0x5350. */
-#define Q0 " -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 0 --queue-bypass\n"
+/* Defaults: queue 0, one queue, no bypass, mark 0x5350. */
+#define Q0 " -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 0\n"
 
 struct print_case {
 	const char *name;
@@ -164,9 +164,9 @@ static const struct print_case print_cases[] = {
 		LOCAL_HEAD_FP("IPv4", "iptables-restore", "0xbeef")
 		"# rule ssh: reset\n"
 		"-A SYNPROXYD-IN -d 192.0.2.1/32 -p tcp -m multiport --dports 22"
-		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7 --queue-bypass\n"
+		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7\n"
 		"-A SYNPROXYD-OUT -s 192.0.2.1/32 -p tcp -m multiport --sports 22"
-		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7 --queue-bypass\n"
+		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7\n"
 		"# rule tn: drop\n"
 		"-A SYNPROXYD-IN -d 192.0.2.0/24 -p tcp -m multiport --dports 23 -j DROP\n"
 		"COMMIT\n",
@@ -179,9 +179,30 @@ static const struct print_case print_cases[] = {
 		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
 		"# rule all: proxy\n"
 		"-A SYNPROXYD -d 198.51.100.0/24 -p tcp -m mark ! --mark 0x5350"
-		" -j NFQUEUE --queue-balance 10:11 --queue-bypass\n"
+		" -j NFQUEUE --queue-balance 10:11\n"
 		"-A SYNPROXYD -s 198.51.100.0/24 -p tcp -m mark ! --mark 0x5350"
-		" -j NFQUEUE --queue-balance 10:11 --queue-bypass\n"
+		" -j NFQUEUE --queue-balance 10:11\n"
+		"COMMIT\n",
+		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
+	},
+	{
+		/* A SYN never bypasses: the client direction's SYNs get a line
+		 * of their own, first, without --queue-bypass; a drop rule has
+		 * no queue to bypass. */
+		"bypass on: SYNs to the server on their own line, never bypassed",
+		"queue = { num = 3; count = 2; bypass = true; };\n"
+		"rules = ( { name = \"web\"; dst = \"203.0.113.2\"; ports = [ 80 ]; },\n"
+		"          { name = \"tn\"; dst = \"203.0.113.3\"; ports = [ 23 ]; action = \"drop\"; } );\n",
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		"# rule web: proxy\n"
+		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m tcp --tcp-flags SYN SYN -m multiport"
+		" --dports 80 -m mark ! --mark 0x5350 -j NFQUEUE --queue-balance 3:4\n"
+		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m multiport --dports 80"
+		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-balance 3:4 --queue-bypass\n"
+		"-A SYNPROXYD -s 203.0.113.2/32 -p tcp -m multiport --sports 80"
+		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-balance 3:4 --queue-bypass\n"
+		"# rule tn: drop\n"
+		"-A SYNPROXYD -d 203.0.113.3/32 -p tcp -m multiport --dports 23 -j DROP\n"
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
