@@ -42,7 +42,23 @@ while read -r name; do
 		missing=1
 	fi
 done <"$tmp/daemon"
+# The XDP stage's counters: X(name, "help") in src/bpf/xdp_abi.h, each
+# ".It Sy name" with that description in the list of the COUNTERS section
+# that holds the xdp_ names.
+sed -n 's/^[[:space:]]*X(\(xdp_[a-z0-9_]*\), "\(.*\)")[[:space:]]*\\\{0,1\}$/\1 \2/p' \
+	"$src/src/bpf/xdp_abi.h" |
+	awk '{ name = $1; $1 = ""; help = substr($0, 2);
+	       print name " " toupper(substr(help, 1, 1)) substr(help, 2) "." }' >"$tmp/xdp"
+awk '/^\.Sh / { in_sec = ($2 == "COUNTERS") }
+     in_sec && /^\.It Sy xdp_/ && $3 != "xdp_map_errors" { name = $3; getline; print name " " $0 }' \
+	"$man" >"$tmp/manxdp"
+if [ ! -s "$tmp/xdp" ] || ! cmp -s "$tmp/xdp" "$tmp/manxdp"; then
+	echo "check-man-counters: $man's XDP counters differ from src/bpf/xdp_abi.h:" >&2
+	diff "$tmp/xdp" "$tmp/manxdp" >&2 || true
+	missing=1
+fi
 [ "$missing" -eq 0 ] || exit 1
 [ -s "$tmp/daemon" ] || { echo "check-man-counters: no daemon counter found" >&2; exit 1; }
-echo "check-man-counters: $(wc -l <"$tmp/hdr") engine counters and" \
-	"$(wc -l <"$tmp/daemon") daemon counters and gauges documented"
+echo "check-man-counters: $(wc -l <"$tmp/hdr") engine counters," \
+	"$(wc -l <"$tmp/daemon") daemon counters and gauges and $(wc -l <"$tmp/xdp") XDP" \
+	"counters documented"

@@ -161,6 +161,56 @@ bool cidrset_contains(const struct cidrset *s, const struct addr *a)
 	return lo > 0 && u128_cmp(v, s->r[lo - 1].last) <= 0;
 }
 
+static void to_addr(struct u128 v, struct addr *a)
+{
+	put_be32(a->a, (uint32_t)(v.hi >> 32));
+	put_be32(a->a + 4, (uint32_t)v.hi);
+	put_be32(a->a + 8, (uint32_t)(v.lo >> 32));
+	put_be32(a->a + 12, (uint32_t)v.lo);
+}
+
+/* Whether the block of 2^(128 - len) values from v is aligned (v has no
+ * bit set past len) and ends at or below last. */
+static bool block_fits(struct u128 v, unsigned len, struct u128 last)
+{
+	struct u128 m = host_mask(len), end;
+
+	if ((v.hi & m.hi) || (v.lo & m.lo))
+		return false;
+	end.hi = v.hi | m.hi;
+	end.lo = v.lo | m.lo;
+	return u128_cmp(end, last) <= 0;
+}
+
+/* Each range is cut into the fewest aligned blocks (at most 254): from its
+ * start, the largest block that is aligned there and stays inside. */
+void cidrset_prefixes(const struct cidrset *s, void (*fn)(const struct prefix *p, void *ctx),
+		      void *ctx)
+{
+	assert(s && fn);
+	for (size_t i = 0; i < s->n; i++) {
+		struct u128 v = s->r[i].first, last = s->r[i].last;
+
+		for (;;) {
+			struct prefix p;
+			unsigned len = 0;
+			struct u128 m;
+
+			while (!block_fits(v, len, last))
+				len++;
+			to_addr(v, &p.addr);
+			p.len = (uint8_t)len;
+			fn(&p, ctx);
+			m = host_mask(len);
+			v.hi |= m.hi;
+			v.lo |= m.lo;
+			if (u128_cmp(v, last) >= 0)
+				break;
+			v = u128_inc(v);
+		}
+	}
+}
+
 size_t cidrset_size(const struct cidrset *s)
 {
 	assert(s);

@@ -203,7 +203,12 @@ static const uint8_t *period_key_cached(struct cookie_keys *ck, uint32_t t)
 static uint32_t mac(const uint8_t key[SIPHASH_KEY_LEN], const struct conn_key *k,
 		    uint32_t irs, uint32_t t, uint8_t low, uint8_t tsb)
 {
-	return cookie_mac24(key, k->caddr.a, k->saddr.a, k->cport, k->sport, irs, t, low, tsb);
+	struct cookie_in in = {
+		.caddr = k->caddr.a, .saddr = k->saddr.a, .cport = k->cport, .sport = k->sport,
+		.irs = irs, .t = t, .low = low, .tsb = tsb,
+	};
+
+	return cookie_mac24(key, &in);
 }
 
 uint32_t cookie_ts_bits(const struct cookie_opts *o)

@@ -101,37 +101,63 @@ static inline uint8_t cookie_low_byte(uint32_t counter, unsigned mi, unsigned wi
 			 (wi << COOKIE_WS_SHIFT) | (sack ? COOKIE_SACK_BIT : 0));
 }
 
-/* The 24-bit MAC under the period key, shifted into bits 31..8.  caddr and
- * saddr are 16-byte (IPv4-mapped for IPv4) addresses; the input is
+/* What one cookie's MAC covers.  caddr and saddr are 16-byte addresses
+ * (IPv4 mapped), ports in host order. */
+struct cookie_in {
+	const uint8_t *caddr;
+	const uint8_t *saddr;
+	uint16_t cport;
+	uint16_t sport;
+	uint32_t irs;             /* the client's ISN */
+	uint32_t t;               /* the period counter */
+	uint8_t low;              /* the ISN's low byte */
+	uint8_t tsb;              /* the six TS bits, or COOKIE_NO_TS */
+};
+
+/* The MAC's input, 46 bytes (padded to 48, 8-byte aligned). */
+union cookie_msg {
+	uint64_t align;
+	uint8_t b[48];
+};
+
+/* Writes the MAC input of in into m: the 46 bytes
  *   caddr(16) saddr(16) cport(2) sport(2) irs(4) t(4) low(1) tsb(1)
  * with integers big-endian. */
-static inline uint32_t cookie_mac24(const uint8_t key[SIPHASH_KEY_LEN], const uint8_t *caddr,
-				    const uint8_t *saddr, uint16_t cport, uint16_t sport,
-				    uint32_t irs, uint32_t t, uint8_t low, uint8_t tsb)
+static inline void cookie_mac_input(union cookie_msg *m, const struct cookie_in *in)
 {
-	union {
-		uint64_t align;
-		uint8_t b[48];
-	} m;
-	uint8_t *p = m.b;
+	uint8_t *p = m->b;
 
-	__builtin_memcpy(p, caddr, 16);
-	__builtin_memcpy(p + 16, saddr, 16);
-	p[32] = (uint8_t)(cport >> 8);
-	p[33] = (uint8_t)cport;
-	p[34] = (uint8_t)(sport >> 8);
-	p[35] = (uint8_t)sport;
-	p[36] = (uint8_t)(irs >> 24);
-	p[37] = (uint8_t)(irs >> 16);
-	p[38] = (uint8_t)(irs >> 8);
-	p[39] = (uint8_t)irs;
-	p[40] = (uint8_t)(t >> 24);
-	p[41] = (uint8_t)(t >> 16);
-	p[42] = (uint8_t)(t >> 8);
-	p[43] = (uint8_t)t;
-	p[44] = low;
-	p[45] = tsb;
-	return (uint32_t)(sip24(key, m.b, COOKIE_MAC_INPUT_LEN) >> 40) << 8;
+	__builtin_memcpy(p, in->caddr, 16);
+	__builtin_memcpy(p + 16, in->saddr, 16);
+	p[32] = (uint8_t)(in->cport >> 8);
+	p[33] = (uint8_t)in->cport;
+	p[34] = (uint8_t)(in->sport >> 8);
+	p[35] = (uint8_t)in->sport;
+	p[36] = (uint8_t)(in->irs >> 24);
+	p[37] = (uint8_t)(in->irs >> 16);
+	p[38] = (uint8_t)(in->irs >> 8);
+	p[39] = (uint8_t)in->irs;
+	p[40] = (uint8_t)(in->t >> 24);
+	p[41] = (uint8_t)(in->t >> 16);
+	p[42] = (uint8_t)(in->t >> 8);
+	p[43] = (uint8_t)in->t;
+	p[44] = in->low;
+	p[45] = in->tsb;
+}
+
+/* The 24-bit MAC of the input m under the period key, in bits 31..8. */
+static inline uint32_t cookie_mac24_of(const uint8_t key[SIPHASH_KEY_LEN], const union cookie_msg *m)
+{
+	return (uint32_t)(sip24(key, m->b, COOKIE_MAC_INPUT_LEN) >> 40) << 8;
+}
+
+/* The 24-bit MAC of in under the period key, in bits 31..8. */
+static inline uint32_t cookie_mac24(const uint8_t key[SIPHASH_KEY_LEN], const struct cookie_in *in)
+{
+	union cookie_msg m;
+
+	cookie_mac_input(&m, in);
+	return cookie_mac24_of(key, &m);
 }
 
 #endif

@@ -45,6 +45,11 @@ bool cidrset_contains(const struct cidrset *s, const struct addr *a);
 /* Number of merged ranges (for logs and tests). */
 size_t cidrset_size(const struct cidrset *s);
 
+/* Calls fn with the fewest prefixes whose union is s, in address order
+ * (for tables that hold prefixes, such as the XDP stage's tries). */
+void cidrset_prefixes(const struct cidrset *s, void (*fn)(const struct prefix *p, void *ctx),
+		      void *ctx);
+
 #define RULE_NAME_MAX 32
 #define RULE_MAX_PORTS 64
 

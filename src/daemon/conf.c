@@ -504,6 +504,55 @@ static int load_logging(struct ctx *x, const config_setting_t *g, struct conf *c
 	return 0;
 }
 
+/* The XDP stage.  It issues SYN cookies, so it needs cookies on. */
+static int load_xdp(struct ctx *x, const config_setting_t *g, struct conf *c)
+{
+	static const char *const keys[] = { "interfaces", "mode", "answer", "queue_syn_rate",
+					    NULL };
+	static const char *const modes[] = { "auto", "native", "generic", NULL };
+	static const char *const answers[] = { "overload", "always", NULL };
+	const config_setting_t *l;
+	int mode = -1, answer = -1;
+
+	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'xdp'") < 0 ||
+	    opt_word(x, g, "mode", modes, &mode) < 0 ||
+	    opt_word(x, g, "answer", answers, &answer) < 0 ||
+	    opt_u32(x, g, "queue_syn_rate", 0, 100000000, &c->xdp.queue_syn_rate) < 0)
+		return -1;
+	if (mode >= 0)
+		c->xdp.mode = (enum conf_xdp_mode)mode;
+	if (answer >= 0)
+		c->xdp.answer = (enum conf_xdp_answer)answer;
+	l = config_setting_get_member(g, "interfaces");
+	if (!l)
+		return 0;
+	if (config_setting_type(l) != CONFIG_TYPE_ARRAY && config_setting_type(l) != CONFIG_TYPE_LIST)
+		return fail_at(x, line_of(l), "'interfaces' must be a list of interface names");
+	if (config_setting_length(l) > CONF_XDP_IFACES)
+		return fail_at(x, line_of(l), "'interfaces': at most %d", CONF_XDP_IFACES);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+		const char *name;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return fail_at(x, line_of(e), "'interfaces' must be a list of strings");
+		name = config_setting_get_string(e);
+		if (name[0] == '\0' || strlen(name) >= CONF_IFNAME_MAX || strchr(name, '/') ||
+		    strchr(name, ' '))
+			return fail_at(x, line_of(e), "'interfaces': \"%s\" is not an interface name",
+				       name);
+		for (int j = 0; j < i; j++)
+			if (strcmp(c->xdp.ifaces[j], name) == 0)
+				return fail_at(x, line_of(e), "'interfaces': \"%s\" twice", name);
+		strcpy(c->xdp.ifaces[i], name);
+		c->xdp.nifaces = (uint8_t)(i + 1);
+	}
+	if (c->xdp.nifaces && c->engine.cookies == COOKIES_OFF)
+		return fail_at(x, line_of(g), "'xdp' answers SYNs with cookies: it needs cookies "
+			       "\"auto\" or \"always\"");
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Rules */
 
@@ -801,7 +850,7 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	static const char *const keys[] = {
 		"mode", "queue", "mark", "control_socket", "secret_file", "cookies",
 		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", "reply_path",
-		NULL
+		"xdp", NULL
 	};
 	static const char *const fastpaths[] = { "auto", "off", NULL };
 	static const char *const reply_paths[] = { "link", "route", NULL };
@@ -842,6 +891,8 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 		return -1;
 	if ((s = config_setting_get_member(root, "logging")) && load_logging(x, s, c) < 0)
 		return -1;
+	if ((s = config_setting_get_member(root, "xdp")) && load_xdp(x, s, c) < 0)
+		return -1;
 	s = config_setting_get_member(root, "rules");
 	if (!s)
 		return fail_at(x, 0, "no 'rules' list");
@@ -865,6 +916,10 @@ void conf_defaults(struct conf *c)
 	c->secret_file[0] = '\0';
 	c->log_level = LOG_INFO;
 	c->log_target = CONF_LOG_STDERR;
+	c->xdp.nifaces = 0;
+	c->xdp.mode = CONF_XDP_AUTO;
+	c->xdp.answer = CONF_XDP_OVERLOAD;
+	c->xdp.queue_syn_rate = 20000;
 	engine_config_defaults(&c->engine);
 	c->policy.nrules = 0;
 }

@@ -30,6 +30,22 @@ enum conf_reply_path {
 	CONF_REPLY_ROUTE,    /* through the routing table, like every other packet */
 };
 
+/* How the XDP stage is attached (see synproxyd.conf(5), xdp.mode). */
+enum conf_xdp_mode {
+	CONF_XDP_AUTO,       /* native, else generic with a notice */
+	CONF_XDP_NATIVE,
+	CONF_XDP_GENERIC,
+};
+
+/* Which SYNs the XDP stage answers (xdp.answer). */
+enum conf_xdp_answer {
+	CONF_XDP_OVERLOAD,   /* those beyond the queue's share, all under overload */
+	CONF_XDP_ALWAYS,     /* every one */
+};
+
+#define CONF_XDP_IFACES 8
+#define CONF_IFNAME_MAX 16  /* IFNAMSIZ */
+
 enum conf_log_target {
 	CONF_LOG_STDERR,
 	CONF_LOG_SYSLOG,
@@ -53,6 +69,13 @@ struct conf {
 	char secret_file[CONF_PATH_MAX]; /* empty: random secret at start */
 	int log_level;                   /* syslog priority: LOG_ERR .. LOG_DEBUG */
 	enum conf_log_target log_target;
+	struct {
+		char ifaces[CONF_XDP_IFACES][CONF_IFNAME_MAX];
+		uint8_t nifaces;         /* 0: no XDP stage */
+		enum conf_xdp_mode mode;
+		enum conf_xdp_answer answer;
+		uint32_t queue_syn_rate; /* SYNs a second the queue gets before XDP answers */
+	} xdp;
 	struct engine_config engine;
 	struct policy policy;            /* rules, in file order */
 };

@@ -195,6 +195,8 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		  s->offload.stale_removed },
 		{ "offload_forget_failed", "such removals that ctnetlink refused",
 		  s->offload.forget_failed },
+		{ "xdp_map_errors", "updates of the XDP stage's flow and option maps that failed",
+		  s->xdp_map_errors },
 	};
 	const struct gauge gauge[] = {
 		{ "syncache_entries", "half-open entries in the SYN cache",
@@ -203,6 +205,7 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		{ "held_packets", "client packets held for a backend", s->gauges.held_packets },
 		{ "held_bytes", "bytes held for backends", s->gauges.held_bytes },
 		{ "memory_bytes", "memory of every engine table", (uint64_t)s->gauges.memory_bytes },
+		{ "xdp_interfaces", "interfaces carrying the XDP stage", s->xdp_attached },
 	};
 	const char *sep = "";
 	size_t i;
@@ -243,6 +246,31 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 				"synproxyd_%s %" PRIu64 "\n", gauge[i].name, gauge[i].help,
 				gauge[i].name, gauge[i].name, gauge[i].value);
 	}
+#ifdef HAVE_XDP
+	if (s->xdp_attached) {
+		static const char *const xname[XC_MAX] = {
+#define XDP_X_NAME(name, help) #name,
+			XDP_COUNTERS(XDP_X_NAME)
+#undef XDP_X_NAME
+		};
+		static const char *const xhelp[XC_MAX] = {
+#define XDP_X_HELP(name, help) help,
+			XDP_COUNTERS(XDP_X_HELP)
+#undef XDP_X_HELP
+		};
+
+		for (i = 0; i < XC_MAX; i++) {
+			if (f == CONTROL_TEXT)
+				fprintf(out, "%s %" PRIu64 "\n", xname[i], s->xdp[i]);
+			else if (f == CONTROL_JSON)
+				fprintf(out, ",\"%s\":%" PRIu64, xname[i], s->xdp[i]);
+			else
+				fprintf(out, "# HELP synproxyd_%s_total %s\n# TYPE synproxyd_%s_total "
+					"counter\nsynproxyd_%s_total %" PRIu64 "\n", xname[i], xhelp[i],
+					xname[i], xname[i], s->xdp[i]);
+		}
+	}
+#endif
 	if (f == CONTROL_JSON)
 		fputs("}\n", out);
 }

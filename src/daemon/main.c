@@ -29,6 +29,7 @@
 #include "overload.h"
 #include "rules.h"
 #include "worker.h"
+#include "xdp.h"
 
 #ifndef PACKAGE_VERSION
 #include "config.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct worker *workers[MAX_WORKERS];
 	unsigned nworkers;
 	struct control *control;
+	struct xdp_stage *xdp;           /* NULL: no XDP stage */
 	int sigfd;
 	int wdfd;
 	int hkfd;                        /* housekeeping timer, OVERLOAD_SAMPLE_MS */
@@ -85,6 +87,14 @@ static uint64_t mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
@@ -185,17 +195,23 @@ static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
 }
 
 /* Keeps CAP_NET_ADMIN (verdicts, SO_MARK, iptables) and CAP_NET_RAW in the
- * calling thread, which the workers then inherit.  The bounding set is
- * left alone so that iptables-restore, run as root at stop, still works. */
-static int caps_drop(void)
+ * calling thread, which the workers then inherit, and with the XDP stage
+ * CAP_BPF (kernels before 6.5 refuse even updates of a loaded program's
+ * maps without it while unprivileged BPF is disabled).  The bounding set
+ * is left alone so that iptables-restore, run as root at stop, still
+ * works. */
+static int caps_drop(bool bpf)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2];
 	uint32_t keep = (1u << CAP_NET_ADMIN) | (1u << CAP_NET_RAW);
+	uint32_t keep_hi = bpf ? 1u << (CAP_BPF - 32) : 0;
 
 	memset(d, 0, sizeof(d));
 	d[0].effective = keep;
 	d[0].permitted = keep;
+	d[1].effective = keep_hi;
+	d[1].permitted = keep_hi;
 	return (int)syscall(SYS_capset, &h, d);
 }
 
@@ -265,8 +281,13 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 		sum->offload.failed += s.offload.failed;
 		sum->offload.stale_removed += s.offload.stale_removed;
 		sum->offload.forget_failed += s.offload.forget_failed;
+		sum->xdp_map_errors += s.xdp_map_errors;
 	}
 	kqueue_stats(d->conf, &sum->kqueue);
+	if (d->xdp) {
+		sum->xdp_attached = xdp_stage_attached(d->xdp);
+		xdp_stage_counters(d->xdp, sum->xdp);
+	}
 }
 
 /* Settings the file asks for that the daemon does not honour. */
@@ -298,6 +319,9 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc)
 		log_warn("reload: fastpath needs a restart; kept");
 	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
 		log_warn("reload: syncache/flows/timeouts/cookies settings need a restart; kept");
+	if (old->xdp.nifaces != nc->xdp.nifaces || old->xdp.mode != nc->xdp.mode ||
+	    memcmp(old->xdp.ifaces, nc->xdp.ifaces, sizeof(old->xdp.ifaces)) != 0)
+		log_warn("reload: xdp interfaces and mode need a restart; kept");
 	nc->mode = old->mode;
 	nc->queue = old->queue;
 	nc->mark = old->mark;
@@ -306,6 +330,9 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc)
 	nc->log_target = old->log_target;
 	nc->fastpath = old->fastpath;
 	nc->engine = old->engine;
+	nc->xdp.nifaces = old->xdp.nifaces;
+	nc->xdp.mode = old->xdp.mode;
+	memcpy(nc->xdp.ifaces, old->xdp.ifaces, sizeof(nc->xdp.ifaces));
 }
 
 /* Returns 0 or -1; err receives the reason. */
@@ -334,6 +361,8 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	log_set_level(nc->log_level);
 	if (d->manage_rules && rules_install(nc) < 0)
 		log_err("reload: installing the new rules failed (see above)");
+	if (d->xdp)
+		(void)xdp_stage_set_conf(d->xdp, nc);
 	for (i = 0; i < d->nworkers; i++) {
 		if (worker_set_conf(d->workers[i], nc) < 0) {
 			log_err("reload: worker %u did not answer; old rules kept in memory", i);
@@ -459,7 +488,7 @@ static void housekeeping(struct daemon *d)
 	struct worker_kqueue k = { 0 };
 	struct worker_snapshot s;
 	struct overload_report r;
-	uint64_t pressure = 0;
+	uint64_t pressure = 0, now;
 	unsigned i;
 
 	kqueue_stats(d->conf, &k);
@@ -467,7 +496,10 @@ static void housekeeping(struct daemon *d)
 		worker_published(d->workers[i], &s);
 		pressure += s.counters[CNT_syncache_full] + s.counters[CNT_syncache_shed];
 	}
-	r = overload_sample(&d->overload, mono_ms(), k.dropped + k.user_dropped, pressure);
+	now = mono_ms();
+	r = overload_sample(&d->overload, now, k.dropped + k.user_dropped, pressure);
+	if (d->xdp)
+		xdp_stage_tick(d->xdp, now, wall_ms(), d->overload.ol_pressure_until);
 	switch (r.event) {
 	case OVERLOAD_NONE:
 		break;
@@ -532,7 +564,7 @@ static void log_started(const struct daemon *d)
 	log_notice("started: %s mode, %u rules, queues %u-%u%s, mark 0x%x, cookies %s, "
 		   "fastpath %s, replies by %s, "
 		   "syncache %u entries, %u flows, hold %u packets/flow %u bytes total, "
-		   "secret %s, control %s%s",
+		   "secret %s, xdp stage on %u interface(s), control %s%s",
 		   c->mode == CONF_MODE_GATEWAY ? "gateway" : "local", c->policy.nrules,
 		   c->queue.num, c->queue.num + c->queue.count - 1,
 		   c->queue.bypass ? " bypass (not for SYNs)" : "",
@@ -541,7 +573,8 @@ static void log_started(const struct daemon *d)
 		   c->reply_path == CONF_REPLY_LINK ? "link" : "route", c->engine.syncache.max_entries,
 		   c->engine.max_flows, c->engine.hold_packets_per_flow,
 		   c->engine.hold_bytes_total, c->secret_file[0] ? c->secret_file : "random",
-		   c->control_socket, d->rules_installed ? ", rules installed" : "");
+		   xdp_stage_attached(d->xdp), c->control_socket,
+		   d->rules_installed ? ", rules installed" : "");
 	notify_status("proxying with %u rules on %u queue(s)", c->policy.nrules, c->queue.count);
 }
 
@@ -570,8 +603,12 @@ static int run(struct daemon *d)
 		log_err("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
 		goto out;
 	}
+	/* Loaded before the workers, which keep its flow map. */
+	d->xdp = xdp_stage_open(d->conf, d->secret, d->conf->fastpath != CONF_FASTPATH_OFF,
+				d->conf->queue.count, mono_ms(), wall_ms());
 	for (i = 0; i < d->conf->queue.count; i++) {
-		d->workers[i] = worker_new((uint16_t)(d->conf->queue.num + i), d->conf, d->secret);
+		d->workers[i] = worker_new((uint16_t)(d->conf->queue.num + i), d->conf, d->secret,
+					   d->xdp);
 		if (!d->workers[i])
 			goto out;
 		d->nworkers++;
@@ -590,7 +627,7 @@ static int run(struct daemon *d)
 		log_err("event loop: %s", strerror(errno));
 		goto out;
 	}
-	if (caps_drop() < 0)
+	if (caps_drop(d->xdp != NULL) < 0)
 		log_warn("dropping capabilities: %s (running with all of them)", strerror(errno));
 	for (i = 0; i < d->nworkers; i++) {
 		if (worker_start(d->workers[i]) < 0) {
@@ -607,6 +644,7 @@ out:
 	workers_stop(d);
 	for (i = d->nworkers; i-- > 0;)
 		worker_free(d->workers[i]);
+	xdp_stage_close(d->xdp);
 	if (d->rules_installed && rules_remove(d->conf) < 0)
 		rc = 1;
 	control_close(d->control);

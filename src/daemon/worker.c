@@ -47,6 +47,8 @@ struct worker {
 	struct nfqueue *wk_nfq;
 	struct rawsock wk_raw;
 	struct fastpath *wk_fp;          /* NULL: fast path off */
+	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
+	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;
 	int wk_epfd;
 	int wk_timerfd;
@@ -192,6 +194,10 @@ static void apply_out(struct worker *w, const struct engine_out *o)
 	}
 	if (o->nemit || o->nrelease)
 		w->wk_dirty = true;
+	/* The stage must know a flow before its next packet arrives, and
+	 * forget it once it ended (its packets are then dropped there). */
+	if (w->wk_xdp && (o->nflowev || o->learned))
+		xdp_stage_apply(w->wk_xdp, o, &w->wk_xdp_errors);
 }
 
 /* Hands an established flow to the kernel.  Whatever goes wrong, the flow
@@ -314,6 +320,7 @@ static void publish(struct worker *w)
 	w->wk_snap.raw_sent = w->wk_raw.rs_sent;
 	w->wk_snap.raw_errors = w->wk_raw.rs_errors;
 	w->wk_snap.link_sent = w->wk_raw.rs_link_sent;
+	w->wk_snap.xdp_map_errors = w->wk_xdp_errors;
 	w->wk_snap.offload = w->wk_offload;
 	pthread_mutex_unlock(&w->wk_lock);
 	w->wk_snap_ms = w->wk_now;
@@ -485,7 +492,7 @@ static int add_fd(int epfd, int fd)
 }
 
 struct worker *worker_new(uint16_t num, const struct conf *c,
-			  const uint8_t secret[ENGINE_SECRET_LEN])
+			  const uint8_t secret[ENGINE_SECRET_LEN], struct xdp_stage *xdp)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 
@@ -495,6 +502,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	}
 	w->wk_queue = num;
 	w->wk_conf = c;
+	w->wk_xdp = xdp;
 	w->wk_epfd = w->wk_timerfd = w->wk_eventfd = -1;
 	w->wk_raw.rs_fd4 = w->wk_raw.rs_fd6 = w->wk_raw.rs_fdl = -1;
 	pthread_mutex_init(&w->wk_lock, NULL);

@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "engine.h"
 #include "nfq.h"
+#include "xdp.h"
 
 struct worker;
 
@@ -24,6 +25,7 @@ struct worker_snapshot {
 	uint64_t raw_sent;
 	uint64_t raw_errors;
 	uint64_t link_sent;         /* of raw_sent, on the packet socket */
+	uint64_t xdp_map_errors;    /* updates of the XDP stage's maps that failed */
 	struct worker_offload {
 		uint64_t ok;                /* flows the kernel now translates */
 		uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */
@@ -36,14 +38,19 @@ struct worker_snapshot {
 		uint64_t dropped;           /* queue full: kernel dropped */
 		uint64_t user_dropped;      /* our socket buffer full: kernel dropped */
 	} kqueue;                           /* read from the kernel, not by the worker */
+	/* The XDP stage's counters (read from the kernel by the main thread;
+	 * all zero when the stage does not run). */
+	unsigned xdp_attached;              /* interfaces carrying the stage */
+	uint64_t xdp[XC_MAX];
 };
 
 /* Creates the worker for queue num: its engine (rules from c, which must
  * stay alive until replaced), the bound queue, the raw sockets and, unless
- * c->fastpath is off, its ctnetlink socket.  Does not start the thread.
- * Returns NULL with a logged reason. */
+ * c->fastpath is off, its ctnetlink socket.  xdp (NULL: none) is the XDP
+ * stage whose flow map the worker keeps in step with its engine.  Does
+ * not start the thread.  Returns NULL with a logged reason. */
 struct worker *worker_new(uint16_t num, const struct conf *c,
-			  const uint8_t secret[ENGINE_SECRET_LEN]);
+			  const uint8_t secret[ENGINE_SECRET_LEN], struct xdp_stage *xdp);
 
 /* Starts the thread.  Returns 0, or -1 with errno. */
 int worker_start(struct worker *w);

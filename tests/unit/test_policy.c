@@ -127,19 +127,27 @@ static void check_range_bounds(const struct cidrset *s, const char *first, const
 		assert_false(cidrset_contains(s, &above));
 }
 
+/* Parses case c's prefixes into p (MAXP of room); returns how many. */
+static size_t case_prefixes(const struct merge_case *c, struct prefix *p)
+{
+	size_t n = 0;
+
+	print_message("case %s\n", c->name);
+	while (n < MAXP && c->prefixes[n]) {
+		p[n] = pfx(c->prefixes[n]);
+		n++;
+	}
+	return n;
+}
+
 static void test_cidrset_merge(void **state)
 {
 	for (size_t i = 0; i < sizeof(merge_cases) / sizeof(merge_cases[0]); i++) {
 		const struct merge_case *c = &merge_cases[i];
 		struct prefix p[MAXP];
 		struct cidrset *s;
-		size_t n = 0;
+		size_t n = case_prefixes(c, p);
 
-		print_message("case %s\n", c->name);
-		while (n < MAXP && c->prefixes[n]) {
-			p[n] = pfx(c->prefixes[n]);
-			n++;
-		}
 		s = cidrset_new(p, n);
 		assert_non_null(s);
 		/* The set keeps its own copy. */
@@ -147,6 +155,58 @@ static void test_cidrset_merge(void **state)
 		assert_int_equal(cidrset_size(s), c->nranges);
 		for (size_t r = 0; r < c->nranges; r++)
 			check_range_bounds(s, c->first[r], c->last[r]);
+		cidrset_free(s);
+	}
+}
+
+/* cidrset_prefixes gives back the fewest prefixes covering each merged
+ * range: rebuilt from them, every case's set has the same ranges, and the
+ * prefixes are aligned, disjoint and in address order. */
+struct pfx_collect {
+	struct prefix p[300];
+	size_t n;
+};
+
+static void collect(const struct prefix *p, void *ctx)
+{
+	struct pfx_collect *c = ctx;
+
+	assert_true(c->n < 300);
+	c->p[c->n++] = *p;
+}
+
+static void test_cidrset_prefixes(void **state)
+{
+	/* Prefixes expected per merge case, in merge_cases order. */
+	static const size_t want[] = { 0, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 2, 1, 1, 2, 1, 2, 2 };
+
+	assert_int_equal(sizeof(want) / sizeof(want[0]), sizeof(merge_cases) / sizeof(merge_cases[0]));
+	for (size_t i = 0; i < sizeof(merge_cases) / sizeof(merge_cases[0]); i++) {
+		const struct merge_case *c = &merge_cases[i];
+		struct pfx_collect got = { .n = 0 };
+		struct prefix p[MAXP];
+		struct cidrset *s, *back;
+		size_t n = case_prefixes(c, p);
+
+		s = cidrset_new(p, n);
+		assert_non_null(s);
+		cidrset_prefixes(s, collect, &got);
+		assert_int_equal(got.n, want[i]);
+		for (size_t k = 0; k < got.n; k++) {
+			struct prefix clean = got.p[k];
+
+			/* No host bits: prefix_contains of its own address holds
+			 * and the address is the range's first. */
+			assert_true(prefix_contains(&clean, &clean.addr));
+			if (k > 0)
+				assert_true(memcmp(got.p[k - 1].addr.a, got.p[k].addr.a, 16) < 0);
+		}
+		back = cidrset_new(got.n ? got.p : NULL, got.n);
+		assert_non_null(back);
+		assert_int_equal(cidrset_size(back), c->nranges);
+		for (size_t r = 0; r < c->nranges; r++)
+			check_range_bounds(back, c->first[r], c->last[r]);
+		cidrset_free(back);
 		cidrset_free(s);
 	}
 }
@@ -1017,6 +1077,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cidrset_merge),
 		cmocka_unit_test(test_cidrset_probe),
+		cmocka_unit_test(test_cidrset_prefixes),
 		cmocka_unit_test(test_cidrset_free_null),
 		cmocka_unit_test(test_cidrset_random),
 		cmocka_unit_test(test_policy_match),
