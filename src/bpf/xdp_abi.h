@@ -126,6 +126,15 @@ struct xdp_bucket {
 	uint64_t mtokens;
 };
 
+/* A CPU's share of the queue: a bucket of queue_rate SYNs a second, and
+ * until when the CPU answers every SYN itself because the bucket ran dry
+ * (XDP_FLOOD_HOLD_MS after it last did). */
+struct xdp_qshare {
+	struct xdp_bucket b;
+	uint64_t flood_until_ms;
+};
+#define XDP_FLOOD_HOLD_MS 1000
+
 /* The stage's counters, one per-CPU array slot each; names as synproxyd(8)
  * lists them. */
 #define XDP_COUNTERS(X)                                                              \

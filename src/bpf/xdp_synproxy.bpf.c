@@ -19,8 +19,9 @@
  *          it full options and retransmissions, or answered here: while
  *          the daemon reports pressure (queue drops or a full SYN cache,
  *          xdp_cfg.pressure_until_ms, see overload.c), beyond this CPU's
- *          share of the queue (a token bucket of queue_rate SYNs a second),
- *          or always (answer = "always").  An answered SYN's checksum and
+ *          share of the queue (a token bucket of queue_rate SYNs a second)
+ *          and for a second after that share last ran dry, or always
+ *          (answer = "always").  An answered SYN's checksum and
  *          the rule's per-source rate are checked, then the frame is
  *          rewritten in place into the engine's SYN-ACK and sent back with
  *          XDP_TX.
@@ -167,7 +168,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, uint32_t);
-	__type(value, struct xdp_bucket);
+	__type(value, struct xdp_qshare);
 } qshare SEC(".maps");
 
 /* Where a SYN-ACK is built (the stack is too small for it and the rest). */
@@ -526,20 +527,28 @@ static __always_inline bool source_allowed(const struct xdp_rule *r, const uint8
 	return bucket_take(b, r->syn_rate, cap, now_ms);
 }
 
-/* Whether this CPU may still pass a SYN to the queue. */
+/* Whether this CPU may pass a SYN to the queue: within its share, and
+ * not within XDP_FLOOD_HOLD_MS of the share running dry.  Under a
+ * sustained flood the share stays dry and the CPU answers every SYN, so
+ * the queue gets only a flood's first burst; a CPU the flood does not
+ * reach keeps passing its SYNs. */
 static __always_inline bool queue_share(uint64_t now_ms)
 {
 	uint32_t zero = 0;
-	struct xdp_bucket *b;
+	struct xdp_qshare *q;
 	uint64_t cap;
 
 	if (!cfg.queue_rate)
 		return false;
-	b = bpf_map_lookup_elem(&qshare, &zero);
-	if (!b)
+	q = bpf_map_lookup_elem(&qshare, &zero);
+	if (!q)
 		return false;
 	cap = (uint64_t)(cfg.queue_burst ? cfg.queue_burst : cfg.queue_rate) * SRC_MILLI;
-	return bucket_take(b, cfg.queue_rate, cap, now_ms);
+	if (!bucket_take(&q->b, cfg.queue_rate, cap, now_ms)) {
+		q->flood_until_ms = now_ms + XDP_FLOOD_HOLD_MS;
+		return false;
+	}
+	return now_ms >= q->flood_until_ms;
 }
 
 /* A cookie MAC's key and input (cookie_enc.h), in one block for mac_of. */
