@@ -15,6 +15,15 @@ make check-live
 # The tarball builds out of tree, passes make check and installs cleanly.
 make distcheck >/dev/null
 echo "distcheck: ok"
+# The Debian package, built from that tarball (its make check included),
+# lintian without errors; the packaged daemon accepts the packaged
+# configuration file.
+debdir=$(mktemp -d /tmp/synproxyd-debs.XXXXXX)
+deb=$(./scripts/build-deb "$debdir" | tail -n 1)
+dpkg-deb -x "$deb" "$debdir/root"
+"$debdir/root/usr/sbin/synproxyd" -t -c "$debdir/root/etc/synproxyd/synproxyd.conf"
+echo "Debian package: ok ($(basename "$deb"))"
+rm -rf "$debdir"
 # The same tarball built with ASan+UBSan: make check, then the whole live
 # suite once more; run-live.sh fails a test after which any program left a
 # sanitizer report (memory error, leak at exit, undefined behaviour).
