@@ -89,18 +89,6 @@ void engine_config_defaults(struct engine_config *c)
 	};
 }
 
-const char *flow_state_name(enum flow_state s)
-{
-	switch (s) {
-	case FLOW_HALF_OPEN: return "half-open";
-	case FLOW_BACKEND_SYN: return "backend-syn";
-	case FLOW_ESTABLISHED: return "established";
-	case FLOW_CLOSING: return "closing";
-	case FLOW_TIME_WAIT: return "time-wait";
-	}
-	return "?";
-}
-
 /* Half-open entries are counted per source network only while some rule
  * limits them: otherwise each SYN and each entry leaving the cache would
  * pay a lookup in the source table (a cache miss under a flood) for a
@@ -269,7 +257,7 @@ static void flow_event(struct engine_out *out, const struct conn_key *k, bool up
 }
 
 /* Gives the input packet its verdict and counts the reason. */
-static void verdict(struct engine *e, struct engine_out *out, enum verdict v, enum counter why)
+static void count_verdict(struct engine *e, struct engine_out *out, enum verdict v, enum counter why)
 {
 	out->verdict = v;
 	out->reason = why;
@@ -642,12 +630,12 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 
 	count(e, CNT_syn_received);
 	if (!csum_ok(e, p, m)) {
-		verdict(e, out, VERDICT_DROP, CNT_bad_checksum);
+		count_verdict(e, out, VERDICT_DROP, CNT_bad_checksum);
 		return;
 	}
 	if (!srclimit_syn(e->src, &p->src, r->syn_rate_per_source, r->syn_burst_per_source,
 			  now_ms)) {
-		verdict(e, out, VERDICT_DROP, CNT_syn_rate_limited);
+		count_verdict(e, out, VERDICT_DROP, CNT_syn_rate_limited);
 		return;
 	}
 	tcpopt_parse(p->data + p->l4off, p->doff, &o);
@@ -660,7 +648,7 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 		st.tsval = o.tsval;
 		syncache_insert(e->sc, &st, now_ms, false, NULL);
 		send_synack(e, out, &st, &n, now_ms);
-		verdict(e, out, VERDICT_DROP, CNT_syn_duplicate);
+		count_verdict(e, out, VERDICT_DROP, CNT_syn_duplicate);
 		return;
 	}
 	if (old) {
@@ -677,7 +665,7 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 	if (cache && r->max_half_open_per_source &&
 	    srclimit_half_open(e->src, &k->caddr, 0) >= r->max_half_open_per_source) {
 		if (e->cfg.cookies == COOKIES_OFF) {
-			verdict(e, out, VERDICT_DROP, CNT_half_open_limited);
+			count_verdict(e, out, VERDICT_DROP, CNT_half_open_limited);
 			return;
 		}
 		count(e, CNT_half_open_limited);
@@ -695,7 +683,7 @@ static void client_syn(struct engine *e, const struct pkt *p, const struct engin
 			break;
 		case SC_FULL:
 			if (e->cfg.cookies == COOKIES_OFF) {
-				verdict(e, out, VERDICT_DROP, CNT_syncache_full);
+				count_verdict(e, out, VERDICT_DROP, CNT_syncache_full);
 				return;
 			}
 			count(e, CNT_syncache_full);
@@ -739,15 +727,29 @@ static bool hold_segment(struct engine *e, struct flow *f, const struct pkt *p,
 	return hold_push(e->hold, &f->fl_held, m ? m->id : 0, p->data, p->len);
 }
 
-/* Tracks what the client sent (sequence, FIN, window, TSval). */
-static void track_client(struct flow *f, const struct pkt *p, const struct tcpopt *o)
+/* Tracks what one side of f sent in p, before translation: the highest
+ * sequence number, its FIN, whether it acknowledged the other side's FIN,
+ * its window and (the client's) TSval.  o may be NULL for the server. */
+static void track(struct flow *f, const struct pkt *p, const struct tcpopt *o, enum dir from)
 {
+	bool client = from == DIR_CLIENT;
 	uint32_t end = p->seq + p->paylen + ((p->flags & TCPH_FIN) ? 1 : 0);
+	uint32_t *nxt = client ? &f->fl_c_nxt : &f->fl_s_nxt;
+	uint16_t peer_fin = client ? FL_S_FIN : FL_C_FIN;
+	/* The other side's FIN as this side numbers it: a client
+	 * acknowledges in our sequence space, the backend in its own. */
+	uint32_t peer_fin_seq = client ? f->fl_s_fin + f->fl_s2c.seq_add : f->fl_c_fin;
 
-	f->fl_c_nxt = seq_max(f->fl_c_nxt, end);
+	*nxt = seq_max(*nxt, end);
 	if (p->flags & TCPH_FIN) {
-		f->fl_flags |= FL_C_FIN;
-		f->fl_c_fin = p->seq + p->paylen;
+		f->fl_flags |= client ? FL_C_FIN : FL_S_FIN;
+		*(client ? &f->fl_c_fin : &f->fl_s_fin) = p->seq + p->paylen;
+	}
+	if ((p->flags & TCPH_ACK) && (f->fl_flags & peer_fin) && seq_after(p->ack, peer_fin_seq))
+		f->fl_flags |= client ? FL_S_FIN_ACKED : FL_C_FIN_ACKED;
+	if (!client) {
+		f->fl_s_wnd = (uint32_t)p->win << f->fl_s2c.win_from;
+		return;
 	}
 	/* While the backend handshake runs (SYN retransmissions, our final
 	 * ACK), fl_c_tsval stays the TSval of the client's handshake ACK, set
@@ -774,13 +776,13 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 	struct nego n;
 
 	if (!csum_ok(e, p, m)) {
-		verdict(e, out, VERDICT_DROP, CNT_bad_checksum);
+		count_verdict(e, out, VERDICT_DROP, CNT_bad_checksum);
 		return;
 	}
 	tcpopt_parse(p->data + p->l4off, p->doff, &o);
 	if (hit) {
 		if (p->ack != hit->iss + 1 || p->seq != hit->irs + 1) {
-			verdict(e, out, VERDICT_DROP, CNT_ack_invalid);
+			count_verdict(e, out, VERDICT_DROP, CNT_ack_invalid);
 			return;
 		}
 		st = *hit;
@@ -799,14 +801,14 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 
 		if (cr != COOKIE_VALID) {
 			count(e, CNT_cookie_invalid);
-			verdict(e, out, VERDICT_DROP,
+			count_verdict(e, out, VERDICT_DROP,
 				cr == COOKIE_EXPIRED ? CNT_cookie_invalid_expired :
 				CNT_cookie_invalid_mac);
 			return;
 		}
 		state_from_cookie(&st, k, p->seq - 1, p->ack - 1, &co, (uint8_t)ridx);
 	} else {
-		verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
+		count_verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
 		return;
 	}
 	if (r->action == RULE_PROXY) {
@@ -814,7 +816,7 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		if (!f && recycle_time_wait(e, out))
 			f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
 		if (!f) {
-			verdict(e, out, VERDICT_DROP, CNT_flows_full);
+			count_verdict(e, out, VERDICT_DROP, CNT_flows_full);
 			return;
 		}
 		out->forget = true;
@@ -836,7 +838,7 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		s.flags = TCPH_RST;
 		emit(e, out, DIR_CLIENT, &s);
 		passlist_add(e->pass, &k->caddr, (uint8_t)ridx, now_ms, r->reset_pass_ms);
-		verdict(e, out, VERDICT_DROP, CNT_reset_action);
+		count_verdict(e, out, VERDICT_DROP, CNT_reset_action);
 		return;
 	}
 	assert(f);
@@ -865,13 +867,13 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 		f->fl_flags |= FL_COOKIE;
 	if (o.have & TO_TS)
 		f->fl_c_tsval = o.tsval;
-	track_client(f, p, &o);
+	track(f, p, &o, DIR_CLIENT);
 	count(e, CNT_flows_created);
 	send_backend_syn(e, out, f);
 	count(e, CNT_backend_syn_sent);
 	if (p->paylen || (p->flags & TCPH_FIN)) {
 		if (hold_segment(e, f, p, m)) {
-			verdict(e, out, VERDICT_HOLD, CNT_packets_held);
+			count_verdict(e, out, VERDICT_HOLD, CNT_packets_held);
 			return;
 		}
 		count(e, CNT_held_dropped);
@@ -879,17 +881,21 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 	set_verdict(out, VERDICT_DROP, hit ? CNT_syncache_hit : CNT_cookie_valid);
 }
 
-/* Decides what an RST does to a flow: an exact one (seq is what the
- * sender sends next) ends it; one inside the receiver's window is passed
- * on but only shortens the flow's life, as the receiver may answer it
- * with a challenge ACK (RFC 5961); any other is dropped. */
+/* What an RST does to a flow: an exact one (seq is what the sender sends
+ * next) ends it; one inside the receiver's window is passed on but only
+ * shortens the flow's life, as the receiver may answer it with a
+ * challenge ACK (RFC 5961); any other is dropped. */
 enum rst_kind { RST_EXACT, RST_IN_WINDOW, RST_OUTSIDE };
 
-static enum rst_kind classify_rst(uint32_t seq, uint32_t nxt, uint32_t wnd)
+/* Classifies an RST from side `from` of an established flow. */
+static enum rst_kind classify_rst(const struct flow *f, const struct pkt *p, enum dir from)
 {
-	if (seq == nxt)
+	uint32_t nxt = from == DIR_CLIENT ? f->fl_c_nxt : f->fl_s_nxt;
+	uint32_t wnd = from == DIR_CLIENT ? f->fl_s_wnd : f->fl_c_wnd;
+
+	if (p->seq == nxt)
 		return RST_EXACT;
-	if (seq_between(seq, nxt, nxt + (wnd ? wnd : 1)))
+	if (seq_between(p->seq, nxt, nxt + (wnd ? wnd : 1)))
 		return RST_IN_WINDOW;
 	return RST_OUTSIDE;
 }
@@ -923,7 +929,43 @@ static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
 	}
 }
 
-/* A client segment of a spliced flow. */
+/* A segment from side `from` of an established flow (o: its options, or
+ * NULL): an RST is classified, anything else tracked, then the segment is
+ * translated for the other side and passed on. */
+static void forward(struct engine *e, struct flow *f, struct pkt *p, const struct tcpopt *o,
+		    enum dir from, uint64_t now_ms, struct engine_out *out)
+{
+	const struct xlate *x = from == DIR_CLIENT ? &f->fl_c2s : &f->fl_s2c;
+
+	if (p->flags & TCPH_RST) {
+		switch (classify_rst(f, p, from)) {
+		case RST_OUTSIDE:
+			count_verdict(e, out, VERDICT_DROP, CNT_rst_out_of_window);
+			return;
+		case RST_IN_WINDOW:
+			flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
+			translate_apply(p, x);
+			out->modified = true;
+			count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+			return;
+		case RST_EXACT:
+			translate_apply(p, x);
+			out->modified = true;
+			flow_end(e, out, f, CNT_flows_reset);
+			count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+			return;
+		}
+	}
+	track(f, p, o, from);
+	translate_apply(p, x);
+	out->modified = true;
+	if (x->win_from != x->win_to)
+		count(e, CNT_window_rescaled);
+	update_close(e, f, now_ms);
+	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
+	count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+}
+
 /* A FIN or RST of an offloaded flow that reaches the queue went past
  * conntrack before the flow's entry existed (or conntrack found it
  * invalid): the entry will never see the connection close and would stay
@@ -941,6 +983,7 @@ static void withdraw_if_closing(struct engine *e, struct flow *f, const struct p
 	count(e, CNT_offload_withdrawn);
 }
 
+/* A client segment of a flow. */
 static void client_flow(struct engine *e, struct flow *f, struct pkt *p,
 			const struct engine_meta *m, uint64_t now_ms, struct engine_out *out)
 {
@@ -962,48 +1005,19 @@ static void client_flow(struct engine *e, struct flow *f, struct pkt *p,
 			set_verdict(out, VERDICT_DROP, CNT_flows_reset);
 			return;
 		}
-		track_client(f, p, &o);
+		track(f, p, &o, DIR_CLIENT);
 		if (p->paylen || (p->flags & TCPH_FIN)) {
 			if (hold_segment(e, f, p, m)) {
-				verdict(e, out, VERDICT_HOLD, CNT_packets_held);
+				count_verdict(e, out, VERDICT_HOLD, CNT_packets_held);
 				return;
 			}
-			verdict(e, out, VERDICT_DROP, CNT_held_dropped);
+			count_verdict(e, out, VERDICT_DROP, CNT_held_dropped);
 			return;
 		}
-		verdict(e, out, VERDICT_DROP, CNT_cookie_retrans);
+		count_verdict(e, out, VERDICT_DROP, CNT_cookie_retrans);
 		return;
 	}
-	if (p->flags & TCPH_RST) {
-		switch (classify_rst(p->seq, f->fl_c_nxt, f->fl_s_wnd)) {
-		case RST_OUTSIDE:
-			verdict(e, out, VERDICT_DROP, CNT_rst_out_of_window);
-			return;
-		case RST_IN_WINDOW:
-			flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
-			translate_apply(p, &f->fl_c2s);
-			out->modified = true;
-			verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
-			return;
-		case RST_EXACT:
-			translate_apply(p, &f->fl_c2s);
-			out->modified = true;
-			flow_end(e, out, f, CNT_flows_reset);
-			verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
-			return;
-		}
-	}
-	track_client(f, p, &o);
-	translate_apply(p, &f->fl_c2s);
-	out->modified = true;
-	if ((p->flags & TCPH_ACK) && (f->fl_flags & FL_S_FIN) &&
-	    seq_after(p->ack, f->fl_s_fin))
-		f->fl_flags |= FL_S_FIN_ACKED;
-	if (f->fl_c2s.win_from != f->fl_c2s.win_to)
-		count(e, CNT_window_rescaled);
-	update_close(e, f, now_ms);
-	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
-	verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+	forward(e, f, p, &o, DIR_CLIENT, now_ms, out);
 }
 
 /* The backend's SYN-ACK to our SYN: splice the two legs. */
@@ -1015,7 +1029,7 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 	struct seg s;
 
 	if (p->ack != f->fl_irs + 1) {
-		verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
+		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
 		return;
 	}
 	tcpopt_parse(p->data + p->l4off, p->doff, &o);
@@ -1103,8 +1117,6 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 static void server_flow(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
 			struct engine_out *out)
 {
-	uint32_t end;
-
 	withdraw_if_closing(e, f, p, out);
 	if (f->fl_state == FLOW_BACKEND_SYN) {
 		if ((p->flags & (TCPH_SYN | TCPH_ACK | TCPH_RST)) == (TCPH_SYN | TCPH_ACK)) {
@@ -1117,7 +1129,7 @@ static void server_flow(struct engine *e, struct flow *f, struct pkt *p, uint64_
 			set_verdict(out, VERDICT_DROP, CNT_backend_refused);
 			return;
 		}
-		verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
+		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
 		return;
 	}
 	if ((p->flags & (TCPH_SYN | TCPH_ACK)) == (TCPH_SYN | TCPH_ACK)) {
@@ -1132,44 +1144,10 @@ static void server_flow(struct engine *e, struct flow *f, struct pkt *p, uint64_
 			s.win = p->win;
 			emit(e, out, DIR_SERVER, &s);
 		}
-		verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
+		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
 		return;
 	}
-	if (p->flags & TCPH_RST) {
-		switch (classify_rst(p->seq, f->fl_s_nxt, f->fl_c_wnd)) {
-		case RST_OUTSIDE:
-			verdict(e, out, VERDICT_DROP, CNT_rst_out_of_window);
-			return;
-		case RST_IN_WINDOW:
-			flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
-			translate_apply(p, &f->fl_s2c);
-			out->modified = true;
-			verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
-			return;
-		case RST_EXACT:
-			translate_apply(p, &f->fl_s2c);
-			out->modified = true;
-			flow_end(e, out, f, CNT_flows_reset);
-			verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
-			return;
-		}
-	}
-	end = p->seq + p->paylen + ((p->flags & TCPH_FIN) ? 1 : 0);
-	f->fl_s_nxt = seq_max(f->fl_s_nxt, end);
-	if (p->flags & TCPH_FIN) {
-		f->fl_flags |= FL_S_FIN;
-		f->fl_s_fin = p->seq + p->paylen;
-	}
-	if ((p->flags & TCPH_ACK) && (f->fl_flags & FL_C_FIN) && seq_after(p->ack, f->fl_c_fin))
-		f->fl_flags |= FL_C_FIN_ACKED;
-	f->fl_s_wnd = (uint32_t)p->win << f->fl_s2c.win_from;
-	translate_apply(p, &f->fl_s2c);
-	out->modified = true;
-	if (f->fl_s2c.win_from != f->fl_s2c.win_to)
-		count(e, CNT_window_rescaled);
-	update_close(e, f, now_ms);
-	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
-	verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+	forward(e, f, p, NULL, DIR_SERVER, now_ms, out);
 }
 
 /* Answers a SYN on a live flow the way RFC 5961 (section 4) has a TCP
@@ -1212,10 +1190,10 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 
 	switch (r->action) {
 	case RULE_ACCEPT:
-		verdict(e, out, VERDICT_ACCEPT, CNT_rule_accept);
+		count_verdict(e, out, VERDICT_ACCEPT, CNT_rule_accept);
 		return;
 	case RULE_DROP:
-		verdict(e, out, VERDICT_DROP, CNT_rule_drop);
+		count_verdict(e, out, VERDICT_DROP, CNT_rule_drop);
 		return;
 	case RULE_PROXY:
 	case RULE_RESET:
@@ -1223,7 +1201,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	}
 	if (((fl & TCPH_SYN) && (fl & (TCPH_FIN | TCPH_RST))) ||
 	    !(fl & (TCPH_SYN | TCPH_ACK | TCPH_RST))) {
-		verdict(e, out, VERDICT_DROP, CNT_bad_flags);
+		count_verdict(e, out, VERDICT_DROP, CNT_bad_flags);
 		return;
 	}
 	key_of(p, DIR_CLIENT, &k);
@@ -1231,7 +1209,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	if (f && (fl & TCPH_SYN) && !(fl & TCPH_ACK)) {
 		if (f->fl_state != FLOW_TIME_WAIT) {
 			challenge_ack(e, f, now_ms, out);
-			verdict(e, out, VERDICT_DROP, CNT_syn_on_flow);
+			count_verdict(e, out, VERDICT_DROP, CNT_syn_on_flow);
 			return;
 		}
 		/* A new connection reusing the tuple ends the old one. */
@@ -1244,11 +1222,11 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	}
 	if ((r->deny && cidrset_contains(r->deny, &p->src)) ||
 	    (r->allow && !cidrset_contains(r->allow, &p->src))) {
-		verdict(e, out, VERDICT_DROP, CNT_denied);
+		count_verdict(e, out, VERDICT_DROP, CNT_denied);
 		return;
 	}
 	if (r->action == RULE_RESET && passlist_check(e->pass, &p->src, (uint8_t)ridx, now_ms)) {
-		verdict(e, out, VERDICT_ACCEPT, CNT_reset_pass);
+		count_verdict(e, out, VERDICT_ACCEPT, CNT_reset_pass);
 		return;
 	}
 	if ((fl & TCPH_SYN) && !(fl & TCPH_ACK)) {
@@ -1261,17 +1239,17 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 		if (st && p->seq == st->irs + 1) {
 			syncache_remove(e->sc, &k, NULL);
 			half_open(e, &k.caddr, -1);
-			verdict(e, out, VERDICT_DROP, CNT_syncache_reset);
+			count_verdict(e, out, VERDICT_DROP, CNT_syncache_reset);
 			return;
 		}
-		verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
+		count_verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
 		return;
 	}
 	if ((fl & TCPH_ACK) && !(fl & TCPH_SYN)) {
 		client_ack(e, p, m, &k, ridx, now_ms, out);
 		return;
 	}
-	verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
+	count_verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
 }
 
 /* An ICMP error about a segment we sent toward a backend. */
@@ -1284,7 +1262,7 @@ static void icmp_input(struct engine *e, uint8_t *data, uint32_t len, struct eng
 	if (!packet_parse_icmp_unreach(data, len, &k, &seq) ||
 	    !(f = flowtab_lookup(e->ft, &k)) || f->fl_state != FLOW_BACKEND_SYN ||
 	    seq != f->fl_irs) {
-		verdict(e, out, VERDICT_ACCEPT, CNT_parse_not_tcp);
+		count_verdict(e, out, VERDICT_ACCEPT, CNT_parse_not_tcp);
 		return;
 	}
 	out->dir = DIR_SERVER;
@@ -1319,7 +1297,7 @@ void engine_input(struct engine *e, uint8_t *data, uint32_t len, const struct en
 	if (err == PKT_NOT_TCP) {
 		icmp_input(e, data, len, out);
 	} else if (err != PKT_OK) {
-		verdict(e, out, VERDICT_DROP, parse_counter[err]);
+		count_verdict(e, out, VERDICT_DROP, parse_counter[err]);
 	} else if ((ridx = policy_match(e->pol, &p.dst, p.dport)) >= 0) {
 		out->dir = DIR_CLIENT;
 		client_input(e, &p, m, (unsigned)ridx, now_ms, out);
@@ -1333,9 +1311,9 @@ void engine_input(struct engine *e, uint8_t *data, uint32_t len, const struct en
 		if (f)
 			server_flow(e, f, &p, now_ms, out);
 		else
-			verdict(e, out, VERDICT_ACCEPT, CNT_passthrough);
+			count_verdict(e, out, VERDICT_ACCEPT, CNT_passthrough);
 	} else {
-		verdict(e, out, VERDICT_ACCEPT, CNT_no_rule);
+		count_verdict(e, out, VERDICT_ACCEPT, CNT_no_rule);
 	}
 	if (out->verdict == VERDICT_ACCEPT)
 		count(e, CNT_packets_accepted);

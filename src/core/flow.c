@@ -30,6 +30,18 @@ struct flowtab {
 	uint8_t key[SIPHASH_KEY_LEN];
 };
 
+const char *flow_state_name(enum flow_state s)
+{
+	switch (s) {
+	case FLOW_HALF_OPEN: return "half-open";
+	case FLOW_BACKEND_SYN: return "backend-syn";
+	case FLOW_ESTABLISHED: return "established";
+	case FLOW_CLOSING: return "closing";
+	case FLOW_TIME_WAIT: return "time-wait";
+	}
+	return "?";
+}
+
 static uint32_t bucket_of(const struct flowtab *ft, const struct conn_key *k)
 {
 	return (uint32_t)siphash24(ft->key, k, sizeof(*k)) & ft->mask;
