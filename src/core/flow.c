@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The flow table's storage (see flow.h): buckets, chains, the free list,
+ * deadlines and the timer scan, and the names of the flow states.  What a
+ * flow's fields mean and when they change is the splice's (splice.c). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
