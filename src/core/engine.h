@@ -18,6 +18,7 @@
 #include "cookie.h"
 #include "counters.h"
 #include "flow.h"
+#include "learned.h"
 #include "packet.h"
 #include "policy.h"
 #include "syncache.h"

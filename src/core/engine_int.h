@@ -18,6 +18,9 @@
 
 #include "engine.h"
 #include "flow.h"
+#include "learned.h"
+#include "passlist.h"
+#include "srclimit.h"
 #include "tcpopt.h"
 
 #define WS_NONE 0xff

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fixtures shared by the unit tests, in one place: capture bytes and hex,
- * addresses and 4-tuples, a small random number generator, and the
- * engine harness (struct env: an engine with one proxy rule, segments
- * built and fed to it, and the steps of a handshake) that test_engine.c,
- * test_handshake.c and test_splice.c drive.  Everything is static inline,
- * so a test pays only for what it uses.  Include it after <cmocka.h>'s
- * prerequisites or alone: it includes what it needs. */
+ * addresses, prefixes and 4-tuples, a table key and the networks that
+ * flood a table, a small random number generator, and the engine harness
+ * (struct env: an engine with one proxy rule, segments built and fed to
+ * it, and the steps of a handshake) that test_engine.c, test_handshake.c
+ * and test_splice.c drive.  Everything is static inline, so a test pays
+ * only for what it uses.  It includes what it needs, cmocka too. */
 #ifndef SP_TESTUTIL_H
 #define SP_TESTUTIL_H
 
@@ -83,6 +83,38 @@ static inline void addr6(struct addr *a, uint16_t first, uint16_t last)
 	addr_from_v6(a, b);
 }
 
+/* The prefix in text ("192.0.2.0/24", "2001:db8::1"), or a failed test. */
+static inline struct prefix pfx(const char *text)
+{
+	struct prefix p;
+
+	if (prefix_parse(text, &p) != 0)
+		print_message("bad prefix %s\n", text);
+	assert_int_equal(prefix_parse(text, &p), 0);
+	return p;
+}
+
+/* The address in text (a prefix of full length), or a failed test. */
+static inline struct addr ad(const char *text)
+{
+	struct prefix p = pfx(text);
+
+	assert_int_equal(p.len, 128);
+	return p.addr;
+}
+
+/* The i-th of TABLE_FLOOD distinct /24 networks, 10.x.y.1, for filling the
+ * fixed-size tables (srclimit, learned, passlist) past their size. */
+#define TABLE_FLOOD 10000
+
+static inline struct addr nth_net(unsigned i)
+{
+	struct addr a;
+
+	addr4(&a, 10, (uint8_t)(i >> 8), (uint8_t)i, 1);
+	return a;
+}
+
 /* 192.0.2.1:40000 -> 198.51.100.7:80 */
 static inline void key_v4(struct conn_key *k)
 {
@@ -102,6 +134,11 @@ static inline void key_v6(struct conn_key *k, uint16_t cport)
 	k->cport = cport;
 	k->sport = 443;
 }
+
+/* A SipHash key for tables in tests. */
+static const uint8_t test_key[SIPHASH_KEY_LEN] = {
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+};
 
 /* ---- random numbers ---- */
 
