@@ -143,31 +143,42 @@ static int write_all(int fd, const char *text, size_t len)
 	return rc;
 }
 
+/* Starts path with argv and a pipe on its stdin (to_child) or its
+ * stdout; returns our end of the pipe, or -1. */
+static int spawn_piped(const char *path, char *const argv[], bool to_child, pid_t *pid)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		fprintf(stderr, "synproxyd: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	if (spawn(path, argv, to_child ? fds[0] : -1, to_child ? -1 : fds[1], pid) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	close(to_child ? fds[0] : fds[1]);
+	return to_child ? fds[1] : fds[0];
+}
+
 /* Runs "path --noflush -w" with text on its stdin; 0 when it succeeded. */
 static int run_restore(const char *path, const char *text, size_t len)
 {
 	char noflush[] = "--noflush", wflag[] = "-w";
 	char prog[PATH_MAX];
 	char *argv[] = { prog, noflush, wflag, NULL };
-	int fds[2], rc = 0;
+	int fd, rc = 0;
 	pid_t pid;
 
 	snprintf(prog, sizeof(prog), "%s", path);
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		fprintf(stderr, "synproxyd: pipe: %s\n", strerror(errno));
+	if ((fd = spawn_piped(path, argv, true, &pid)) < 0)
 		return -1;
-	}
-	if (spawn(path, argv, fds[0], -1, &pid) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	close(fds[0]);
-	if (write_all(fds[1], text, len) < 0 && errno != EPIPE) {
+	if (write_all(fd, text, len) < 0 && errno != EPIPE) {
 		fprintf(stderr, "synproxyd: writing to %s: %s\n", path, strerror(errno));
 		rc = -1;
 	}
-	close(fds[1]);
+	close(fd);
 	if (reap(path, pid) < 0)
 		rc = -1;
 	return rc;
@@ -181,20 +192,12 @@ static int run_save(const char *path, char **text)
 	char *argv[] = { prog, NULL };
 	size_t len = 0, cap = 0;
 	char *buf = NULL;
-	int fds[2], rc = 0;
+	int fd, rc = 0;
 	pid_t pid;
 
 	snprintf(prog, sizeof(prog), "%s", path);
-	if (pipe2(fds, O_CLOEXEC) < 0) {
-		fprintf(stderr, "synproxyd: pipe: %s\n", strerror(errno));
+	if ((fd = spawn_piped(path, argv, false, &pid)) < 0)
 		return -1;
-	}
-	if (spawn(path, argv, -1, fds[1], &pid) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	close(fds[1]);
 	for (;;) {
 		ssize_t n;
 
@@ -215,7 +218,7 @@ static int run_save(const char *path, char **text)
 			buf = bigger;
 			cap = want;
 		}
-		n = read(fds[0], buf + len, cap - 1 - len);
+		n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -227,7 +230,7 @@ static int run_save(const char *path, char **text)
 			break;
 		len += (size_t)n;
 	}
-	close(fds[0]);  /* a child still writing now gets EPIPE and ends */
+	close(fd);  /* a child still writing now gets EPIPE and ends */
 	if (reap(path, pid) < 0)
 		rc = -1;
 	if (rc < 0) {
