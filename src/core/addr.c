@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Addresses (IPv4 kept as IPv4-mapped IPv6), prefixes, their text forms
+ * and connection keys (see addr.h). */
 #include <arpa/inet.h>
 #include <assert.h>
 #include <stdlib.h>

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "bytes.h"
-#include "policy.h"
+#include "cidrset.h"
 
 /* A 128-bit value as two host-order halves, compared hi first. */
 struct u128 {

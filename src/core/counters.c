@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The names and descriptions of the engine's counters, both generated
+ * from COUNTER_LIST (counters.h). */
 #include "counters.h"
 
 static const char *const names[CNT_MAX] = {

@@ -17,6 +17,8 @@
 #include "addr.h"
 #include "cookie.h"
 #include "counters.h"
+#include "flow.h"
+#include "learned.h"
 #include "packet.h"
 #include "policy.h"
 #include "syncache.h"
@@ -61,14 +63,6 @@ enum dir {
 	DIR_NONE,        /* not for a protected service */
 	DIR_CLIENT,      /* client to server */
 	DIR_SERVER,      /* server to client */
-};
-
-enum flow_state {
-	FLOW_HALF_OPEN,      /* only in the SYN cache (listings) */
-	FLOW_BACKEND_SYN,    /* client proved, backend SYN sent */
-	FLOW_ESTABLISHED,
-	FLOW_CLOSING,        /* FIN seen in one direction */
-	FLOW_TIME_WAIT,      /* both FINs acknowledged */
 };
 
 /* One row of a flow listing, and what an offload needs. */
@@ -226,8 +220,5 @@ void engine_walk(const struct engine *e, uint64_t now_ms,
  * master secret (every engine made from it has the same): our TSval at
  * now_ms is (uint32_t)now_ms + this. */
 uint32_t engine_ts_base(const uint8_t secret[ENGINE_SECRET_LEN]);
-
-/* Name of a state ("established", ...). */
-const char *flow_state_name(enum flow_state s);
 
 #endif

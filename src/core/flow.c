@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The flow table's storage (see flow.h): buckets, chains, the free list,
+ * deadlines and the timer scan, and the names of the flow states.  What a
+ * flow's fields mean and when they change is the splice's (splice.c). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,18 @@ struct flowtab {
 	uint64_t min_deadline;    /* lower bound over all buckets */
 	uint8_t key[SIPHASH_KEY_LEN];
 };
+
+const char *flow_state_name(enum flow_state s)
+{
+	switch (s) {
+	case FLOW_HALF_OPEN: return "half-open";
+	case FLOW_BACKEND_SYN: return "backend-syn";
+	case FLOW_ESTABLISHED: return "established";
+	case FLOW_CLOSING: return "closing";
+	case FLOW_TIME_WAIT: return "time-wait";
+	}
+	return "?";
+}
 
 static uint32_t bucket_of(const struct flowtab *ft, const struct conn_key *k)
 {

@@ -18,6 +18,18 @@
 #include "siphash.h"
 #include "translate.h"
 
+/* Where a flow is in its life (struct flow.fl_state, and the listings). */
+enum flow_state {
+	FLOW_HALF_OPEN,      /* only in the SYN cache (listings) */
+	FLOW_BACKEND_SYN,    /* client proved, backend SYN sent */
+	FLOW_ESTABLISHED,
+	FLOW_CLOSING,        /* FIN seen in one direction */
+	FLOW_TIME_WAIT,      /* both FINs acknowledged */
+};
+
+/* Name of a state ("established", ...). */
+const char *flow_state_name(enum flow_state s);
+
 /* Bits of struct flow.fl_flags. */
 #define FL_TS 0x0001          /* timestamps negotiated with the client */
 #define FL_SACK 0x0002        /* SACK negotiated with the client */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The hold pool (see hold.h): fixed-size slots on one free list, chained
+ * per flow in arrival order. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Policy: the compiled rule set (which destinations and ports are
- * protected and how), allow/deny address sets, per-source SYN rate and
- * half-open limits, and the table of TCP options learned from backends.
+ * protected and how, with each rule's options, allow/deny sets and
+ * per-source limits).  The tables that enforce a rule at run time have
+ * their own modules: cidrset.h, srclimit.h, learned.h, passlist.h.
  *
  * A struct policy is built once (by the config loader or a test) and is
  * read-only afterwards, so a reload swaps in a whole new one. */
@@ -13,7 +14,7 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "siphash.h"
+#include "cidrset.h"
 
 enum rule_action {
 	RULE_PROXY,     /* answer SYNs, splice to the backend */
@@ -28,27 +29,6 @@ enum opt_mode {
 	OPT_ON,
 	OPT_AUTO,
 };
-
-/* A set of prefixes, both families, looked up in O(log n). */
-struct cidrset;
-
-/* Builds a set from n prefixes (copied; overlaps merged).  NULL on no
- * memory.  n may be 0. */
-struct cidrset *cidrset_new(const struct prefix *p, size_t n);
-
-/* Frees a set (NULL is fine). */
-void cidrset_free(struct cidrset *s);
-
-/* True when a is inside some prefix of s. */
-bool cidrset_contains(const struct cidrset *s, const struct addr *a);
-
-/* Number of merged ranges (for logs and tests). */
-size_t cidrset_size(const struct cidrset *s);
-
-/* Calls fn with the fewest prefixes whose union is s, in address order
- * (for tables that hold prefixes, such as the XDP stage's tries). */
-void cidrset_prefixes(const struct cidrset *s, void (*fn)(const struct prefix *p, void *ctx),
-		      void *ctx);
 
 #define RULE_NAME_MAX 32
 #define RULE_MAX_PORTS 64
@@ -92,73 +72,5 @@ int policy_match_server(const struct policy *pol, const struct addr *src, uint16
 
 /* Releases the cidrsets the rules own; the struct itself is the caller's. */
 void policy_clear(struct policy *pol);
-
-/* Per-source state: a token bucket for SYNs and a half-open count, keyed
- * by the source's /24 (IPv4) or /64 (IPv6).  A fixed-size, set-associative
- * table: when a set is full the least recently used slot is reused, so
- * memory never grows. */
-struct srclimit;
-
-/* A table of about nslots slots (rounded to a power of two). */
-struct srclimit *srclimit_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_LEN]);
-
-/* Frees it. */
-void srclimit_free(struct srclimit *t);
-
-/* Takes one SYN token for src's prefix at now_ms with rate tokens/s and
- * burst depth; true when allowed.  rate 0 always allows. */
-bool srclimit_syn(struct srclimit *t, const struct addr *src, uint32_t rate,
-		  uint32_t burst, uint64_t now_ms);
-
-/* Adjusts src's half-open count by delta (+1 or -1, saturating at 0; 0
- * only reads) and returns the new count. */
-uint32_t srclimit_half_open(struct srclimit *t, const struct addr *src, int delta);
-
-/* Sets every half-open count to 0 (the token buckets are kept). */
-void srclimit_clear_half_open(struct srclimit *t);
-
-/* Options learned from a backend's SYN-ACKs, per backend address and port.
- * Fixed size; a newer backend overwrites an older one in its slot. */
-struct learned_opts {
-	uint16_t mss;
-	uint8_t wscale;      /* 0xff: backend does not scale */
-	bool sack;
-	bool ts;
-	bool valid;
-};
-
-struct learned;
-
-/* A table of nslots (power of two) entries. */
-struct learned *learned_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_LEN]);
-
-/* Frees it. */
-void learned_free(struct learned *t);
-
-/* Records what backend addr:port announced. */
-void learned_put(struct learned *t, const struct addr *a, uint16_t port,
-		 const struct learned_opts *o);
-
-/* What addr:port announced last; false when unknown. */
-bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
-		 struct learned_opts *o);
-
-/* Source addresses let through by a RULE_RESET rule until a deadline. */
-struct passlist;
-
-/* A table of nslots (power of two) entries; a full set drops its entry
- * that expires first. */
-struct passlist *passlist_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_LEN]);
-
-/* Frees it. */
-void passlist_free(struct passlist *t);
-
-/* Lets src through for rule until now_ms + ms. */
-void passlist_add(struct passlist *t, const struct addr *src, uint8_t rule,
-		  uint64_t now_ms, uint32_t ms);
-
-/* True when src is let through for rule at now_ms. */
-bool passlist_check(const struct passlist *t, const struct addr *src, uint8_t rule,
-		    uint64_t now_ms);
 
 #endif

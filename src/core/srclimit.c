@@ -1,48 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Fixed-size tables keyed by source or backend: per-source SYN limits,
- * options learned from backends, and the RULE_RESET pass list.
- *
- * All three share one shape, chosen because an attacker picks the keys:
- * the slot count is a power of two fixed at creation, a key's set of
- * TABLE_WAYS slots is chosen by SipHash under a secret key (so sources
- * cannot be aimed at one set), and a full set gives up one of its own
- * slots.  Memory is therefore bounded and nothing is allocated after
- * *_new; a flood of new keys can only evict, never grow the table. */
+/* Per-source limits: a token bucket for SYNs and a half-open count per
+ * source network (/24 or /64), in a set-associative table whose sets
+ * give up their least recently used slot (settable.h). */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes.h"
-#include "policy.h"
-
-#define TABLE_WAYS 4
-#define TABLE_MIN_SLOTS 64
-#define TABLE_MAX_SLOTS (1u << 30)
+#include "settable.h"
+#include "srclimit.h"
 
 /* Milli-tokens per token: rates are whole tokens per second, so one
  * millisecond at rate r adds exactly r milli-tokens, with no rounding. */
 #define SRCLIMIT_MILLI 1000
-
-/* nslots rounded up to a power of two within the table limits. */
-static uint32_t table_slots(uint32_t nslots)
-{
-	uint32_t n = TABLE_MIN_SLOTS;
-
-	while (n < nslots && n < TABLE_MAX_SLOTS)
-		n <<= 1;
-	return n;
-}
-
-/* Index of the first slot of the set that data hashes to. */
-static uint32_t table_set(const uint8_t key[SIPHASH_KEY_LEN], uint32_t nslots,
-			  const void *data, size_t len)
-{
-	uint32_t nsets = nslots / TABLE_WAYS;
-
-	return (uint32_t)(siphash24(key, data, len) & (nsets - 1)) * TABLE_WAYS;
-}
-
-/* ---- per-source limits ---- */
 
 struct src_slot {
 	struct addr net;        /* the source's /24 or /64, host bits clear */
@@ -185,157 +154,4 @@ void srclimit_clear_half_open(struct srclimit *t)
 {
 	for (uint32_t i = 0; i < t->nslots; i++)
 		t->slot[i].half_open = 0;
-}
-
-/* ---- options learned from backends ---- */
-
-struct learned_slot {
-	struct addr a;
-	uint16_t port;
-	uint64_t written;       /* table clock at the last put; 0: empty */
-	struct learned_opts o;
-};
-
-struct learned {
-	uint32_t nslots;
-	uint64_t clock;         /* counts puts, for oldest-written */
-	uint8_t key[SIPHASH_KEY_LEN];
-	struct learned_slot slot[];
-};
-
-struct learned *learned_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_LEN])
-{
-	uint32_t n = table_slots(nslots);
-	struct learned *t = calloc(1, sizeof(*t) + (size_t)n * sizeof(t->slot[0]));
-
-	if (!t)
-		return NULL;
-	t->nslots = n;
-	memcpy(t->key, hashkey, SIPHASH_KEY_LEN);
-	return t;
-}
-
-void learned_free(struct learned *t)
-{
-	free(t);
-}
-
-static uint32_t learned_set(const struct learned *t, const struct addr *a, uint16_t port)
-{
-	uint8_t k[sizeof(a->a) + 2];
-
-	memcpy(k, a->a, sizeof(a->a));
-	put_be16(k + sizeof(a->a), port);
-	return table_set(t->key, t->nslots, k, sizeof(k));
-}
-
-void learned_put(struct learned *t, const struct addr *a, uint16_t port,
-		 const struct learned_opts *o)
-{
-	struct learned_slot *set = &t->slot[learned_set(t, a, port)];
-	struct learned_slot *victim = &set[0];
-
-	for (int i = 0; i < TABLE_WAYS; i++) {
-		if (set[i].written && set[i].port == port && addr_eq(&set[i].a, a)) {
-			victim = &set[i];
-			break;
-		}
-		if (set[i].written < victim->written)
-			victim = &set[i];
-	}
-	victim->a = *a;
-	victim->port = port;
-	victim->o = *o;
-	victim->written = ++t->clock;
-}
-
-bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
-		 struct learned_opts *o)
-{
-	const struct learned_slot *set = &t->slot[learned_set(t, a, port)];
-
-	for (int i = 0; i < TABLE_WAYS; i++) {
-		if (set[i].written && set[i].port == port && addr_eq(&set[i].a, a)) {
-			*o = set[i].o;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* ---- RULE_RESET pass list ---- */
-
-struct pass_slot {
-	struct addr a;
-	uint64_t deadline_ms;   /* passes while now_ms < deadline_ms */
-	uint8_t rule;
-	bool used;
-};
-
-struct passlist {
-	uint32_t nslots;
-	uint8_t key[SIPHASH_KEY_LEN];
-	struct pass_slot slot[];
-};
-
-struct passlist *passlist_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_LEN])
-{
-	uint32_t n = table_slots(nslots);
-	struct passlist *t = calloc(1, sizeof(*t) + (size_t)n * sizeof(t->slot[0]));
-
-	if (!t)
-		return NULL;
-	t->nslots = n;
-	memcpy(t->key, hashkey, SIPHASH_KEY_LEN);
-	return t;
-}
-
-void passlist_free(struct passlist *t)
-{
-	free(t);
-}
-
-static uint32_t pass_set(const struct passlist *t, const struct addr *src, uint8_t rule)
-{
-	uint8_t k[sizeof(src->a) + 1];
-
-	memcpy(k, src->a, sizeof(src->a));
-	k[sizeof(src->a)] = rule;
-	return table_set(t->key, t->nslots, k, sizeof(k));
-}
-
-/* An expired slot has the earliest deadline of its set, so it is reused
- * before any live one. */
-void passlist_add(struct passlist *t, const struct addr *src, uint8_t rule,
-		  uint64_t now_ms, uint32_t ms)
-{
-	struct pass_slot *set = &t->slot[pass_set(t, src, rule)];
-	struct pass_slot *victim = NULL;
-
-	for (int i = 0; i < TABLE_WAYS; i++) {
-		if (set[i].used && set[i].rule == rule && addr_eq(&set[i].a, src)) {
-			victim = &set[i];
-			break;
-		}
-		if (!victim || !set[i].used ||
-		    (victim->used && set[i].deadline_ms < victim->deadline_ms))
-			victim = &set[i];
-	}
-	victim->a = *src;
-	victim->rule = rule;
-	victim->used = true;
-	victim->deadline_ms = now_ms > UINT64_MAX - ms ? UINT64_MAX : now_ms + ms;
-}
-
-/* The deadline is exclusive: an entry added at t for ms milliseconds
- * passes from t to t + ms - 1, so ms 0 lets nothing through. */
-bool passlist_check(const struct passlist *t, const struct addr *src, uint8_t rule,
-		    uint64_t now_ms)
-{
-	const struct pass_slot *set = &t->slot[pass_set(t, src, rule)];
-
-	for (int i = 0; i < TABLE_WAYS; i++)
-		if (set[i].used && set[i].rule == rule && addr_eq(&set[i].a, src))
-			return now_ms < set[i].deadline_ms;
-	return false;
 }

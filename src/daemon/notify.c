@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The notify socket path may start with '@', meaning the Linux abstract
- * namespace: the '@' becomes a NUL byte and the address length counts
- * only the bytes of the name. */
+/* The systemd notification protocol (see notify.h).  The notify socket
+ * path may start with '@', meaning the Linux abstract namespace: the '@'
+ * becomes a NUL byte and the address length counts only the bytes of the
+ * name. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

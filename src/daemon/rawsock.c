@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE /* sendmmsg */
-/* IPPROTO_RAW implies a caller-built header for both families on Linux.
+/* The raw and packet sockets for emitted packets (see rawsock.h).
+ * IPPROTO_RAW implies a caller-built header for both families on Linux.
  * The destination passed with each message only steers routing; the
  * kernel sends the header as written (IPv4 fills in the id and checksum
  * when zero).

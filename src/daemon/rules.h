@@ -3,7 +3,8 @@
  * iptables-restore / ip6tables-restore input, applied and removed.  All of
  * synproxyd's rules live in its own chains (SYNPROXYD-*) entered by one
  * jump each from the built-in chains, so removing them touches nothing
- * else on the host. */
+ * else on the host.  The text is made in rules.c (pure, see its design
+ * comment); rules_apply.c runs iptables-restore and iptables-save. */
 #ifndef SP_RULES_H
 #define SP_RULES_H
 

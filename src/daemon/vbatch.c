@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Held ids arrive in delivery order and mostly leave in the same order, so
- * a sorted array with binary search is enough; it is as long as the
- * engine's hold pool at most.  Ids are compared wrap-safely, as the
- * kernel compares them (nfq_id_after), through seq.h. */
+/* Verdict batching (see vbatch.h).  Held ids arrive in delivery order
+ * and mostly leave in the same order, so a sorted array with binary
+ * search is enough; it is as long as the engine's hold pool at most.  Ids
+ * are compared wrap-safely, as the kernel compares them (nfq_id_after),
+ * through seq.h. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>

@@ -653,50 +653,52 @@ static void test_wrap_and_walk(void **state)
 	syncache_free(sc);
 }
 
-/* A caller taking one report per call reaches every row in turn: after a
- * report from row 0 the next call continues at row 1, even when row 0 has
- * meanwhile got another entry due. */
-static void test_due_round_robin(void **state)
+/* Three keys, the j-th in row want[j] of a 4-row cache (the first keys
+ * of key_n that fit), inserted at 0, 0 and 1 with an rto of 1 s: calls
+ * taking one report each must return them in that order. */
+static void check_due_order(const uint32_t want[3])
 {
 	const uint32_t rows = 4;
 	struct syncache_limits l = limits(rows, 4, 16, 3, 1000);
 	struct syncache *sc = syncache_new(&l, hkey);
-	struct conn_key x, y, z;
+	struct conn_key k[3];
 	struct syn_state s, out;
 	enum sc_event ev;
 	int found = 0;
 
 	assert_non_null(sc);
-	/* x and z in row 0, y in row 2. */
 	for (uint32_t i = 0; found != 7; i++) {
-		struct conn_key k = key_n(i);
-		uint32_t r = row_of(&k, rows);
+		struct conn_key n = key_n(i);
+		uint32_t r = row_of(&n, rows);
 
-		if (r == 0 && !(found & 1)) {
-			x = k;
-			found |= 1;
-		} else if (r == 0 && !(found & 4)) {
-			z = k;
-			found |= 4;
-		} else if (r == 2 && !(found & 2)) {
-			y = k;
-			found |= 2;
+		for (int j = 0; j < 3; j++) {
+			if (!(found & (1 << j)) && r == want[j]) {
+				k[j] = n;
+				found |= 1 << j;
+				break;
+			}
 		}
 	}
-	s = state_for(&x, 1);
-	assert_int_equal(syncache_insert(sc, &s, 0, false, NULL), SC_INSERTED);
-	s = state_for(&y, 2);
-	assert_int_equal(syncache_insert(sc, &s, 0, false, NULL), SC_INSERTED);
-	s = state_for(&z, 3);
-	assert_int_equal(syncache_insert(sc, &s, 1, false, NULL), SC_INSERTED);
-	assert_int_equal(syncache_due(sc, 1000, false, &out, &ev, 1), 1);
-	assert_true(conn_key_eq(&out.key, &x));
-	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
-	assert_true(conn_key_eq(&out.key, &y));
-	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
-	assert_true(conn_key_eq(&out.key, &z));
+	for (int j = 0; j < 3; j++) {
+		s = state_for(&k[j], (uint32_t)j + 1);
+		assert_int_equal(syncache_insert(sc, &s, j == 2, false, NULL), SC_INSERTED);
+	}
+	for (int j = 0; j < 3; j++) {
+		assert_int_equal(syncache_due(sc, j ? 1001 : 1000, false, &out, &ev, 1), 1);
+		assert_true(conn_key_eq(&out.key, &k[j]));
+	}
 	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 0);
 	syncache_free(sc);
+}
+
+/* A caller taking one report per call reaches every row in turn: after a
+ * report from row 0 the next call continues at row 1, even when row 0 has
+ * meanwhile got another entry due. */
+static void test_due_round_robin(void **state)
+{
+	static const uint32_t rows[3] = { 0, 2, 0 };
+
+	check_due_order(rows);
 }
 
 /* Two entries sharing a row, one due just before the 32-bit wrap and one
@@ -839,45 +841,9 @@ static void test_flood_bounded(void **state)
  * rows that it had already passed. */
 static void test_due_resumes_in_row(void **state)
 {
-	const uint32_t rows = 4;
-	struct syncache_limits l = limits(rows, 4, 16, 3, 1000);
-	struct syncache *sc = syncache_new(&l, hkey);
-	struct conn_key a, b, c;
-	struct syn_state s, out;
-	enum sc_event ev;
-	int found = 0;
+	static const uint32_t rows[3] = { 2, 2, 0 };
 
-	assert_non_null(sc);
-	/* a and b in row 2, c in row 0. */
-	for (uint32_t i = 0; found != 7; i++) {
-		struct conn_key k = key_n(i);
-		uint32_t r = row_of(&k, rows);
-
-		if (r == 2 && !(found & 1)) {
-			a = k;
-			found |= 1;
-		} else if (r == 2 && !(found & 2)) {
-			b = k;
-			found |= 2;
-		} else if (r == 0 && !(found & 4)) {
-			c = k;
-			found |= 4;
-		}
-	}
-	s = state_for(&a, 1);
-	assert_int_equal(syncache_insert(sc, &s, 0, false, NULL), SC_INSERTED);
-	s = state_for(&b, 2);
-	assert_int_equal(syncache_insert(sc, &s, 0, false, NULL), SC_INSERTED);
-	s = state_for(&c, 3);
-	assert_int_equal(syncache_insert(sc, &s, 1, false, NULL), SC_INSERTED);
-	assert_int_equal(syncache_due(sc, 1000, false, &out, &ev, 1), 1);
-	assert_true(conn_key_eq(&out.key, &a));
-	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
-	assert_true(conn_key_eq(&out.key, &b));
-	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 1);
-	assert_true(conn_key_eq(&out.key, &c));
-	assert_int_equal(syncache_due(sc, 1001, false, &out, &ev, 1), 0);
-	syncache_free(sc);
+	check_due_order(rows);
 }
 
 /* Shedding: a due entry is removed and reported SC_SHED instead of being

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Options learned from backends: what each backend address and port
+ * announced in its last SYN-ACK, in a set-associative table whose sets
+ * give up their oldest-written slot (settable.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+#include "learned.h"
+#include "settable.h"
+
+struct learned_slot {
+	struct addr a;
+	uint16_t port;
+	uint64_t written;       /* table clock at the last put; 0: empty */
+	struct learned_opts o;
+};
+
+struct learned {
+	uint32_t nslots;
+	uint64_t clock;         /* counts puts, for oldest-written */
+	uint8_t key[SIPHASH_KEY_LEN];
+	struct learned_slot slot[];
+};
+
+struct learned *learned_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_LEN])
+{
+	uint32_t n = table_slots(nslots);
+	struct learned *t = calloc(1, sizeof(*t) + (size_t)n * sizeof(t->slot[0]));
+
+	if (!t)
+		return NULL;
+	t->nslots = n;
+	memcpy(t->key, hashkey, SIPHASH_KEY_LEN);
+	return t;
+}
+
+void learned_free(struct learned *t)
+{
+	free(t);
+}
+
+static uint32_t learned_set(const struct learned *t, const struct addr *a, uint16_t port)
+{
+	uint8_t k[sizeof(a->a) + 2];
+
+	memcpy(k, a->a, sizeof(a->a));
+	put_be16(k + sizeof(a->a), port);
+	return table_set(t->key, t->nslots, k, sizeof(k));
+}
+
+void learned_put(struct learned *t, const struct addr *a, uint16_t port,
+		 const struct learned_opts *o)
+{
+	struct learned_slot *set = &t->slot[learned_set(t, a, port)];
+	struct learned_slot *victim = &set[0];
+
+	for (int i = 0; i < TABLE_WAYS; i++) {
+		if (set[i].written && set[i].port == port && addr_eq(&set[i].a, a)) {
+			victim = &set[i];
+			break;
+		}
+		if (set[i].written < victim->written)
+			victim = &set[i];
+	}
+	victim->a = *a;
+	victim->port = port;
+	victim->o = *o;
+	victim->written = ++t->clock;
+}
+
+bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
+		 struct learned_opts *o)
+{
+	const struct learned_slot *set = &t->slot[learned_set(t, a, port)];
+
+	for (int i = 0; i < TABLE_WAYS; i++) {
+		if (set[i].written && set[i].port == port && addr_eq(&set[i].a, a)) {
+			*o = set[i].o;
+			return true;
+		}
+	}
+	return false;
+}

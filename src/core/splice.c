@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The splice: a flow from the moment a client's handshake is proved
+ * (splice_open) to its end.  It owns the backend leg (our SYN, its
+ * retransmissions, the backend's SYN-ACK and our ACK to it), the client
+ * data held until then, the translation set up from both handshakes, both
+ * directions of an established flow (tracking, RSTs, the close, the
+ * timers), the challenge ACK, and the hand-over to the kernel's fast
+ * path.  It is the only code that writes a flow's fl_ fields, and the
+ * only code that makes and ends flows, so the flow events (out->flowev)
+ * and the learned options (out->learned) are reported from here.
+ *
+ * Sequence spaces.  The client knows the server by our ISN (iss); the
+ * backend knows itself by its own ISN (bis).  The backend SYN carries the
+ * client's ISN (irs), so client sequence numbers never change; server
+ * sequence numbers move by delta = iss - bis:
+ *   server -> client: seq += delta, TSval += tsoff
+ *   client -> server: ack -= delta, SACK edges -= delta, TSecr -= tsoff
+ * and the window field is rescaled when the scale a sender applies differs
+ * from the one its receiver believes in (see set_translation). */
+#include <assert.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "hold.h"
+#include "seq.h"
+#include "translate.h"
+
+/* Challenge ACKs per second, engine-wide (Linux's tcp_challenge_ack_limit
+ * plays the same role): a SYN flood on a live tuple must not turn the
+ * proxy into a reflector. */
+#define CHALLENGE_ACK_PER_SEC 1000
+
+/* Flows visited, at most, to find one in time-wait when the table is full. */
+#define RECYCLE_VISITS 64
+
+/* Records that k gained (up) or lost its flow. */
+static void flow_event(struct engine_out *out, const struct conn_key *k, bool up)
+{
+	assert(out->nflowev < ENGINE_MAX_FLOWEV);
+	out->flowev[out->nflowev].key = *k;
+	out->flowev[out->nflowev].up = up;
+	out->nflowev++;
+}
+
+/* Sends the SYN that opens the backend leg: the client's ISN and options. */
+static void send_backend_syn(struct engine *e, struct engine_out *out, const struct flow *f)
+{
+	struct tcpopt o = { .have = TO_MSS, .mss = f->fl_mss };
+	struct seg s;
+	uint32_t win = (uint32_t)f->fl_c_win << ((f->fl_flags & FL_WS) ? f->fl_c_ws : 0);
+
+	seg_init(&s, &f->fl_key, DIR_SERVER);
+	s.seq = f->fl_irs;
+	s.flags = TCPH_SYN | ((f->fl_flags & FL_ECN) ? TCPH_ECE | TCPH_CWR : 0);
+	s.win = (uint16_t)(win > 65535 ? 65535 : win);
+	if (f->fl_flags & FL_WS) {
+		o.have |= TO_WSCALE;
+		o.wscale = f->fl_c_ws;
+	}
+	if (f->fl_flags & FL_SACK)
+		o.have |= TO_SACKOK;
+	if (f->fl_flags & FL_TS) {
+		o.have |= TO_TS;
+		o.tsval = f->fl_c_tsval;
+		o.tsecr = 0;
+	}
+	s.opt = &o;
+	engine_emit(e, out, DIR_SERVER, &s);
+}
+
+/* An RST to the client as if from the server, acknowledging what the
+ * client sent. */
+static void send_client_rst(struct engine *e, struct engine_out *out, const struct flow *f)
+{
+	struct seg s;
+
+	seg_init(&s, &f->fl_key, DIR_CLIENT);
+	s.seq = f->fl_iss + 1;
+	s.ack = f->fl_c_nxt;
+	s.flags = TCPH_RST | TCPH_ACK;
+	engine_emit(e, out, DIR_CLIENT, &s);
+}
+
+void splice_release_held(struct engine *e, struct engine_out *out, struct flow *f,
+			 enum verdict v)
+{
+	uint32_t id, len;
+	uint8_t *data;
+
+	while (hold_pop(e->hold, &f->fl_held, &id, &data, &len)) {
+		struct engine_release *r;
+		struct pkt p;
+
+		assert(out->nrelease < ENGINE_MAX_RELEASE);
+		r = &out->release[out->nrelease++];
+		r->id = id;
+		r->data = data;
+		r->len = len;
+		r->verdict = v;
+		if (v == VERDICT_ACCEPT && packet_parse(&p, data, len) == PKT_OK) {
+			translate_apply(&p, &f->fl_c2s);
+			count(e, CNT_held_released);
+		} else {
+			r->verdict = VERDICT_DROP;
+			count(e, CNT_held_dropped);
+		}
+	}
+}
+
+void splice_end(struct engine *e, struct engine_out *out, struct flow *f, enum counter why)
+{
+	splice_release_held(e, out, f, VERDICT_DROP);
+	count(e, why);
+	flow_event(out, &f->fl_key, false);
+	flowtab_remove(e->ft, f);
+}
+
+void splice_fail(struct engine *e, struct engine_out *out, struct flow *f, enum counter why)
+{
+	send_client_rst(e, out, f);
+	splice_end(e, out, f, why);
+}
+
+/* Makes room in a full flow table by ending a flow in time-wait, as Linux
+ * reuses its time-wait sockets: such a flow only waits to translate a
+ * late retransmission of the last FIN or ACK, while the table would
+ * otherwise refuse new connections at flows.max / time_wait per second.
+ * True when one was ended. */
+static bool recycle_time_wait(struct engine *e, struct engine_out *out)
+{
+	struct flow *tw = flowtab_find_state(e->ft, FLOW_TIME_WAIT, RECYCLE_VISITS);
+
+	if (!tw)
+		return false;
+	count(e, CNT_time_wait_recycled);
+	splice_end(e, out, tw, CNT_flows_closed);
+	return true;
+}
+
+void splice_describe(const struct flow *f, uint64_t now_ms, struct flow_info *fi)
+{
+	*fi = (struct flow_info){
+		.key = f->fl_key,
+		.state = (enum flow_state)f->fl_state,
+		.age_ms = now_ms - f->fl_created_ms,
+		.seq_delta = f->fl_s2c.seq_add,
+		.ts_delta = f->fl_s2c.tsval_add,
+		.irs = f->fl_irs,
+		.iss = f->fl_iss,
+		.bis = f->fl_bis,
+		.our_tsval = f->fl_our_tsval,
+		.client_wscale = (f->fl_flags & FL_WS) ? f->fl_c_ws : WS_NONE,
+		.our_wscale = (f->fl_flags & FL_WS) ? f->fl_our_ws : WS_NONE,
+		.backend_wscale = (f->fl_flags & FL_B_WS) ? f->fl_b_ws : WS_NONE,
+		.sack = f->fl_flags & FL_SACK,
+		.ts = (f->fl_flags & (FL_TS | FL_B_TS)) == (FL_TS | FL_B_TS),
+		.rescaled = f->fl_s2c.win_from != f->fl_s2c.win_to ||
+			    f->fl_c2s.win_from != f->fl_c2s.win_to,
+		.offloaded = f->fl_flags & FL_OFFLOADED,
+	};
+}
+
+/* Sets both translations once the backend's ISN and options are known.
+ * The window: a sender scales by the shift it announced, a receiver by
+ * the shift it was told; the two differ when the client and the backend
+ * did not see the same options. */
+static void set_translation(struct flow *f, uint32_t b_tsval)
+{
+	uint32_t delta = f->fl_iss - f->fl_bis;
+	uint32_t tsoff = 0;
+	uint8_t c_ws = (f->fl_flags & FL_WS) ? f->fl_c_ws : 0;
+	uint8_t our_ws = (f->fl_flags & FL_WS) ? f->fl_our_ws : 0;
+	bool b_ws = (f->fl_flags & FL_WS) && (f->fl_flags & FL_B_WS);
+
+	if ((f->fl_flags & FL_TS) && (f->fl_flags & FL_B_TS))
+		tsoff = f->fl_our_tsval - b_tsval;
+	f->fl_s2c = (struct xlate){
+		.seq_add = delta,
+		.tsval_add = tsoff,
+		.win_from = b_ws ? f->fl_b_ws : 0,
+		.win_to = our_ws,
+	};
+	f->fl_c2s = (struct xlate){
+		.ack_add = (uint32_t)-delta,
+		.sack_add = (uint32_t)-delta,
+		.tsecr_add = (uint32_t)-tsoff,
+		.win_from = c_ws,
+		.win_to = b_ws ? c_ws : 0,
+	};
+}
+
+static uint8_t clamp_ws(uint8_t ws)
+{
+	return ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws;
+}
+
+/* Holds a client segment until the backend is ready; false when it
+ * could not be held (then it is dropped and the client retransmits). */
+static bool hold_segment(struct engine *e, struct flow *f, const struct pkt *p,
+			 const struct engine_meta *m)
+{
+	if (f->fl_held.count >= e->cfg.hold_packets_per_flow)
+		return false;
+	return hold_push(e->hold, &f->fl_held, m ? m->id : 0, p->data, p->len);
+}
+
+/* Tracks what one side of f sent in p, before translation: the highest
+ * sequence number, its FIN, whether it acknowledged the other side's FIN,
+ * its window and (the client's) TSval.  o may be NULL for the server. */
+static void track(struct flow *f, const struct pkt *p, const struct tcpopt *o, enum dir from)
+{
+	bool client = from == DIR_CLIENT;
+	uint32_t end = p->seq + p->paylen + ((p->flags & TCPH_FIN) ? 1 : 0);
+	uint32_t *nxt = client ? &f->fl_c_nxt : &f->fl_s_nxt;
+	uint16_t peer_fin = client ? FL_S_FIN : FL_C_FIN;
+	/* The other side's FIN as this side numbers it: a client
+	 * acknowledges in our sequence space, the backend in its own. */
+	uint32_t peer_fin_seq = client ? f->fl_s_fin + f->fl_s2c.seq_add : f->fl_c_fin;
+
+	*nxt = seq_max(*nxt, end);
+	if (p->flags & TCPH_FIN) {
+		f->fl_flags |= client ? FL_C_FIN : FL_S_FIN;
+		*(client ? &f->fl_c_fin : &f->fl_s_fin) = p->seq + p->paylen;
+	}
+	if ((p->flags & TCPH_ACK) && (f->fl_flags & peer_fin) && seq_after(p->ack, peer_fin_seq))
+		f->fl_flags |= client ? FL_S_FIN_ACKED : FL_C_FIN_ACKED;
+	if (!client) {
+		f->fl_s_wnd = (uint32_t)p->win << f->fl_s2c.win_from;
+		return;
+	}
+	/* While the backend handshake runs (SYN retransmissions, our final
+	 * ACK), fl_c_tsval stays the TSval of the client's handshake ACK, set
+	 * when the flow is made.  The held segments, released after that ACK,
+	 * carry their own older TSvals than a later one; a backend that saw
+	 * the newer value first drops them as old duplicates (PAWS, RFC 7323
+	 * section 5) and the client must retransmit. */
+	if (o && (o->have & TO_TS) && f->fl_state != FLOW_BACKEND_SYN)
+		f->fl_c_tsval = o->tsval;
+	f->fl_c_win = p->win;
+	f->fl_c_wnd = (uint32_t)p->win << ((f->fl_flags & FL_WS) ? f->fl_c_ws : 0);
+}
+
+enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
+				    const struct syn_state *st, const struct nego *n,
+				    bool from_cookie, unsigned ridx, const struct pkt *p,
+				    const struct tcpopt *o, const struct engine_meta *m,
+				    uint64_t now_ms)
+{
+	const struct conn_key *k = &st->key;
+	struct flow *f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
+
+	if (!f && recycle_time_wait(e, out))
+		f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
+	if (!f)
+		return SPLICE_FULL;
+	out->forget = true;
+	out->forget_key = *k;
+	flow_event(out, k, true);
+
+	f->fl_irs = st->irs;
+	f->fl_iss = st->iss;
+	f->fl_mss = st->mss;
+	f->fl_rule = (uint8_t)ridx;
+	f->fl_state = FLOW_BACKEND_SYN;
+	f->fl_created_ms = now_ms;
+	f->fl_c_nxt = st->irs + 1;
+	if (st->flags & SS_WSCALE) {
+		f->fl_flags |= FL_WS;
+		f->fl_c_ws = clamp_ws(st->wscale);
+		f->fl_our_ws = n->ws == WS_NONE ? 0 : n->ws;
+	}
+	if (st->flags & SS_SACK)
+		f->fl_flags |= FL_SACK;
+	if ((st->flags & SS_TS) && (o->have & TO_TS)) {
+		f->fl_flags |= FL_TS;
+		f->fl_our_tsval = o->tsecr;
+	}
+	if (st->flags & SS_ECN)
+		f->fl_flags |= FL_ECN;
+	if (from_cookie)
+		f->fl_flags |= FL_COOKIE;
+	if (o->have & TO_TS)
+		f->fl_c_tsval = o->tsval;
+	track(f, p, o, DIR_CLIENT);
+	count(e, CNT_flows_created);
+	send_backend_syn(e, out, f);
+	count(e, CNT_backend_syn_sent);
+	if (p->paylen || (p->flags & TCPH_FIN)) {
+		if (hold_segment(e, f, p, m)) {
+			count_verdict(e, out, VERDICT_HOLD, CNT_packets_held);
+			return SPLICE_HELD;
+		}
+		count(e, CNT_held_dropped);
+	}
+	return SPLICE_OPENED;
+}
+
+/* What an RST does to a flow: an exact one (seq is what the sender sends
+ * next) ends it; one inside the receiver's window is passed on but only
+ * shortens the flow's life, as the receiver may answer it with a
+ * challenge ACK (RFC 5961); any other is dropped. */
+enum rst_kind { RST_EXACT, RST_IN_WINDOW, RST_OUTSIDE };
+
+/* Classifies an RST from side `from` of an established flow. */
+static enum rst_kind classify_rst(const struct flow *f, const struct pkt *p, enum dir from)
+{
+	uint32_t nxt = from == DIR_CLIENT ? f->fl_c_nxt : f->fl_s_nxt;
+	uint32_t wnd = from == DIR_CLIENT ? f->fl_s_wnd : f->fl_c_wnd;
+
+	if (p->seq == nxt)
+		return RST_EXACT;
+	if (seq_between(p->seq, nxt, nxt + (wnd ? wnd : 1)))
+		return RST_IN_WINDOW;
+	return RST_OUTSIDE;
+}
+
+/* The deadline a live flow gets after a segment. */
+static uint64_t live_deadline(const struct engine *e, const struct flow *f, uint64_t now_ms)
+{
+	if (f->fl_flags & FL_OFFLOADED)
+		return now_ms + e->cfg.rst_grace_ms;
+	switch (f->fl_state) {
+	case FLOW_TIME_WAIT:
+		return f->fl_deadline_ms;
+	case FLOW_CLOSING:
+		return now_ms + e->cfg.fin_wait_ms;
+	default:
+		return now_ms + e->cfg.established_idle_ms;
+	}
+}
+
+/* Moves an established flow along its close once FINs are acknowledged. */
+static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
+{
+	if (f->fl_state == FLOW_TIME_WAIT)
+		return;
+	if ((f->fl_flags & (FL_C_FIN_ACKED | FL_S_FIN_ACKED)) ==
+	    (FL_C_FIN_ACKED | FL_S_FIN_ACKED)) {
+		f->fl_state = FLOW_TIME_WAIT;
+		flowtab_set_deadline(e->ft, f, now_ms + e->cfg.time_wait_ms);
+	} else if (f->fl_flags & (FL_C_FIN | FL_S_FIN)) {
+		f->fl_state = FLOW_CLOSING;
+	}
+}
+
+/* A segment from side `from` of an established flow (o: its options, or
+ * NULL): an RST is classified, anything else tracked, then the segment is
+ * translated for the other side and passed on. */
+static void forward(struct engine *e, struct flow *f, struct pkt *p, const struct tcpopt *o,
+		    enum dir from, uint64_t now_ms, struct engine_out *out)
+{
+	const struct xlate *x = from == DIR_CLIENT ? &f->fl_c2s : &f->fl_s2c;
+
+	if (p->flags & TCPH_RST) {
+		switch (classify_rst(f, p, from)) {
+		case RST_OUTSIDE:
+			count_verdict(e, out, VERDICT_DROP, CNT_rst_out_of_window);
+			return;
+		case RST_IN_WINDOW:
+			flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
+			translate_apply(p, x);
+			out->modified = true;
+			count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+			return;
+		case RST_EXACT:
+			translate_apply(p, x);
+			out->modified = true;
+			splice_end(e, out, f, CNT_flows_reset);
+			count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+			return;
+		}
+	}
+	track(f, p, o, from);
+	translate_apply(p, x);
+	out->modified = true;
+	if (x->win_from != x->win_to)
+		count(e, CNT_window_rescaled);
+	update_close(e, f, now_ms);
+	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
+	count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+}
+
+/* A FIN or RST of an offloaded flow that reaches the queue went past
+ * conntrack before the flow's entry existed (or conntrack found it
+ * invalid): the entry will never see the connection close and would stay
+ * ESTABLISHED, ready to translate a later connection on the same tuple
+ * with this one's offsets.  The flow comes back to userspace, where it
+ * ends as any other, and the entry goes. */
+static void withdraw_if_closing(struct engine *e, struct flow *f, const struct pkt *p,
+				struct engine_out *out)
+{
+	if (!(f->fl_flags & FL_OFFLOADED) || !(p->flags & (TCPH_FIN | TCPH_RST)))
+		return;
+	f->fl_flags &= (uint16_t)~FL_OFFLOADED;
+	out->forget = true;
+	out->forget_key = f->fl_key;
+	count(e, CNT_offload_withdrawn);
+}
+
+void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
+		   uint64_t now_ms, struct engine_out *out)
+{
+	struct tcpopt o;
+
+	withdraw_if_closing(e, f, p, out);
+	tcpopt_parse(p->data + p->l4off, p->doff, &o);
+	if (f->fl_state == FLOW_BACKEND_SYN) {
+		if (p->flags & TCPH_RST) {
+			struct seg s;
+
+			/* The client gave up: tell the backend, whose half-open
+			 * entry comes from our SYN. */
+			seg_init(&s, &f->fl_key, DIR_SERVER);
+			s.seq = f->fl_irs + 1;
+			s.flags = TCPH_RST;
+			engine_emit(e, out, DIR_SERVER, &s);
+			splice_end(e, out, f, CNT_flows_reset);
+			set_verdict(out, VERDICT_DROP, CNT_flows_reset);
+			return;
+		}
+		track(f, p, &o, DIR_CLIENT);
+		if (p->paylen || (p->flags & TCPH_FIN)) {
+			if (hold_segment(e, f, p, m)) {
+				count_verdict(e, out, VERDICT_HOLD, CNT_packets_held);
+				return;
+			}
+			count_verdict(e, out, VERDICT_DROP, CNT_held_dropped);
+			return;
+		}
+		count_verdict(e, out, VERDICT_DROP, CNT_cookie_retrans);
+		return;
+	}
+	forward(e, f, p, &o, DIR_CLIENT, now_ms, out);
+}
+
+/* Records the options the backend of f announced in its SYN-ACK (o),
+ * for rules whose options are "auto", and reports a change. */
+static void learn(struct engine *e, const struct flow *f, const struct tcpopt *o,
+		  struct engine_out *out)
+{
+	struct learned_opts old, lo = {
+		.mss = (o->have & TO_MSS) ? o->mss : DEFAULT_MSS,
+		.wscale = (o->have & TO_WSCALE) ? f->fl_b_ws : WS_NONE,
+		.sack = o->have & TO_SACKOK,
+		.ts = o->have & TO_TS,
+		.valid = true,
+	};
+
+	if (!learned_get(e->learned, &f->fl_key.saddr, f->fl_key.sport, &old) ||
+	    old.mss != lo.mss || old.wscale != lo.wscale || old.sack != lo.sack ||
+	    old.ts != lo.ts) {
+		out->learned = true;
+		out->learned_addr = f->fl_key.saddr;
+		out->learned_port = f->fl_key.sport;
+		out->learned_opts = lo;
+	}
+	learned_put(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo);
+	count(e, CNT_options_learned);
+}
+
+/* The backend's SYN-ACK to our SYN: splice the two legs. */
+static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
+			   struct engine_out *out)
+{
+	struct tcpopt o, ao = { .have = 0 };
+	struct seg s;
+
+	if (p->ack != f->fl_irs + 1) {
+		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
+		return;
+	}
+	tcpopt_parse(p->data + p->l4off, p->doff, &o);
+	f->fl_bis = p->seq;
+	f->fl_s_nxt = p->seq + 1;
+	if (o.have & TO_WSCALE) {
+		f->fl_flags |= FL_B_WS;
+		f->fl_b_ws = clamp_ws(o.wscale);
+	}
+	if (o.have & TO_TS)
+		f->fl_flags |= FL_B_TS;
+	else if (f->fl_flags & FL_TS)
+		count(e, CNT_ts_missing);
+	set_translation(f, o.tsval);
+	f->fl_s_wnd = p->win;   /* SYN windows are never scaled */
+	learn(e, f, &o, out);
+
+	/* Complete the backend's handshake in the client's name. */
+	seg_init(&s, &f->fl_key, DIR_SERVER);
+	s.seq = f->fl_irs + 1;
+	s.ack = f->fl_bis + 1;
+	s.flags = TCPH_ACK;
+	{
+		uint32_t w = ((uint32_t)f->fl_c_win << f->fl_c2s.win_from) >> f->fl_c2s.win_to;
+
+		s.win = (uint16_t)(w > 65535 ? 65535 : w);
+	}
+	if ((f->fl_flags & FL_TS) && (f->fl_flags & FL_B_TS)) {
+		ao.have = TO_TS;
+		ao.tsval = f->fl_c_tsval;
+		ao.tsecr = o.tsval;
+		s.opt = &ao;
+	}
+	engine_emit(e, out, DIR_SERVER, &s);
+	f->fl_state = FLOW_ESTABLISHED;
+	count(e, CNT_backend_established);
+
+	if (f->fl_held.count) {
+		splice_release_held(e, out, f, VERDICT_ACCEPT);
+	} else {
+		/* Tell the client the backend's real window. */
+		struct tcpopt wo = { .have = 0 };
+		uint32_t w = ((uint32_t)p->win >> f->fl_s2c.win_to);
+
+		seg_init(&s, &f->fl_key, DIR_CLIENT);
+		s.seq = f->fl_iss + 1;
+		s.ack = f->fl_c_nxt;
+		s.flags = TCPH_ACK;
+		s.win = (uint16_t)(w ? w : 1);
+		if ((f->fl_flags & FL_TS) && (f->fl_flags & FL_B_TS)) {
+			wo.have = TO_TS;
+			wo.tsval = o.tsval + f->fl_s2c.tsval_add;
+			wo.tsecr = f->fl_c_tsval;
+			s.opt = &wo;
+		}
+		engine_emit(e, out, DIR_CLIENT, &s);
+	}
+	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.established_idle_ms);
+	out->offer = true;
+	splice_describe(f, now_ms, &out->offer_flow);
+	set_verdict(out, VERDICT_DROP, CNT_backend_established);
+}
+
+void splice_server(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
+		   struct engine_out *out)
+{
+	withdraw_if_closing(e, f, p, out);
+	if (f->fl_state == FLOW_BACKEND_SYN) {
+		if ((p->flags & (TCPH_SYN | TCPH_ACK | TCPH_RST)) == (TCPH_SYN | TCPH_ACK)) {
+			backend_synack(e, f, p, now_ms, out);
+			return;
+		}
+		if ((p->flags & TCPH_RST) && (!(p->flags & TCPH_ACK) || p->ack == f->fl_irs + 1)) {
+			splice_fail(e, out, f, CNT_backend_refused);
+			set_verdict(out, VERDICT_DROP, CNT_backend_refused);
+			return;
+		}
+		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
+		return;
+	}
+	if ((p->flags & (TCPH_SYN | TCPH_ACK)) == (TCPH_SYN | TCPH_ACK)) {
+		/* Our ACK to the backend was lost: it repeats its SYN-ACK. */
+		if (p->seq == f->fl_bis && f->fl_state == FLOW_ESTABLISHED) {
+			struct seg s;
+
+			seg_init(&s, &f->fl_key, DIR_SERVER);
+			s.seq = f->fl_irs + 1;
+			s.ack = f->fl_bis + 1;
+			s.flags = TCPH_ACK;
+			s.win = p->win;
+			engine_emit(e, out, DIR_SERVER, &s);
+		}
+		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
+		return;
+	}
+	forward(e, f, p, NULL, DIR_SERVER, now_ms, out);
+}
+
+/* Answers a SYN on a live flow the way RFC 5961 (section 4) has a TCP
+ * endpoint do it: an ACK carrying what the server expects next.  A client
+ * that lost the connection (or is opening a new one from the same port)
+ * answers it with an RST at exactly that number, which ends the flow
+ * through the exact-RST rule; its next SYN then opens a fresh connection.
+ * A spoofed SYN learns nothing and ends nothing. */
+void splice_challenge(struct engine *e, const struct flow *f, uint64_t now_ms,
+		      struct engine_out *out)
+{
+	uint32_t w = f->fl_s_wnd >> f->fl_s2c.win_to;
+	struct seg s;
+
+	if (now_ms / 1000 != e->challenge_second) {
+		e->challenge_second = now_ms / 1000;
+		e->challenge_sent = 0;
+	}
+	if (e->challenge_sent >= CHALLENGE_ACK_PER_SEC) {
+		count(e, CNT_challenge_ack_limited);
+		return;
+	}
+	e->challenge_sent++;
+	seg_init(&s, &f->fl_key, DIR_CLIENT);
+	s.seq = f->fl_s_nxt + f->fl_s2c.seq_add;
+	s.ack = f->fl_c_nxt;
+	s.flags = TCPH_ACK;
+	s.win = (uint16_t)(w > 65535 ? 65535 : w);
+	engine_emit(e, out, DIR_CLIENT, &s);
+}
+
+void splice_timer(struct engine *e, struct flow *f, uint64_t now_ms, struct engine_out *out)
+{
+	switch (f->fl_state) {
+	case FLOW_BACKEND_SYN:
+		if (f->fl_retries < e->cfg.backend_syn_retries) {
+			f->fl_retries++;
+			send_backend_syn(e, out, f);
+			count(e, CNT_backend_syn_retrans);
+			flowtab_set_deadline(e->ft, f, now_ms + ((uint64_t)e->cfg.backend_syn_rto_ms
+								 << f->fl_retries));
+			return;
+		}
+		splice_fail(e, out, f, CNT_backend_timeout);
+		return;
+	case FLOW_TIME_WAIT:
+		splice_end(e, out, f, CNT_flows_closed);
+		return;
+	default:
+		splice_end(e, out, f, (f->fl_flags & FL_OFFLOADED) ? CNT_offload_released :
+				    CNT_flows_expired);
+		return;
+	}
+}
+
+bool splice_offload(struct engine *e, struct flow *f, uint64_t now_ms)
+{
+	if (f->fl_state != FLOW_ESTABLISHED || (f->fl_flags & FL_OFFLOADED))
+		return false;
+	f->fl_flags |= FL_OFFLOADED;
+	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
+	count(e, CNT_flows_offloaded);
+	return true;
+}

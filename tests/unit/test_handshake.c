@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The handshake (src/core/handshake.c) through the engine: SYN-ACKs and
+ * their retransmissions, duplicate SYNs, bad ACKs, the SYN cache full or
+ * off and cookies instead, per-source SYN rate and half-open limits,
+ * options learned from a backend, the cookie cross-check and cookies
+ * shared by engines with one secret. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static void test_duplicate_syn_same_synack(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t iss1 = do_syn(v, &linux_syn_opts, NULL);
+
+	v->now += 700;
+	uint32_t iss2 = do_syn(v, &linux_syn_opts, NULL);
+
+	assert_int_equal(iss1, iss2);
+	assert_int_equal(cnt(v, CNT_syn_duplicate), 1);
+	assert_int_equal(cnt(v, CNT_syncache_added), 1);
+	env_free(v);
+}
+
+static void test_synack_retransmit_schedule(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t iss = do_syn(v, &linux_syn_opts, NULL);
+	uint64_t start = v->now;
+	uint64_t seen[8];
+	int n = 0;
+
+	/* Step through time 1 ms at a time for 20 s and note every retransmit. */
+	for (uint64_t t = start; t <= start + 20000; t++) {
+		while (engine_tick(v->e, t, &v->out))
+			;
+		for (uint32_t i = 0; i < v->out.nemit; i++) {
+			struct pkt p;
+			struct tcpopt o;
+
+			parse_emit(&v->out.emit[i], &p, &o);
+			assert_int_equal(p.seq, iss);
+			assert_int_equal(p.flags, TCPH_SYN | TCPH_ACK);
+			assert_true(n < 8);
+			seen[n++] = t - start;
+		}
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(seen[0], 1000);
+	assert_int_equal(seen[1], 3000);
+	assert_int_equal(seen[2], 7000);
+	assert_int_equal(cnt(v, CNT_synack_retrans), 3);
+	assert_int_equal(cnt(v, CNT_syncache_expired), 1);
+	env_free(v);
+}
+
+static void test_bad_ack_dropped(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = do_syn(v, &linux_syn_opts, NULL);
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 2, .win = 229 };
+
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_ack_invalid);
+	assert_int_equal(v->out.nemit, 0);
+	/* Without a cache entry, a guessed ACK fails the cookie. */
+	v->cport++;
+	a.ack = 0x12345678;
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_cookie_invalid_mac);
+	assert_int_equal(v->out.nemit, 0);
+	assert_int_equal(cnt(v, CNT_backend_syn_sent), 0);
+	env_free(v);
+}
+
+static void tiny_cache(struct env *v)
+{
+	v->cfg.syncache.buckets = 1;
+	v->cfg.syncache.bucket_limit = 1;
+	v->cfg.syncache.max_entries = 1;
+}
+
+static void test_cache_full_falls_back_to_cookie(void **state)
+{
+	struct env *v = env_new(tiny_cache);
+	uint32_t ts;
+
+	v->cport = 1000;
+	do_syn(v, &linux_syn_opts, NULL);     /* fills the cache */
+	v->cport = 1001;
+	uint32_t iss = do_syn(v, &linux_syn_opts, &ts);
+	assert_int_equal(cnt(v, CNT_syncache_full), 1);
+	assert_int_equal(cnt(v, CNT_cookie_sent), 1);
+	v->now += 5;
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(cnt(v, CNT_cookie_valid), 1);
+
+	/* The cookie kept the client's exact options (via the TS bits). */
+	struct pkt p;
+	struct tcpopt so;
+
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(so.have, TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE);
+	assert_int_equal(so.wscale, 7);
+	assert_int_equal(so.mss, 1460);
+	env_free(v);
+}
+
+/* Runs the timers every ms in [from, to]; returns the SYN-ACKs emitted. */
+static uint32_t tick_synacks(struct env *v, uint64_t from, uint64_t to)
+{
+	uint32_t n = 0;
+
+	for (uint64_t t = from; t <= to; t++) {
+		bool more;
+
+		do {
+			more = engine_tick(v->e, t, &v->out);
+			for (uint32_t i = 0; i < v->out.nemit; i++) {
+				struct pkt p;
+				struct tcpopt o;
+
+				parse_emit(&v->out.emit[i], &p, &o);
+				n += p.flags == (TCPH_SYN | TCPH_ACK);
+			}
+		} while (more);
+	}
+	return n;
+}
+
+/* The SYN cache under pressure: once it has turned a SYN away, a due entry
+ * is dropped (syncache_shed) instead of retransmitted, its client's late
+ * ACK still completes through the cookie, and once the cache has taken
+ * every SYN for an rto the schedule is the usual one again. */
+static void test_cache_full_sheds_due_entries(void **state)
+{
+	struct env *v = env_new(tiny_cache);
+	uint64_t start = v->now;
+	uint32_t ts_a, iss_a;
+
+	v->cport = 1000;
+	iss_a = do_syn(v, &linux_syn_opts, &ts_a);        /* fills the cache */
+	v->now = start + 10;
+	v->cport = 1001;
+	do_syn(v, &linux_syn_opts, NULL);                 /* turned away: pressure */
+	assert_int_equal(cnt(v, CNT_syncache_full), 1);
+	assert_int_equal(tick_synacks(v, start, start + 1005), 0);
+	assert_int_equal(cnt(v, CNT_synack_retrans), 0);
+	assert_int_equal(cnt(v, CNT_syncache_shed), 1);
+	assert_int_equal(engine_next_deadline(v->e), UINT64_MAX);
+	/* A's ACK, late: no entry any more, the cookie answers. */
+	v->now = start + 1005;
+	v->cport = 1000;
+	do_ack(v, iss_a, ts_a, NULL);
+	assert_int_equal(cnt(v, CNT_cookie_valid), 1);
+	assert_int_equal(cnt(v, CNT_syncache_hit), 0);
+
+	/* Pressure is over (no SYN turned away since start + 10): a new entry
+	 * gets its SYN-ACK retransmitted at +1 s. */
+	v->now = start + 3000;
+	v->cport = 1002;
+	do_syn(v, &linux_syn_opts, NULL);
+	assert_int_equal(cnt(v, CNT_syncache_added), 2);
+	assert_int_equal(tick_synacks(v, v->now, v->now + 1000), 1);
+	assert_int_equal(cnt(v, CNT_synack_retrans), 1);
+	assert_int_equal(cnt(v, CNT_syncache_shed), 1);
+	env_free(v);
+}
+
+static void cookies_always(struct env *v)
+{
+	v->cfg.cookies = COOKIES_ALWAYS;
+}
+
+static void test_cookies_always(void **state)
+{
+	struct env *v = env_new(cookies_always);
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct engine_gauges g;
+
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.syncache_entries, 0);
+	assert_int_equal(cnt(v, CNT_cookie_sent), 1);
+	v->now += 60000;        /* still valid a minute later */
+	do_ack(v, iss, ts, NULL);
+	v->now += 1;
+	do_synack(v, 7, 99);
+	assert_int_equal(cnt(v, CNT_backend_established), 1);
+	env_free(v);
+}
+
+static void cookies_off_small(struct env *v)
+{
+	v->cfg.cookies = COOKIES_OFF;
+	v->cfg.syncache.buckets = 1;
+	v->cfg.syncache.bucket_limit = 2;
+	v->cfg.syncache.max_entries = 2;
+}
+
+static void test_cookies_off_evicts_oldest(void **state)
+{
+	struct env *v = env_new(cookies_off_small);
+	uint32_t isn[3];
+	uint8_t buf[256];
+
+	for (int i = 0; i < 3; i++) {
+		v->cport = (uint16_t)(2000 + i);
+		isn[i] = do_syn(v, &linux_syn_opts, NULL);
+		v->now += 1;
+	}
+	assert_int_equal(cnt(v, CNT_syncache_evicted), 1);
+	/* The oldest (port 2000) is gone: its ACK finds no state. */
+	v->cport = 2000;
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = isn[0] + 1, .win = 229 };
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_ack_no_state);
+	/* The newest still completes. */
+	v->cport = 2002;
+	a.ack = isn[2] + 1;
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syncache_hit);
+	env_free(v);
+}
+
+static void rate_limited(struct env *v)
+{
+	v->pol.rules[0].syn_rate_per_source = 2;
+	v->pol.rules[0].syn_burst_per_source = 2;
+}
+
+static void test_syn_rate_limit(void **state)
+{
+	struct env *v = env_new(rate_limited);
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = CISN, .win = 1000 };
+	int sent = 0;
+
+	for (int i = 0; i < 10; i++) {
+		v->cport = (uint16_t)(3000 + i);
+		feed(v, &syn, buf, sizeof(buf));
+		sent += v->out.nemit;
+	}
+	assert_int_equal(sent, 2);
+	assert_int_equal(cnt(v, CNT_syn_rate_limited), 8);
+	/* Another /24 is not affected. */
+	addr4(&v->cli, 198, 51, 100, 1);
+	feed(v, &syn, buf, sizeof(buf));
+	assert_int_equal(v->out.nemit, 1);
+	env_free(v);
+}
+
+static void half_open_two(struct env *v)
+{
+	v->pol.rules[0].max_half_open_per_source = 2;
+}
+
+static uint32_t cache_entries(struct env *v)
+{
+	struct engine_gauges g;
+
+	engine_gauges(v->e, &g);
+	return g.syncache_entries;
+}
+
+/* A SYN from v->cli port cport, answered (from the cache or by cookie). */
+static void syn_from(struct env *v, uint16_t cport)
+{
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = CISN, .win = 1000, .opt = linux_syn_opts };
+
+	v->cport = cport;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+}
+
+/* The client's RST for its half-open entry at cport (seq = its ISN + 1). */
+static void rst_from(struct env *v, uint16_t cport)
+{
+	uint8_t buf[256];
+	struct seginfo rst = { .flags = TCPH_RST, .seq = CISN + 1 };
+
+	v->cport = cport;
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syncache_reset);
+}
+
+/* max_half_open_per_source: past the limit a source's /24 is answered by
+ * cookie instead of the cache; an entry that leaves makes room again. */
+static void test_half_open_limit(void **state)
+{
+	struct env *v = env_new(half_open_two);
+
+	syn_from(v, 3000);
+	syn_from(v, 3001);
+	assert_int_equal(cache_entries(v), 2);
+	syn_from(v, 3002);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 1);
+	assert_int_equal(cnt(v, CNT_cookie_sent), 1);
+	assert_int_equal(cache_entries(v), 2);
+	addr4(&v->cli, 192, 0, 2, 77);             /* same /24 */
+	syn_from(v, 3003);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 2);
+	addr4(&v->cli, 198, 51, 100, 1);           /* another /24 */
+	syn_from(v, 3004);
+	assert_int_equal(cache_entries(v), 3);
+	addr4(&v->cli, 192, 0, 2, 10);
+	rst_from(v, 3000);
+	syn_from(v, 3005);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 2);
+	assert_int_equal(cache_entries(v), 3);
+	env_free(v);
+}
+
+/* A limit added by a reload counts the entries already in the cache; one
+ * removed and added again does not reuse counts gone stale meanwhile. */
+static void test_half_open_limit_added_by_reload(void **state)
+{
+	struct env *v = env_new(NULL);
+	struct policy limited = v->pol, unlimited = v->pol;
+
+	syn_from(v, 3000);
+	syn_from(v, 3001);
+	syn_from(v, 3002);
+	assert_int_equal(cache_entries(v), 3);
+	limited.rules[0].max_half_open_per_source = 3;
+	engine_set_policy(v->e, &limited);
+	syn_from(v, 3003);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 1);
+	assert_int_equal(cache_entries(v), 3);
+
+	engine_set_policy(v->e, &unlimited);
+	rst_from(v, 3000);                          /* not counted now */
+	assert_int_equal(cache_entries(v), 2);
+	engine_set_policy(v->e, &limited);
+	syn_from(v, 3004);                          /* 2 < 3: cached */
+	assert_int_equal(cnt(v, CNT_half_open_limited), 1);
+	assert_int_equal(cache_entries(v), 3);
+	syn_from(v, 3005);
+	assert_int_equal(cnt(v, CNT_half_open_limited), 2);
+	engine_set_policy(v->e, &v->pol);
+	env_free(v);
+}
+
+static void auto_rule(struct env *v)
+{
+	v->pol.rules[0].wscale_mode = OPT_AUTO;
+	v->pol.rules[0].mss_mode = OPT_AUTO;
+}
+
+static void test_learned_options(void **state)
+{
+	struct env *v = env_new(auto_rule);
+	struct pkt p;
+	struct tcpopt so;
+
+	splice(v, 3, NULL);       /* the backend announces wscale 3, MSS 1460 */
+	v->cport++;
+	do_syn(v, &linux_syn_opts, NULL);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(so.wscale, 3);
+	assert_int_equal(cnt(v, CNT_options_learned), 1);
+	env_free(v);
+}
+
+static void crosscheck(struct env *v)
+{
+	v->cfg.cookie_crosscheck = true;
+}
+
+/* Every SYN-ACK's ISN is also a cookie in "auto" mode, so a cache hit
+ * must agree with the cookie path (FreeBSD's syncookie_cmp idea). */
+static void test_cookie_crosscheck_agrees(void **state)
+{
+	struct env *v = env_new(crosscheck);
+
+	for (int i = 0; i < 50; i++) {
+		uint32_t ts, iss;
+
+		v->cport = (uint16_t)(5000 + i);
+		iss = do_syn(v, &linux_syn_opts, &ts);
+		v->now += 30;
+		do_ack(v, iss, ts, NULL);
+	}
+	assert_int_equal(cnt(v, CNT_syncache_hit), 50);
+	assert_int_equal(cnt(v, CNT_cookie_mismatch), 0);
+	env_free(v);
+}
+
+/* Two engines with the same secret but different uptimes validate each
+ * other's cookies once both know the wall clock (ECMP proxies). */
+static void test_shared_secret_wallclock(void **state)
+{
+	struct env *a = env_new(cookies_always), *b = env_new(cookies_always);
+	uint32_t ts, iss;
+
+	b->now = a->now + 5000000;        /* booted 83 minutes earlier */
+	engine_set_wallclock(a->e, 1790000000000ull, a->now);
+	engine_set_wallclock(b->e, 1790000000000ull, b->now);
+	iss = do_syn(a, &linux_syn_opts, &ts);
+	b->now += 10;
+	do_ack(b, iss, ts, NULL);
+	assert_int_equal(cnt(b, CNT_cookie_valid), 1);
+	env_free(a);
+	env_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duplicate_syn_same_synack),
+		cmocka_unit_test(test_synack_retransmit_schedule),
+		cmocka_unit_test(test_bad_ack_dropped),
+		cmocka_unit_test(test_cache_full_falls_back_to_cookie),
+		cmocka_unit_test(test_cache_full_sheds_due_entries),
+		cmocka_unit_test(test_cookies_always),
+		cmocka_unit_test(test_cookies_off_evicts_oldest),
+		cmocka_unit_test(test_syn_rate_limit),
+		cmocka_unit_test(test_half_open_limit),
+		cmocka_unit_test(test_half_open_limit_added_by_reload),
+		cmocka_unit_test(test_learned_options),
+		cmocka_unit_test(test_cookie_crosscheck_agrees),
+		cmocka_unit_test(test_shared_secret_wallclock),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,636 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The splice (src/core/splice.c) through the engine: the backend leg
+ * (refused, silent, its SYN-ACK), data held until then, translation of
+ * both directions (windows, SACK across the wrap, keepalives, IPv6),
+ * RSTs, every close, the challenge ACK, the hand-over to the kernel and
+ * back, and a full flow table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "seq.h"
+
+static void test_close_and_time_wait(void **state)
+{
+	for (int order = 0; order < 2; order++) {
+		struct env *v = env_new(NULL);
+		uint32_t iss = splice(v, 7, NULL);
+		struct engine_gauges g;
+
+		close_flow(v, iss, order == 1);
+		engine_gauges(v->e, &g);
+		assert_int_equal(g.flows_active, 1);
+		/* Time-wait lasts time_wait_ms, then the flow is gone. */
+		v->now += v->cfg.time_wait_ms - 1;
+		engine_tick(v->e, v->now, &v->out);
+		engine_gauges(v->e, &g);
+		assert_int_equal(g.flows_active, 1);
+		v->now += 1;
+		engine_tick(v->e, v->now, &v->out);
+		engine_gauges(v->e, &g);
+		assert_int_equal(g.flows_active, 0);
+		assert_int_equal(cnt(v, CNT_flows_closed), 1);
+		env_free(v);
+	}
+}
+
+static void test_backend_refuses(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct pkt p;
+	struct tcpopt so;
+
+	do_ack(v, iss, ts, NULL);
+	struct seginfo r = { .from_server = true, .flags = TCPH_RST | TCPH_ACK, .seq = 0,
+			     .ack = CISN + 1 };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_RST | TCPH_ACK);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 1);
+	assert_int_equal(cnt(v, CNT_backend_refused), 1);
+	env_free(v);
+}
+
+static void test_backend_silent(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	uint64_t start, syns[8];
+	int nsyn = 0, nrst = 0;
+
+	do_ack(v, iss, ts, "early");
+	assert_int_equal(v->out.verdict, VERDICT_HOLD);
+	start = v->now;
+	for (uint64_t t = start; t <= start + 20000; t++) {
+		engine_tick(v->e, t, &v->out);
+		for (uint32_t i = 0; i < v->out.nemit; i++) {
+			struct pkt p;
+			struct tcpopt o;
+
+			parse_emit(&v->out.emit[i], &p, &o);
+			if (p.flags == TCPH_SYN) {
+				assert_int_equal(p.seq, CISN);
+				syns[nsyn++] = t - start;
+			} else {
+				assert_int_equal(p.flags, TCPH_RST | TCPH_ACK);
+				assert_int_equal(v->out.emit[i].to, DIR_CLIENT);
+				assert_int_equal(t - start, 15000);
+				nrst++;
+				/* The held segment is released with a drop. */
+				assert_int_equal(v->out.nrelease, 1);
+				assert_int_equal(v->out.release[0].verdict, VERDICT_DROP);
+				assert_int_equal(v->out.release[0].id, v->next_id);
+			}
+		}
+	}
+	assert_int_equal(nsyn, 3);
+	assert_int_equal(syns[0], 1000);
+	assert_int_equal(syns[1], 3000);
+	assert_int_equal(syns[2], 7000);
+	assert_int_equal(nrst, 1);
+	assert_int_equal(cnt(v, CNT_backend_timeout), 1);
+	env_free(v);
+}
+
+static void test_early_data_held_and_released(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	uint32_t first_id;
+
+	do_ack(v, iss, ts, "AB");
+	first_id = v->next_id;
+	struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 3, .ack = iss + 1,
+			     .win = 229, .payload = "CD",
+			     .opt = { .have = TO_TS, .tsval = 2959270801u, .tsecr = ts } };
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	do_synack(v, 7, 777);
+	/* The ACK to the backend first, then both segments in order. */
+	assert_int_equal(v->out.nemit, 1);
+	assert_int_equal(v->out.nrelease, 2);
+	for (int i = 0; i < 2; i++) {
+		struct pkt p;
+		const struct engine_release *r = &v->out.release[i];
+
+		assert_int_equal(r->id, first_id + (uint32_t)i);
+		assert_int_equal(r->verdict, VERDICT_ACCEPT);
+		assert_int_equal(packet_parse(&p, (uint8_t *)(uintptr_t)r->data, r->len), PKT_OK);
+		assert_int_equal(p.seq, CISN + 1 + 2 * (uint32_t)i);
+		assert_int_equal(p.ack, BISN + 1);
+		assert_true(packet_tcp_csum_ok(&p));
+		assert_int_equal(memcmp(p.data + p.l4off + p.doff, i ? "CD" : "AB", 2), 0);
+	}
+	assert_int_equal(cnt(v, CNT_held_released), 2);
+	env_free(v);
+}
+
+/*
+ * Held segments must pass the backend's PAWS check: the backend SYN, its
+ * retransmission and our ACK completing the backend handshake carry the
+ * TSval of the client's handshake ACK (2959270800), never that of a later
+ * held segment, so each released segment's TSval is >= the newest the
+ * backend has seen.  (The live scenario found a backend dropping the first
+ * held segment when the retransmitted SYN carried the last one's TSval.)
+ */
+static void test_held_segments_pass_paws(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	uint32_t newest = 2959270800u;
+	struct pkt p;
+	struct tcpopt o;
+	int nsyn = 0;
+
+	do_ack(v, iss, ts, "AB");
+	for (uint32_t i = 0; i < 2; i++) {
+		struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 3 + 2 * i,
+				     .ack = iss + 1, .win = 229, .payload = i ? "EF" : "CD",
+				     .opt = { .have = TO_TS, .tsval = 2959270801u + i,
+					      .tsecr = ts } };
+
+		v->now += 100;
+		assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	}
+	/* The first backend SYN retransmission, 1 s after the first SYN. */
+	for (uint64_t t = v->now; t <= v->now + 1500 && !nsyn; t++) {
+		engine_tick(v->e, t, &v->out);
+		for (uint32_t i = 0; i < v->out.nemit; i++) {
+			parse_emit(&v->out.emit[i], &p, &o);
+			assert_int_equal(p.flags, TCPH_SYN);
+			assert_true(o.have & TO_TS);
+			assert_int_equal(o.tsval, 2959270800u);
+			nsyn++;
+		}
+	}
+	assert_int_equal(nsyn, 1);
+	do_synack(v, 7, 777);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(o.tsval, 2959270800u);
+	assert_int_equal(v->out.nrelease, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		const struct engine_release *r = &v->out.release[i];
+		struct pkt h;
+		struct tcpopt ho;
+
+		assert_int_equal(packet_parse(&h, (uint8_t *)(uintptr_t)r->data, r->len), PKT_OK);
+		tcpopt_parse(h.data + h.l4off, h.doff, &ho);
+		assert_true(ho.have & TO_TS);
+		/* PAWS at the backend: never older than what it has seen. */
+		assert_false(seq_before(ho.tsval, newest));
+		newest = ho.tsval;
+	}
+	assert_int_equal(newest, 2959270802u);
+	env_free(v);
+}
+
+static void test_window_rescaled(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 2, NULL);   /* we told the client 7, backend uses 2 */
+	struct pkt p;
+
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 1000 };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.win, (1000 << 2) >> 7);
+	assert_true(packet_tcp_csum_ok(&p));
+	/* Client windows go through unchanged: the backend knows the
+	 * client's own scale from the SYN. */
+	struct seginfo c = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 300 };
+	assert_int_equal(feed(v, &c, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.win, 300);
+	assert_true(cnt(v, CNT_window_rescaled) >= 1);
+	env_free(v);
+}
+
+static void test_sack_and_wrap(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	uint32_t delta = iss - BISN;
+	struct pkt p;
+	struct tcpopt so;
+
+	/* The client SACKs server data across the 2^32 wrap of our space. */
+	struct seginfo c = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+			     .opt = { .have = TO_SACK, .nsack = 2 } };
+	c.opt.sack[0][0] = 0xfffffff0u;
+	c.opt.sack[0][1] = 0x00000010u;
+	c.opt.sack[1][0] = iss + 3000;
+	c.opt.sack[1][1] = iss + 4000;
+	/* packet_build writes no SACK blocks: add them by hand. */
+	uint32_t len = mk(v, &c, buf, sizeof(buf));
+	(void)len;
+	{
+		uint8_t raw[256];
+		struct seg s = { .src = v->cli, .dst = v->srv, .sport = v->cport,
+				 .dport = v->sport, .seq = CISN + 1, .ack = iss + 1,
+				 .win = 229, .flags = TCPH_ACK };
+		size_t n = packet_build(raw, sizeof(raw), &s);
+		uint8_t opt[20] = { 1, 1, 5, 18 };
+
+		put_be32(opt + 4, 0xfffffff0u);
+		put_be32(opt + 8, 0x00000010u);
+		put_be32(opt + 12, iss + 3000);
+		put_be32(opt + 16, iss + 4000);
+		memcpy(raw + n, opt, sizeof(opt));
+		raw[32] = (uint8_t)(((20 + sizeof(opt)) / 4) << 4);
+		put_be16(raw + 2, (uint16_t)(n + sizeof(opt)));
+		assert_int_equal(packet_parse(&p, raw, (uint32_t)(n + sizeof(opt))), PKT_OK);
+		packet_tcp_csum_fix(&p);
+		struct engine_meta m = { .id = 99 };
+		engine_input(v->e, raw, (uint32_t)(n + sizeof(opt)), &m, v->now, &v->out);
+		assert_int_equal(v->out.verdict, VERDICT_ACCEPT);
+		assert_int_equal(packet_parse(&p, raw, (uint32_t)(n + sizeof(opt))), PKT_OK);
+		assert_true(packet_tcp_csum_ok(&p));
+		tcpopt_parse(p.data + p.l4off, p.doff, &so);
+		assert_int_equal(so.nsack, 2);
+		assert_int_equal(so.sack[0][0], 0xfffffff0u - delta);
+		assert_int_equal(so.sack[0][1], 0x00000010u - delta);
+		assert_int_equal(so.sack[1][0], BISN + 3000);
+		assert_int_equal(so.sack[1][1], BISN + 4000);
+		assert_int_equal(p.ack, BISN + 1);
+	}
+	env_free(v);
+}
+
+static void test_keepalive_and_zero_window_probe(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct pkt p;
+
+	/* Keepalive: seq = snd.nxt - 1 with one garbage byte. */
+	struct seginfo k = { .flags = TCPH_ACK, .seq = CISN, .ack = iss + 1, .win = 229,
+			     .payload = "x" };
+	assert_int_equal(feed(v, &k, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 41), PKT_OK);
+	assert_int_equal(p.seq, CISN);
+	assert_int_equal(p.ack, BISN + 1);
+	/* A later exact RST must still match snd.nxt (keepalive did not move it). */
+	struct seginfo probe = { .from_server = true, .flags = TCPH_ACK, .seq = BISN,
+				 .ack = CISN + 1, .win = 0 };
+	assert_int_equal(feed(v, &probe, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.seq, iss);
+	assert_int_equal(p.win, 0);
+	struct seginfo rst = { .flags = TCPH_RST, .seq = CISN + 1 };
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
+static void test_rst_validation(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct engine_gauges g;
+
+	(void)iss;
+	/* Far outside the window: dropped, flow untouched. */
+	struct seginfo r = { .flags = TCPH_RST, .seq = CISN + 0x40000000u };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_out_of_window);
+	/* In the window but not exact: passed on, flow kept. */
+	r.seq = CISN + 100;
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	/* A server RST exactly at its snd.nxt ends the flow, translated. */
+	struct seginfo s = { .from_server = true, .flags = TCPH_RST, .seq = BISN + 1 };
+	assert_int_equal(feed(v, &s, buf, sizeof(buf)), VERDICT_ACCEPT);
+	struct pkt p;
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_int_equal(p.seq, iss + 1);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	env_free(v);
+}
+
+static void ipv6_rule(struct env *v)
+{
+	addr6(&v->pol.rules[0].dst.addr, 0x2001, 2);
+	v->pol.rules[0].dst.len = 128;
+	addr6(&v->cli, 0x2001, 0x10);
+	addr6(&v->srv, 0x2001, 2);
+}
+
+static void test_ipv6_splice(void **state)
+{
+	struct env *v = env_new(ipv6_rule);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct pkt p;
+
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK | TCPH_PSH, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 227, .payload = "+PONG\r\n" };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, 40 + 20 + 7), PKT_OK);
+	assert_int_equal(p.family, 6);
+	assert_int_equal(p.seq, iss + 1);
+	assert_true(packet_tcp_csum_ok(&p));
+	env_free(v);
+}
+
+/* A client that lost its connection and reuses the port: its SYN gets a
+ * challenge ACK, its RST to that ends the old flow, its next SYN opens a
+ * new connection.  A spoofed SYN alone ends nothing. */
+static void test_syn_on_live_flow_challenge(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct engine_gauges g;
+	struct pkt p;
+	struct tcpopt so;
+
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = 12345, .win = 1000 };
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_on_flow);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_ACK);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 1);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	/* The client (in SYN-SENT) answers with RST seq = the challenge's ack. */
+	struct seginfo rst = { .flags = TCPH_RST, .seq = p.ack };
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	v->now += 1000;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_received);
+	assert_int_equal(cnt(v, CNT_syn_on_flow), 1);
+	env_free(v);
+}
+
+/* The tuple of the env's current client and server. */
+static struct conn_key env_key(const struct env *v)
+{
+	return (struct conn_key){ .caddr = v->cli, .saddr = v->srv, .cport = v->cport,
+				  .sport = v->sport };
+}
+
+
+/* A spliced flow handed to the kernel; returns our ISN. */
+static uint32_t offloaded_flow(struct env *v)
+{
+	uint32_t iss = splice(v, 7, NULL);
+	struct conn_key k = env_key(v);
+
+	assert_true(engine_offloaded(v->e, &k, v->now));
+	return iss;
+}
+
+
+/* An established flow is offered for offload with what the kernel needs;
+ * once offloaded it lives only for the grace time (packets already queued
+ * are still translated). */
+static void test_offer_and_offload(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct engine_gauges g;
+	struct conn_key k = env_key(v);
+
+	do_ack(v, iss, ts, NULL);
+	assert_false(v->out.offer);
+	do_synack(v, 7, 5000);
+	assert_true(v->out.offer);
+	assert_true(conn_key_eq(&v->out.offer_flow.key, &k));
+	assert_int_equal(v->out.offer_flow.seq_delta, iss - BISN);
+	assert_int_equal(v->out.offer_flow.iss, iss);
+	assert_int_equal(v->out.offer_flow.bis, BISN);
+	assert_int_equal(v->out.offer_flow.irs, CISN);
+	assert_int_equal(v->out.offer_flow.our_tsval, ts);
+	assert_int_equal(v->out.offer_flow.ts_delta, ts - 5000);
+	assert_true(v->out.offer_flow.ts);
+	assert_false(v->out.offer_flow.rescaled);
+	assert_true(engine_offloaded(v->e, &k, v->now));
+	assert_false(engine_offloaded(v->e, &k, v->now));
+	/* A packet queued before the kernel took over is still translated. */
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 100 };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_packets_translated);
+	v->now += v->cfg.rst_grace_ms;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_flows_offloaded), 1);
+	assert_int_equal(cnt(v, CNT_offload_released), 1);
+	env_free(v);
+}
+
+/* A new flow tells the caller to clear the kernel's entries for its
+ * tuple (an earlier connection's entry would translate it with the wrong
+ * offsets); the backend handshake's answer does not. */
+static void test_new_flow_forgets_kernel_entry(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct conn_key k = env_key(v);
+
+	assert_false(v->out.forget);
+	do_ack(v, iss, ts, NULL);
+	assert_true(v->out.forget);
+	assert_true(conn_key_eq(&v->out.forget_key, &k));
+	do_synack(v, 7, 5000);
+	assert_false(v->out.forget);
+	env_free(v);
+}
+
+/* A FIN of an offloaded flow that reaches the engine passed conntrack
+ * before the flow's entry was made: the flow comes back to userspace
+ * (the caller removes the entry), closes there and ends as closed, not
+ * as released; data without FIN or RST leaves it offloaded. */
+static void test_offloaded_flow_withdrawn_on_missed_fin(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = offloaded_flow(v);
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
+			     .ack = CISN + 1, .win = 100 };
+	struct engine_gauges g;
+
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_false(v->out.forget);
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 0);
+
+	close_flow(v, iss, true);                   /* the server's FIN first */
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 1);
+	/* Back in userspace: the rest of the close is tracked, and the flow
+	 * waits out time-wait instead of the offload's grace. */
+	v->now += v->cfg.rst_grace_ms;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	v->now += v->cfg.time_wait_ms;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_flows_closed), 1);
+	assert_int_equal(cnt(v, CNT_offload_released), 0);
+	env_free(v);
+}
+
+/* The first FIN's own output asks for the entry to go. */
+static void test_withdraw_asks_to_forget(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = offloaded_flow(v);
+	struct conn_key k = env_key(v);
+	struct seginfo rst = { .flags = TCPH_RST | TCPH_ACK, .seq = CISN + 1, .ack = iss + 1 };
+
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_true(v->out.forget);
+	assert_true(conn_key_eq(&v->out.forget_key, &k));
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 1);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
+static void test_rescaled_flow_flagged(void **state)
+{
+	struct env *v = env_new(NULL);
+
+	splice(v, 2, NULL);
+	assert_true(v->out.offer);
+	assert_true(v->out.offer_flow.rescaled);
+	env_free(v);
+}
+
+static void few_flows(struct env *v)
+{
+	v->cfg.max_flows = 64;
+}
+
+/* Clients that finish their handshake against a backend that never
+ * answers fill the flow table, never more: later ones are counted and
+ * dropped (they retransmit), the memory does not move, and the table
+ * drains as the backend SYNs time out. */
+static void test_half_finished_backend_handshakes_bounded(void **state)
+{
+	struct env *v = env_new(few_flows);
+	struct engine_gauges g0, g;
+	uint8_t buf[256];
+
+	engine_gauges(v->e, &g0);
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint32_t ts;
+		uint32_t iss;
+
+		addr4(&v->cli, 198, 18, (uint8_t)(i >> 8), (uint8_t)i);
+		iss = do_syn(v, &linux_syn_opts, &ts);
+		struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1,
+				     .win = 229, .opt = { .have = TO_TS, .tsval = 1, .tsecr = ts } };
+		feed(v, &a, buf, sizeof(buf));
+	}
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 64);
+	assert_int_equal(g.memory_bytes, g0.memory_bytes);
+	assert_int_equal(cnt(v, CNT_flows_created), 64);
+	assert_int_equal(cnt(v, CNT_flows_full), 20000 - 64);
+	v->now += 60000;
+	while (engine_tick(v->e, v->now, &v->out))
+		;
+	for (int i = 0; i < 20; i++) {
+		v->now += 1000;
+		while (engine_tick(v->e, v->now, &v->out))
+			;
+	}
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_backend_timeout), 64);
+	env_free(v);
+}
+
+/* A table full of flows in time-wait makes room for a new connection by
+ * ending one of them (as Linux reuses time-wait sockets); a table full of
+ * live flows still turns the handshake away. */
+static void test_full_table_recycles_time_wait(void **state)
+{
+	struct env *v = env_new(few_flows);
+	struct engine_gauges g;
+	uint8_t buf[256];
+	uint32_t ts, iss;
+
+	for (uint16_t i = 0; i < 64; i++) {
+		v->cport = (uint16_t)(20000 + i);
+		close_flow(v, splice(v, 7, NULL), false);
+	}
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 64);
+	v->cport = 30000;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(cnt(v, CNT_time_wait_recycled), 1);
+	assert_int_equal(cnt(v, CNT_flows_closed), 1);
+	assert_int_equal(cnt(v, CNT_flows_full), 0);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 64);
+
+	/* Now 63 in time-wait and one live: recycle them all, then full. */
+	for (uint16_t i = 0; i < 63; i++) {
+		v->cport = (uint16_t)(30001 + i);
+		iss = do_syn(v, &linux_syn_opts, &ts);
+		do_ack(v, iss, ts, NULL);
+	}
+	assert_int_equal(cnt(v, CNT_time_wait_recycled), 64);
+	v->cport = 31000;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo ack = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+			       .opt = { .have = TO_TS, .tsval = 2959270705u, .tsecr = ts } };
+	assert_int_equal(feed(v, &ack, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_flows_full);
+	env_free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_close_and_time_wait),
+		cmocka_unit_test(test_backend_refuses),
+		cmocka_unit_test(test_backend_silent),
+		cmocka_unit_test(test_early_data_held_and_released),
+		cmocka_unit_test(test_held_segments_pass_paws),
+		cmocka_unit_test(test_window_rescaled),
+		cmocka_unit_test(test_sack_and_wrap),
+		cmocka_unit_test(test_keepalive_and_zero_window_probe),
+		cmocka_unit_test(test_rst_validation),
+		cmocka_unit_test(test_ipv6_splice),
+		cmocka_unit_test(test_syn_on_live_flow_challenge),
+		cmocka_unit_test(test_offer_and_offload),
+		cmocka_unit_test(test_new_flow_forgets_kernel_entry),
+		cmocka_unit_test(test_offloaded_flow_withdrawn_on_missed_fin),
+		cmocka_unit_test(test_withdraw_asks_to_forget),
+		cmocka_unit_test(test_rescaled_flow_flagged),
+		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),
+		cmocka_unit_test(test_full_table_recycles_time_wait),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
