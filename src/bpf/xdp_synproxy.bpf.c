@@ -915,10 +915,12 @@ static __attribute__((noinline)) int on_syn(struct xdp_md *ctx, const struct seg
 		return pass(XC_xdp_syn_passed);
 	if (!syn_csum_ok(ctx, s))
 		return drop(XC_xdp_syn_bad_checksum);
-	if (!source_allowed(r, s->src, s->v4, now_ms))
-		return drop(XC_xdp_syn_rate_limited);
+	/* Before the rate: the engine refuses a segment with broken options
+	 * when it parses it, before it takes a token for it. */
 	if (parse_opts(ctx, s->l4off, s->doff, &o) < 0)
 		return drop(XC_xdp_malformed);
+	if (!source_allowed(r, s->src, s->v4, now_ms))
+		return drop(XC_xdp_syn_rate_limited);
 	if (answer(ctx, s, &o, r, now_ms) != XDP_TX)
 		return XDP_PASS;
 	count(XC_xdp_syn_answered);

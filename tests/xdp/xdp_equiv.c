@@ -341,6 +341,7 @@ static void random_ends(struct spec *s)
 
 struct result {
 	int xdp;                 /* XDP_* */
+	int xcounter;            /* the stage's counter that moved (-1: none) */
 	uint8_t out[1600];
 	uint32_t outlen;
 	struct engine_out eo;
@@ -355,8 +356,16 @@ static uint64_t map_errors;
  * engine_copy (NULL: f itself) is what the engine gets. */
 static int run_both(const struct frame *f, const struct frame *engine_copy, struct result *r)
 {
+	static const char *const xnames[XC_MAX] = {
+#define XN(name, help) #name,
+		XDP_COUNTERS(XN)
+#undef XN
+	};
+	uint64_t c0[XC_MAX] = { 0 }, c1[XC_MAX] = { 0 };
 	struct frame e;
 
+	(void)xnames;
+	xdp_stage_counters(stage, c0);
 	for (int tries = 0; tries < 100; tries++) {
 		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = f->b, .data_size_in = f->len,
 			    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1);
@@ -374,6 +383,11 @@ static int run_both(const struct frame *f, const struct frame *engine_copy, stru
 			continue;     /* crossed a millisecond: run again */
 		r->xdp = (int)t.retval;
 		r->outlen = t.data_size_out;
+		xdp_stage_counters(stage, c1);
+		r->xcounter = -1;
+		for (int i = 0; i < XC_MAX; i++)
+			if (c1[i] != c0[i])
+				r->xcounter = i;
 		e = engine_copy ? *engine_copy : *f;
 		{
 			struct engine_meta m = { .id = 1 };
@@ -410,8 +424,15 @@ static void mismatch(const char *what, const struct frame *f, const struct resul
 	bad++;
 	if (bad > 10)
 		return;
-	fprintf(stderr, "MISMATCH: %s: xdp %d, engine verdict %d reason %s, %u emits\n  frame:",
-		what, r->xdp, r->eo.verdict, counter_name(r->eo.reason), r->eo.nemit);
+	static const char *const xnames[XC_MAX] = {
+#define XN(name, help) #name,
+		XDP_COUNTERS(XN)
+#undef XN
+	};
+
+	fprintf(stderr, "MISMATCH: %s: xdp %d (%s), engine verdict %d reason %s, %u emits\n"
+		"  frame:", what, r->xdp, r->xcounter >= 0 ? xnames[r->xcounter] : "-",
+		r->eo.verdict, counter_name(r->eo.reason), r->eo.nemit);
 	for (uint32_t i = 0; i < f->len && i < 120; i++)
 		fprintf(stderr, " %02x", f->b[i]);
 	fputc('\n', stderr);
