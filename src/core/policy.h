@@ -100,6 +100,9 @@ struct srclimit *srclimit_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY
 /* Frees it. */
 void srclimit_free(struct srclimit *t);
 
+/* Bytes it allocated. */
+size_t srclimit_memory(const struct srclimit *t);
+
 /* Takes one SYN token for src's prefix at now_ms with rate tokens/s and
  * burst depth; true when allowed.  rate 0 always allows. */
 bool srclimit_syn(struct srclimit *t, const struct addr *src, uint32_t rate,
@@ -130,6 +133,9 @@ struct learned *learned_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_L
 /* Frees it. */
 void learned_free(struct learned *t);
 
+/* Bytes it allocated. */
+size_t learned_memory(const struct learned *t);
+
 /* Records what backend addr:port announced. */
 void learned_put(struct learned *t, const struct addr *a, uint16_t port,
 		 const struct learned_opts *o);
@@ -147,6 +153,9 @@ struct passlist *passlist_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY
 
 /* Frees it. */
 void passlist_free(struct passlist *t);
+
+/* Bytes it allocated. */
+size_t passlist_memory(const struct passlist *t);
 
 /* Lets src through for rule until now_ms + ms. */
 void passlist_add(struct passlist *t, const struct addr *src, uint8_t rule,

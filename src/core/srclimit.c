@@ -78,6 +78,11 @@ void srclimit_free(struct srclimit *t)
 	free(t);
 }
 
+size_t srclimit_memory(const struct srclimit *t)
+{
+	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
+}
+
 /* Sources are grouped by network because one host can hold a whole /64
  * (or, behind NAT, share a /24) and would otherwise dodge the limit. */
 static struct addr source_net(const struct addr *src)
@@ -220,6 +225,11 @@ void learned_free(struct learned *t)
 	free(t);
 }
 
+size_t learned_memory(const struct learned *t)
+{
+	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
+}
+
 static uint32_t learned_set(const struct learned *t, const struct addr *a, uint16_t port)
 {
 	uint8_t k[sizeof(a->a) + 2];
@@ -293,6 +303,11 @@ struct passlist *passlist_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY
 void passlist_free(struct passlist *t)
 {
 	free(t);
+}
+
+size_t passlist_memory(const struct passlist *t)
+{
+	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
 }
 
 static uint32_t pass_set(const struct passlist *t, const struct addr *src, uint8_t rule)
