@@ -874,7 +874,11 @@ static void client_ack(struct engine *e, struct pkt *p, const struct engine_meta
 			verdict(e, out, VERDICT_HOLD, CNT_packets_held);
 			return;
 		}
+		/* Not held: the client sends it again, so what it carried
+		 * is not received (see client_flow). */
 		count(e, CNT_held_dropped);
+		f->fl_c_nxt = st.irs + 1;
+		f->fl_flags &= (uint16_t)~FL_C_FIN;
 	}
 	set_verdict(out, VERDICT_DROP, hit ? CNT_syncache_hit : CNT_cookie_valid);
 }
@@ -962,15 +966,19 @@ static void client_flow(struct engine *e, struct flow *f, struct pkt *p,
 			set_verdict(out, VERDICT_DROP, CNT_flows_reset);
 			return;
 		}
-		track_client(f, p, &o);
+		/* A segment that cannot be held is dropped, and the client
+		 * sends it again: what it carried must not count as received,
+		 * or the ACK after the backend's SYN-ACK would acknowledge it. */
 		if (p->paylen || (p->flags & TCPH_FIN)) {
 			if (hold_segment(e, f, p, m)) {
+				track_client(f, p, &o);
 				verdict(e, out, VERDICT_HOLD, CNT_packets_held);
 				return;
 			}
 			verdict(e, out, VERDICT_DROP, CNT_held_dropped);
 			return;
 		}
+		track_client(f, p, &o);
 		verdict(e, out, VERDICT_DROP, CNT_cookie_retrans);
 		return;
 	}
