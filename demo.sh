@@ -40,6 +40,7 @@ say "   redis-server listening in the backend namespace"
 
 head_ "2. synproxyd on the gateway, protecting 203.0.113.2:6379"
 PORTS=6379
+override syncache "256 entries: the demo's flood spills into SYN cookies at once"
 write_conf "cookies = \"auto\";
 syncache = { buckets = 64; bucket_limit = 4; max_entries = 256; };"
 say "   config: mode gateway, rule { dst 203.0.113.2 (and 2001:db8:2::2), ports [6379] },"

@@ -34,6 +34,9 @@ start_echo "$SRV" 300
 # fragments before the daemon sees them, and this test checks the daemon's
 # own handling of hostile packets (tests/live/fastpath.sh covers the
 # fast path).
+override rules.syn_rate_per_source "$RATE SYNs/s per source (burst $BURST): a limit the one-source flood blows through and a real client never reaches"
+override rules.syn_burst_per_source "see rules.syn_rate_per_source"
+override fastpath "\"off\": conntrack's defragmenter, which the fast path's rules load, would reassemble IPv4 fragments before the daemon sees them; hostile traffic meets offloaded flows in shipped.sh"
 hostile_conf default "syn_rate_per_source = $RATE; syn_burst_per_source = $BURST;" \
 	'fastpath = "off";'
 daemon_start

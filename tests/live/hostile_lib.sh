@@ -83,18 +83,18 @@ stop_longlived() {
 }
 
 # Writes $CONF like lib.sh's write_conf, with queue.bypass ("default"
-# leaves the shipped default) and extra options for the rules.
+# leaves the shipped default) and extra options for the rules (each
+# setting needs its override).
 #   hostile_conf BYPASS "RULE_OPTS" ["EXTRA"] [FILE]
 hostile_conf() {
 	SOCK="$TMP/ctl/control.sock"
 	CONF=${4:-$TMP/synproxyd.conf}
-	hc_bypass=
-	[ "$1" = default ] || hc_bypass="bypass = $1; "
+	hc_queue=
+	[ "$1" = default ] || hc_queue="queue = { bypass = $1; };"
 	cat >"$CONF" <<CONF
 mode = "$MODE";
-queue = { num = 0; count = 1; $hc_bypass};
+$hc_queue
 control_socket = "$SOCK";
-logging = { level = "info"; target = "stderr"; };
 ${3:-}
 rules = (
 	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; ${2:-} },
@@ -114,18 +114,8 @@ hostile() {
 	echo "$out" | sed 's/^/  hostile.py: /'
 	HOSTILE_SENT=$(echo "$out" | awk '$1 == "sent" { print $3 }' | tail -n 1)
 	HOSTILE_PPS=$(echo "$out" | awk '$1 == "sent" { gsub(/[(]/, "", $8); print $8 }' | tail -n 1)
+	HOSTILE_SECS=$(echo "$out" | awk '$1 == "sent" { print $6 }' | tail -n 1)
 	[ -n "$HOSTILE_SENT" ] || fail "hostile.py $* did not run"
-}
-
-# Counter snapshot: cnt_snap NAME stores every counter as NAME_<counter>.
-cnt_snap() {
-	st=$("$SYNPROXYCTL" -s "$SOCK" stats 2>/dev/null) || fail "control socket does not answer"
-	eval "$(echo "$st" | awk -v p="$1" 'NF >= 2 && $1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { print p "_" $1 "=" $2 }')"
-}
-
-# cnt_delta A B NAME: B_NAME - A_NAME.
-cnt_delta() {
-	eval "echo \$((\${$2_$3:-0} - \${$1_$3:-0}))"
 }
 
 # Asserts the daemon process lives and its control socket answers.

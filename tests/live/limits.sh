@@ -37,6 +37,9 @@ start_redis "$SRV" $((2 * SYNS / SYN_RATE + 2 * HANDSHAKES / HS_RATE + 180))
 in_ns "$SRV" iptables -A INPUT -s 198.18.0.0/15 -j DROP
 # Backend SYN at 0, 0.5 s, then reset at 1.5 s: a flow slot lives 1.5 s, so
 # 10,000 handshakes a second need more than the 8192 slots (flows_full).
+override syncache "16384 entries in 4096 rows of 8: a table the load fills many times over within the run"
+override flows "8192 flows: 10,000 handshakes a second must find the table full (flows_full)"
+override timeouts.backend_syn_retries "1 retry (with the example's 0.5 s rto: a slot lives 1.5 s), so that the flow table fills and drains within the run"
 write_conf "cookies = \"auto\";
 syncache = { buckets = $SC_BUCKETS; bucket_limit = $SC_LIMIT; max_entries = $SC_MAX; };
 flows = { max = $FLOWS; };

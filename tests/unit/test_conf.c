@@ -352,6 +352,17 @@ static void test_example(void **state)
 	assert_v4_prefix(&r->dst, 203, 0, 113, 2, 32);
 	assert_int_equal(r->nports, 1);
 	assert_int_equal(r->ports[0], 80);
+	/* The example changes exactly these defaults; tests/live/lib.sh
+	 * (EXAMPLE_CHANGES) names them where a live test keeps the default. */
+	assert_int_equal(c->queue.count, 2);
+	assert_int_equal(c->engine.backend_syn_rto_ms, 500);
+	assert_int_equal(c->log_level, LOG_NOTICE);
+	assert_int_equal(c->log_target, CONF_LOG_SYSLOG);
+	c->queue.count = 1;
+	c->engine.backend_syn_rto_ms = 1000;
+	c->log_level = LOG_INFO;
+	c->log_target = CONF_LOG_STDERR;
+	assert_defaults(c);
 	conf_free(c);
 	free(c);
 }
