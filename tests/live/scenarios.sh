@@ -255,6 +255,10 @@ check_ge "syncache_full: the rest of the flood and both clients" "$(cnt syncache
 check_eq "cookie_valid: both clients" "$(cnt cookie_valid)" 2
 check_eq "syncache_hit: none while full" "$(cnt syncache_hit)" 0
 cap_stop back2
+# The two cookie clients' backend SYNs in the same capture prove it saw
+# SYNs; not one came from the flood.
+check_eq "capture works: the cookie clients' backend SYNs" \
+	"$(cap_count back2 "src host $CLIENT4")" 2
 check_eq "no flood SYN at the backend" \
 	"$(cap_count back2 "src net 198.18.0.0/15")" 0
 for c in "20020 mss=1440 ws=5 sack=1 ts=1" "20021 mss=1440 ws=4 sack=1 ts=0"; do
