@@ -8,23 +8,26 @@
 HOSTILE_PY=$LIVE_DIR/hostile.py
 
 # The long-lived client: one TCP connection to ADDR:6379, a numbered random
-# message every 200 ms, every reply checked byte for byte.  Writes its local
-# port to $TMP/ll.port and a line per 25 exchanges to $TMP/ll.log; runs
-# until $TMP/ll.stop exists (or MAXSECS).  Exit 0 only if every reply was
-# right and the connection never broke.
-start_longlived() {	# ADDR [MAXSECS]
+# message every INTERVAL seconds (0.2), every reply checked byte for byte;
+# SIZE pads each message to that many bytes.  Writes its local port to
+# $TMP/ll.port and a line per 25 exchanges to $TMP/ll.log; runs until
+# $TMP/ll.stop exists (or MAXSECS).  Exit 0 only if every reply was right
+# and the connection never broke; the last line then says how many
+# exchanges and bytes each way.
+start_longlived() {	# ADDR [MAXSECS] [INTERVAL] [SIZE]
 	rm -f "$TMP/ll.stop" "$TMP/ll.port"
 	bg_ns "$CLI" timeout "${2:-200}" "$PY" -u -c '
 import os, socket, sys, time
-addr, tmp = sys.argv[1], sys.argv[2]
+addr, tmp, interval, size = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 c = socket.create_connection((addr, 6379), timeout=5)
 c.settimeout(5)
 open(tmp + "/ll.port.tmp", "w").write("%d\n" % c.getsockname()[1])
 os.rename(tmp + "/ll.port.tmp", tmp + "/ll.port")
-n = 0
+n = total = 0
 worst = 0.0
 while not os.path.exists(tmp + "/ll.stop"):
     msg = ("msg %d %s\n" % (n, os.urandom(12).hex())).encode()
+    msg = msg[:-1] + b"x" * max(0, size - len(msg)) + b"\n"
     t0 = time.monotonic()
     try:
         c.sendall(msg)
@@ -41,12 +44,13 @@ while not os.path.exists(tmp + "/ll.stop"):
     if got != msg:
         sys.exit("LL: reply %d wrong: %r != %r" % (n, got, msg))
     n += 1
+    total += len(msg)
     if n % 25 == 0:
         print("LL exchanges %d worst_rtt %.3f" % (n, worst), flush=True)
-    time.sleep(0.2)
+    time.sleep(interval)
 c.close()
-print("LL OK exchanges %d worst_rtt %.3f" % (n, worst))
-' "$1" "$TMP" >"$TMP/ll.log" 2>&1
+print("LL OK exchanges %d worst_rtt %.3f bytes %d" % (n, worst, total))
+' "$1" "$TMP" "${3:-0.2}" "${4:-0}" >"$TMP/ll.log" 2>&1
 	LL_PID=$LASTPID
 	i=0
 	until [ -s "$TMP/ll.port" ]; do

@@ -22,6 +22,7 @@
 #     the backend every client ACK the backend's.
 set -u
 . "${top_srcdir:-.}/tests/live/lib.sh"
+. "${top_srcdir:-.}/tests/live/hostile_lib.sh"
 lab_init
 lab_gateway
 start_echo "$SRV" 200
@@ -172,31 +173,9 @@ CONF=$TMP/synproxyd.conf
 daemon_start
 cap_start rcli "$CLI" c0 "tcp port 6379"
 cap_start rsrv "$SRV" s0 "tcp port 6379"
-# 6 s of 1400-byte messages both ways, about 1 MB/s, each echo checked.
-bg_ns "$CLI" timeout 40 "$PY" -c '
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 6379), timeout=5)
-c.settimeout(5)
-end = time.monotonic() + 6
-n = total = 0
-while time.monotonic() < end:
-    msg = (b"%08d" % n) * 175
-    c.sendall(msg)
-    got = b""
-    while len(got) < len(msg):
-        d = c.recv(65536)
-        if not d:
-            sys.exit("stream: closed after %d messages" % n)
-        got += d
-    if got != msg:
-        sys.exit("stream: echo %d wrong" % n)
-    n += 1
-    total += len(msg)
-    time.sleep(0.001)
-c.close()
-print("stream ok messages %d bytes %d" % (n, total))
-' "$BACKEND4" >"$TMP/stream.out" 2>&1
-SPID=$LASTPID
+# 1400-byte messages both ways as fast as they echo (a pause of 1 ms
+# between them), each echo checked, while the reloads run.
+start_longlived "$BACKEND4" 60 0.001 1400
 sleep 0.5
 reloads=0
 for k in $(seq 1 20); do
@@ -205,14 +184,12 @@ for k in $(seq 1 20); do
 	[ "$r" = ok ] && reloads=$((reloads + 1))
 	sleep 0.2
 done
-wait "$SPID"
-src=$?
-cat "$TMP/stream.out"
+stop_longlived
 cap_stop rcli
 cap_stop rsrv
 check_eq "20 reloads during the stream" "$reloads" 20
-check_eq "the stream: every echo intact" "$src" 0
-bytes=$(awk '{ print $6 }' "$TMP/stream.out")
+check_eq "the stream: every echo intact" "$LL_RC" 0
+bytes=$(awk '$2 == "OK" { print $8 }' "$TMP/ll.log")
 # seq_check CAPTURE FROM FIELD ISN_FROM: with tcpdump's absolute numbers,
 # every segment sent by FROM must carry FIELD (seq or ack) within
 # [ISN, ISN + bytes + 2] of the ISN of ISN_FROM's SYN-ACK in the same

@@ -213,12 +213,7 @@ check_eq "backend SYNs == backend_syn_sent + backend_syn_retrans" "$(cap_count b
 # ---- hostile traffic against an offloaded connection -----------------------------
 log "== hostile: an offloaded long-lived connection (echo server on 6379)"
 kill -TERM "$REDIS_PID"
-i=0
-while ip netns exec "$SRV" ss -ltnH "sport = :6379" | grep -q LISTEN; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "redis did not stop"
-	sleep 0.1
-done
+wait_gone "$REDIS_PID" 5 "redis"
 start_echo "$SRV" 200
 cap_start back2 "$SRV" s0 "$SYN_FILTER"
 start_longlived "$BACKEND4" 150

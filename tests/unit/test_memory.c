@@ -133,28 +133,33 @@ static void addr4(struct addr *a, uint8_t x, uint8_t y, uint8_t z, uint8_t w)
 	addr_from_v4(a, b);
 }
 
-/* A proxy rule for 203.0.113.2:6379 as a file without options makes it
- * (every option "auto", ECN off), limited per source when limit is set. */
-static void shipped_rule(struct rule *r, bool limit)
+/* The example configuration as it ships (loaded by the group setup): its
+ * rules are what the engine runs with here, as a user's would be. */
+static struct conf *example;
+
+static int example_load(void **state)
 {
-	memset(r, 0, sizeof(*r));
-	strcpy(r->name, "redis");
-	addr4(&r->dst.addr, 203, 0, 113, 2);
-	r->dst.len = 128;
-	r->ports[0] = 6379;
-	r->nports = 1;
-	r->action = RULE_PROXY;
-	r->mss_mode = OPT_AUTO;
-	r->mss = 1460;
-	r->wscale_mode = OPT_AUTO;
-	r->wscale = 7;
-	r->sack_mode = OPT_AUTO;
-	r->ts_mode = OPT_AUTO;
-	if (limit) {
-		r->max_half_open_per_source = 64;
-		r->syn_rate_per_source = 1000000;
-		r->syn_burst_per_source = 1000000;
+	const char *top = getenv("top_srcdir");
+	char path[1024], err[512] = "";
+
+	(void)state;
+	example = calloc(1, sizeof(*example));
+	if (!example)
+		return -1;
+	snprintf(path, sizeof(path), "%s/etc/synproxyd.conf.example", top ? top : ".");
+	if (conf_load(path, example, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
 	}
+	return 0;
+}
+
+static int example_free(void **state)
+{
+	(void)state;
+	conf_free(example);
+	free(example);
+	return 0;
 }
 
 /* engine_new for c and pol, checked: memory_bytes equals the bytes it
@@ -197,42 +202,31 @@ static void tune_always(struct engine_config *c) { c->cookies = COOKIES_ALWAYS; 
 static void tune_nohold(struct engine_config *c) { c->hold_bytes_total = 0; }
 
 /* Every table counts: the SYN cache, the flow table, the hold pool, the
- * per-source limits, the learned options and the pass list. */
+ * per-source limits, the learned options and the pass list; with the
+ * example's rules (which limit half-open entries per source) and none. */
 static void test_gauge_is_what_engine_new_allocates(void **state)
 {
 	static void (*const tunes[])(struct engine_config *) = {
 		tune_none, tune_small, tune_always, tune_nohold,
 	};
-	struct policy pol = { .nrules = 1 };
+	static const struct policy none = { .nrules = 0 };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(tunes) / sizeof(tunes[0]); i++) {
-		for (int limit = 0; limit < 2; limit++) {
-			struct engine_config c;
+		struct engine_config c;
 
-			engine_config_defaults(&c);
-			tunes[i](&c);
-			shipped_rule(&pol.rules[0], limit);
-			checked_new(&c, &pol, false);
-		}
+		engine_config_defaults(&c);
+		tunes[i](&c);
+		checked_new(&c, &example->policy, false);
+		checked_new(&c, &none, false);
 	}
 }
 
-/* The example configuration as it ships. */
+/* The example configuration's own engine settings. */
 static void test_gauge_for_the_example(void **state)
 {
-	const char *top = getenv("top_srcdir");
-	struct conf *c = calloc(1, sizeof(*c));
-	char path[1024], err[512] = "";
-
 	(void)state;
-	assert_non_null(c);
-	snprintf(path, sizeof(path), "%s/etc/synproxyd.conf.example", top ? top : ".");
-	if (conf_load(path, c, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	checked_new(&c->engine, &c->policy, false);
-	conf_free(c);
-	free(c);
+	checked_new(&example->engine, &example->policy, false);
 }
 
 struct drive {
@@ -276,15 +270,15 @@ static bool emitted(struct drive *d, uint8_t to, struct pkt *p, struct tcpopt *o
 /* One connection from cli:cport: handshake, backend handshake, a request
  * and its answer, then FINs from both sides. */
 static void connection(struct drive *d, const struct addr *cli, uint16_t cport,
-		       const struct addr *srv)
+		       const struct addr *srv, uint16_t port)
 {
 	const struct tcpopt syn_opts = {
 		.have = TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE, .mss = 1460, .wscale = 7,
 		.tsval = 4242,
 	};
-	struct seg c = { .src = *cli, .dst = *srv, .sport = cport, .dport = 6379, .seq = 1000,
+	struct seg c = { .src = *cli, .dst = *srv, .sport = cport, .dport = port, .seq = 1000,
 			 .win = 64240, .flags = TCPH_SYN, .opt = &syn_opts };
-	struct seg s = { .src = *srv, .dst = *cli, .sport = 6379, .dport = cport, .seq = 5000,
+	struct seg s = { .src = *srv, .dst = *cli, .sport = port, .dport = cport, .seq = 5000,
 			 .ack = 1001, .win = 65160, .flags = TCPH_SYN | TCPH_ACK, .opt = &syn_opts };
 	struct tcpopt o, ts = { .have = TO_TS, .tsval = 4243 };
 	struct pkt p;
@@ -294,7 +288,7 @@ static void connection(struct drive *d, const struct addr *cli, uint16_t cport,
 	assert_true(emitted(d, DIR_CLIENT, &p, &o));
 	iss = p.seq;
 	ts.tsecr = o.tsval;
-	c = (struct seg){ .src = *cli, .dst = *srv, .sport = cport, .dport = 6379, .seq = 1001,
+	c = (struct seg){ .src = *cli, .dst = *srv, .sport = cport, .dport = port, .seq = 1001,
 			  .ack = iss + 1, .win = 502, .flags = TCPH_ACK, .opt = &ts };
 	d->now += 1;
 	input(d, &c);
@@ -306,7 +300,7 @@ static void connection(struct drive *d, const struct addr *cli, uint16_t cport,
 	 * sequence numbers say it), then FIN, FIN. */
 	c.flags = TCPH_ACK | TCPH_FIN;
 	input(d, &c);
-	s = (struct seg){ .src = *srv, .dst = *cli, .sport = 6379, .dport = cport, .seq = 5001,
+	s = (struct seg){ .src = *srv, .dst = *cli, .sport = port, .dport = cport, .seq = 5001,
 			  .ack = 1002, .win = 509, .flags = TCPH_ACK | TCPH_FIN };
 	input(d, &s);
 	c.flags = TCPH_ACK;
@@ -315,12 +309,12 @@ static void connection(struct drive *d, const struct addr *cli, uint16_t cport,
 	input(d, &c);
 }
 
-/* Nothing on the packet path allocates: a SYN flood well past the SYN
- * cache (cookies), 500 whole connections, and every timer after them. */
+/* Nothing on the packet path allocates: with the example's rules, a SYN
+ * flood at the web port well past the SYN cache (cookies), SYNs to the
+ * redis port from outside its allow list, 500 whole connections, and
+ * every timer after them. */
 static void test_packet_path_allocates_nothing(void **state)
 {
-	struct policy pol = { .nrules = 1 };
-	struct engine_config c;
 	struct drive d = { .now = 1000000 };
 	struct engine_gauges g;
 	struct addr srv, cli;
@@ -328,15 +322,14 @@ static void test_packet_path_allocates_nothing(void **state)
 	size_t bytes;
 
 	(void)state;
-	engine_config_defaults(&c);
-	shipped_rule(&pol.rules[0], true);
 	addr4(&srv, 203, 0, 113, 2);
-	d.e = checked_new(&c, &pol, true);
+	d.e = checked_new(&example->engine, &example->policy, true);
 	calls = alloc_calls;
 	bytes = live_bytes;
 	for (uint32_t i = 0; i < 100000; i++) {
-		struct seg syn = { .dst = srv, .sport = (uint16_t)(1024 + i % 60000), .dport = 6379,
-				   .seq = i * 7919u, .win = 1000, .flags = TCPH_SYN };
+		struct seg syn = { .dst = srv, .sport = (uint16_t)(1024 + i % 60000),
+				   .dport = i % 10 ? 80 : 6379, .seq = i * 7919u, .win = 1000,
+				   .flags = TCPH_SYN };
 
 		addr4(&syn.src, 198, (uint8_t)(18 + (i >> 16 & 1)), (uint8_t)(i >> 8), (uint8_t)i);
 		input(&d, &syn);
@@ -346,9 +339,10 @@ static void test_packet_path_allocates_nothing(void **state)
 		}
 	}
 	assert_true(engine_counters(d.e)[CNT_cookie_sent] > 0);
+	assert_true(engine_counters(d.e)[CNT_denied] > 0);
 	for (uint32_t i = 0; i < 500; i++) {
-		addr4(&cli, 192, 0, 2, (uint8_t)(10 + i % 200));
-		connection(&d, &cli, (uint16_t)(30000 + i), &srv);
+		addr4(&cli, 192, 0, 2, (uint8_t)(100 + i % 100));
+		connection(&d, &cli, (uint16_t)(30000 + i), &srv, 80);
 	}
 	assert_int_equal(engine_counters(d.e)[CNT_backend_established], 500);
 	for (int i = 0; i < 200; i++) {
@@ -374,5 +368,5 @@ int main(void)
 		cmocka_unit_test(test_packet_path_allocates_nothing),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, example_load, example_free);
 }
