@@ -40,6 +40,7 @@ say "   redis-server listening in the backend namespace"
 
 head_ "2. synproxyd on the gateway, protecting 203.0.113.2:6379"
 PORTS=6379
+override syncache "256 entries: the demo's flood spills into SYN cookies at once"
 write_conf "cookies = \"auto\";
 syncache = { buckets = 64; bucket_limit = 4; max_entries = 256; };"
 say "   config: mode gateway, rule { dst 203.0.113.2 (and 2001:db8:2::2), ports [6379] },"
@@ -77,7 +78,7 @@ head_ "5. What the counters prove"
 stats syn_received synack_sent syncache_added syncache_full cookie_sent cookie_valid \
 	backend_syn_sent flows_created
 flood_syns=$(cap_count back "src net 198.18.0.0/15")
-all_syns=$(cap_count back)
+real_syns=$(cap_count back "src host $CLIENT4")
 say "   syn_received      every SYN reached the proxy: the flood plus the real clients"
 say "   synack_sent       each one was answered by the proxy itself, not by the backend"
 say "   syncache_full     the SYN cache filled up (256 entries) ..."
@@ -85,8 +86,15 @@ say "   cookie_sent       ... and the rest were answered with SYN cookies: no st
 say "   cookie_valid      the real client's handshake during the flood, validated by cookie"
 say "   backend_syn_sent  SYNs the backend got: only for clients that completed the handshake"
 say "   flows_created     = backend_syn_sent: one spliced connection per real client"
-say "   tcpdump on the backend's interface during the flood saw $all_syns SYN(s) (the real"
-say "   client's, sent by the proxy), $flood_syns of them from 198.18.0.0/15: the flood never got through"
+say "   tcpdump on the backend's interface during the flood saw $real_syns SYN(s) from the"
+say "   real client (sent by the proxy) and $flood_syns from 198.18.0.0/15 (the flood)."
+if [ "$flood_syns" = 0 ] && [ "$real_syns" -ge 1 ]; then
+	say "   So the capture worked, and the flood never got through."
+elif [ "$flood_syns" != 0 ]; then
+	say "   $flood_syns flood SYN(s) reached the backend: that is a bug, please report it."
+else
+	say "   The capture saw no SYN at all, not even the real client's: it proves nothing."
+fi
 
 head_ "6. synproxyctl flows (half-open entries and spliced flows; first 8 lines)"
 ctl flows | head -n 8 | sed 's/^/   /'

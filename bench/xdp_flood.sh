@@ -144,6 +144,7 @@ row() {
 		'BEGIN { printf "%.0f", n / t }')/s), answered $5, spoofed SYNs at the backend $4" >&2
 }
 
+override xdp "the XDP stage is what this bench measures (the example leaves it off)"
 XDP_OVERLOAD='xdp = { interfaces = [ "g0", "g2" ]; };'
 XDP_ALWAYS='xdp = { interfaces = [ "g0", "g2" ]; answer = "always"; };'
 r=0

@@ -49,7 +49,7 @@
 	X(cookie_invalid_mac, "cookie failed: MAC mismatch")                 \
 	X(cookie_invalid_expired, "cookie failed: too old")                  \
 	X(cookie_retrans, "handshake ACK retransmitted before the backend answered") \
-	X(cookie_mismatch, "debug cross-check: cache entry and cookie disagree") \
+	X(cookie_mismatch, "cache entry and cookie disagree (cookie_crosscheck)") \
 	X(ack_invalid, "dropped: handshake ACK number wrong for the cache entry") \
 	X(ack_no_state, "dropped: non-SYN packet for no flow and no cookie") \
 	X(backend_syn_sent, "SYNs sent to backends")                         \

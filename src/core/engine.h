@@ -88,7 +88,12 @@ struct flow_info {
 /* What the caller knows about an input packet. */
 struct engine_meta {
 	uint32_t id;             /* caller's handle (NFQUEUE packet id, pcap index) */
-	bool csum_unverified;    /* kernel says the checksum is not computed yet */
+	/* True skips the checksum check on packets that would create state.
+	 * Only the engine fuzzer (tests/fuzz/fuzz_engine.c) sets it, to reach
+	 * the code behind that check with random bytes: the daemon (worker.c)
+	 * and synproxy-replay always pass false (NFQUEUE's NOTVERIFIED flag
+	 * means "not checked yet", so the engine must check). */
+	bool csum_unverified;
 };
 
 #define ENGINE_MAX_EMIT 32

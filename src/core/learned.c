@@ -40,6 +40,11 @@ void learned_free(struct learned *t)
 	free(t);
 }
 
+size_t learned_memory(const struct learned *t)
+{
+	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
+}
+
 static uint32_t learned_set(const struct learned *t, const struct addr *a, uint16_t port)
 {
 	uint8_t k[sizeof(a->a) + 2];

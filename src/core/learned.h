@@ -6,6 +6,7 @@
 #define SP_LEARNED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -28,6 +29,9 @@ struct learned *learned_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY_L
 
 /* Frees it. */
 void learned_free(struct learned *t);
+
+/* Bytes it allocated. */
+size_t learned_memory(const struct learned *t);
 
 /* Records what backend addr:port announced. */
 void learned_put(struct learned *t, const struct addr *a, uint16_t port,

@@ -38,6 +38,11 @@ void passlist_free(struct passlist *t)
 	free(t);
 }
 
+size_t passlist_memory(const struct passlist *t)
+{
+	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
+}
+
 static uint32_t pass_set(const struct passlist *t, const struct addr *src, uint8_t rule)
 {
 	uint8_t k[sizeof(src->a) + 1];

@@ -6,6 +6,7 @@
 #define SP_PASSLIST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -20,6 +21,9 @@ struct passlist *passlist_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY
 
 /* Frees it. */
 void passlist_free(struct passlist *t);
+
+/* Bytes it allocated. */
+size_t passlist_memory(const struct passlist *t);
 
 /* Lets src through for rule until now_ms + ms. */
 void passlist_add(struct passlist *t, const struct addr *src, uint8_t rule,

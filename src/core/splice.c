@@ -290,7 +290,11 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 			count_verdict(e, out, VERDICT_HOLD, CNT_packets_held);
 			return SPLICE_HELD;
 		}
+		/* Not held: the client sends it again, so what it carried
+		 * is not received (see splice_client). */
 		count(e, CNT_held_dropped);
+		f->fl_c_nxt = st->irs + 1;
+		f->fl_flags &= (uint16_t)~FL_C_FIN;
 	}
 	return SPLICE_OPENED;
 }
@@ -418,15 +422,19 @@ void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct
 			set_verdict(out, VERDICT_DROP, CNT_flows_reset);
 			return;
 		}
-		track(f, p, &o, DIR_CLIENT);
+		/* A segment that cannot be held is dropped, and the client
+		 * sends it again: what it carried must not count as received,
+		 * or the ACK after the backend's SYN-ACK would acknowledge it. */
 		if (p->paylen || (p->flags & TCPH_FIN)) {
 			if (hold_segment(e, f, p, m)) {
+				track(f, p, &o, DIR_CLIENT);
 				count_verdict(e, out, VERDICT_HOLD, CNT_packets_held);
 				return;
 			}
 			count_verdict(e, out, VERDICT_DROP, CNT_held_dropped);
 			return;
 		}
+		track(f, p, &o, DIR_CLIENT);
 		count_verdict(e, out, VERDICT_DROP, CNT_cookie_retrans);
 		return;
 	}

@@ -47,6 +47,11 @@ void srclimit_free(struct srclimit *t)
 	free(t);
 }
 
+size_t srclimit_memory(const struct srclimit *t)
+{
+	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
+}
+
 /* Sources are grouped by network because one host can hold a whole /64
  * (or, behind NAT, share a /24) and would otherwise dodge the limit. */
 static struct addr source_net(const struct addr *src)

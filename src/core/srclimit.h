@@ -6,6 +6,7 @@
 #define SP_SRCLIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -22,6 +23,9 @@ struct srclimit *srclimit_new(uint32_t nslots, const uint8_t hashkey[SIPHASH_KEY
 
 /* Frees it. */
 void srclimit_free(struct srclimit *t);
+
+/* Bytes it allocated. */
+size_t srclimit_memory(const struct srclimit *t);
 
 /* Takes one SYN token for src's prefix at now_ms with rate tokens/s and
  * burst depth; true when allowed.  rate 0 always allows. */

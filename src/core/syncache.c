@@ -169,6 +169,13 @@ size_t syncache_row_size(void)
 	return sizeof(struct bucket) + sizeof(struct hplace);
 }
 
+size_t syncache_memory(const struct syncache *sc)
+{
+	return sizeof(*sc) + (size_t)sc->lim.buckets * sizeof(*sc->buckets) +
+	       ((size_t)sc->lim.buckets + 8) * sizeof(*sc->heap) +
+	       (size_t)sc->lim.max_entries * sizeof(*sc->entries);
+}
+
 static bool limits_ok(const struct syncache_limits *lim)
 {
 	if (lim->buckets == 0 || (lim->buckets & (lim->buckets - 1)) != 0)

@@ -63,6 +63,9 @@ size_t syncache_entry_size(void);
 /* Bytes of one row: its header and its heap place (for the memory report). */
 size_t syncache_row_size(void);
 
+/* Bytes the cache allocated: its struct, rows, heap and entries. */
+size_t syncache_memory(const struct syncache *sc);
+
 /* Allocates a cache with the given limits; NULL on bad limits or no
  * memory.  The table is allocated once here and never grows. */
 struct syncache *syncache_new(const struct syncache_limits *lim,

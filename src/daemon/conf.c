@@ -850,7 +850,7 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	static const char *const keys[] = {
 		"mode", "queue", "mark", "control_socket", "secret_file", "cookies",
 		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", "reply_path",
-		"xdp", NULL
+		"xdp", "cookie_crosscheck", NULL
 	};
 	static const char *const fastpaths[] = { "auto", "off", NULL };
 	static const char *const reply_paths[] = { "link", "route", NULL };
@@ -875,7 +875,8 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	    opt_path(x, root, "secret_file", CONF_PATH_MAX, c->secret_file) < 0 ||
 	    opt_word(x, root, "cookies", cookies, &ck) < 0 ||
 	    opt_word(x, root, "fastpath", fastpaths, &fp) < 0 ||
-	    opt_word(x, root, "reply_path", reply_paths, &rp) < 0)
+	    opt_word(x, root, "reply_path", reply_paths, &rp) < 0 ||
+	    opt_bool(x, root, "cookie_crosscheck", &c->engine.cookie_crosscheck) < 0)
 		return -1;
 	if (ck >= 0)
 		c->engine.cookies = cookie_of[ck];

@@ -283,16 +283,19 @@ void xdp_stage_apply(struct xdp_stage *x, const struct engine_out *o, uint64_t *
 void xdp_stage_counters(struct xdp_stage *x, uint64_t *c)
 {
 	int fd = bpf_map__fd(x->skel->maps.counters);
-	uint64_t *v = calloc((size_t)x->ncpus, sizeof(*v));
+	uint64_t *v = calloc((size_t)x->ncpus * XC_MAX, sizeof(*v));
+	uint32_t keys[XC_MAX], out_batch, count = XC_MAX;
 
 	if (!v)
 		return;
-	for (uint32_t i = 0; i < XC_MAX; i++) {
-		if (bpf_map_lookup_elem(fd, &i, v) < 0)
-			continue;
+	/* One system call for every counter of every CPU. */
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, v, &count, NULL) < 0 &&
+	    errno != ENOENT)
+		count = 0;
+	for (uint32_t i = 0; i < count; i++)
 		for (int cpu = 0; cpu < x->ncpus; cpu++)
-			c[i] += v[cpu];
-	}
+			if (keys[i] < XC_MAX)
+				c[keys[i]] += v[(size_t)i * (size_t)x->ncpus + (size_t)cpu];
 	free(v);
 }
 

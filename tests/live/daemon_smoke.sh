@@ -5,9 +5,10 @@
 # from the client to the backend's port 6379 must be proxied
 # (backend_established counts it) and answered byte for byte, over IPv4 and
 # IPv6, with the answers sent back on their links (link_sent) and, after a
-# reload to reply_path "route", through the raw sockets; stats --json,
-# flows and reload answer on the control socket; SIGTERM exits 0 and leaves
-# no SYNPROXYD chain behind.
+# reload to reply_path "route", through the raw sockets; stats --json and
+# --prometheus parse and carry the text listing's names and values; flows
+# and reload answer on the control socket; SIGTERM exits 0 and leaves no
+# SYNPROXYD chain behind.
 set -u
 . "${top_srcdir:-.}/tests/live/lib.sh"
 lab_init
@@ -62,15 +63,51 @@ check_ge "link_sent after one IPv6 connection too" "$(ctl_counter link_sent)" 4
 # reply_path "route" after a reload: every answer through the routing table.
 link0=$(ctl_counter link_sent)
 raw0=$(ctl_counter raw_sent)
+override reply_path "the reload to \"route\" checks the other way answers leave (\"link\", the default, runs first)"
 write_conf 'reply_path = "route";'
-check_eq "reload to reply_path route" "$(ctl reload)" ok
+check_eq "reload to reply_path route" "$(daemon_reload)" ok
 echo_once "$BACKEND4" || fail "no echo through the proxy with reply_path route"
 check_eq "reply_path route: nothing more sent on the links" "$(ctl_counter link_sent)" "$link0"
 check_ge "reply_path route: the answers went through the raw sockets" \
 	"$(ctl_counter raw_sent)" $((raw0 + 2))
-check "stats --json answers" ctl stats --json
+# stats --json and --prometheus, read while nothing moves: the same
+# names and values as the text listing, every value an integer.
+# (A timer may end a flow between two reads: then read again, bounded.)
+for try in 1 2 3 4 5; do
+	ctl stats >"$TMP/stats.txt" || fail "stats"
+	ctl stats --json >"$TMP/stats.json" || fail "stats --json"
+	ctl stats --prometheus >"$TMP/stats.prom" || fail "stats --prometheus"
+	ctl stats >"$TMP/stats2.txt" || fail "stats"
+	cmp -s "$TMP/stats.txt" "$TMP/stats2.txt" && break
+	sleep 0.2
+done
+check "the counters did not move while read (try $try)" cmp -s "$TMP/stats.txt" "$TMP/stats2.txt"
+check "stats --json parses and agrees with stats" "$PY" -c '
+import json, sys
+text = {}
+for line in open(sys.argv[1]):
+    k, v = line.split()
+    text[k] = int(v)
+obj = json.load(open(sys.argv[2]))
+prom = {}
+for line in open(sys.argv[3]):
+    if not line.startswith("#"):
+        k, v = line.split()
+        k = k[len("synproxyd_"):]
+        prom[k[:-len("_total")] if k.endswith("_total") else k] = int(v)
+for name, got in (("json", obj), ("prometheus", prom)):
+    if set(got) != set(text):
+        sys.exit("%s names differ: %s" % (name, sorted(set(got) ^ set(text))))
+    bad = [k for k in text if type(got[k]) is not int or got[k] != text[k]]
+    if bad:
+        sys.exit("%s values differ: %s" % (name, bad))
+if text["backend_established"] < 3 or text["memory_bytes"] <= 0:
+    sys.exit("backend_established %d, memory_bytes %d" % (text["backend_established"],
+                                                          text["memory_bytes"]))
+print("stats: %d names; json and prometheus agree" % len(text))
+' "$TMP/stats.txt" "$TMP/stats.json" "$TMP/stats.prom"
 check "flows answers" ctl flows
-check_eq "reload answers" "$(ctl reload)" ok
+check_eq "reload answers" "$(daemon_reload)" ok
 daemon_stop
 check_eq "daemon exit status" "$DAEMON_RC" 0
 if in_ns "$GW" iptables-save | grep -q SYNPROXYD; then

@@ -184,6 +184,7 @@ daemon_stop
 check_eq "daemon exit status" "$DAEMON_RC" 0
 
 # 3. fastpath off: the flow stays in userspace.
+override fastpath "\"off\" in the last phase: the setting itself is what it checks"
 write_conf 'fastpath = "off";'
 daemon_start
 last_start_log | grep -q "fastpath off" || fail "fastpath off not reported"

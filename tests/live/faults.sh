@@ -32,7 +32,9 @@ FMAC=$(ns_mac "$GW" g2)
 # The userspace path: these faults are about the daemon (reload, stop,
 # kill, queue overflow), so spliced connections stay in the queue
 # (tests/live/fastpath.sh covers the fast path).
-EXTRA="timeouts = { backend_syn_rto = 0.5; backend_syn_retries = 3; }; fastpath = \"off\";"
+EXTRA="timeouts = { backend_syn_rto = 0.5; }; fastpath = \"off\";"
+override fastpath "\"off\": the spliced connection must cross the queue to show that a reload, a stopped daemon and an overflowing queue leave it intact (fastpath.sh covers offloaded flows across a SIGKILL)"
+override queue.bypass "true (default false): the SIGKILL phase checks that even then no SYN passes without a daemon"
 # bypass on (default off): the SIGKILL phase checks that it never applies
 # to SYNs.  The default queue length (65536): the SIGSTOP phase overflows
 # it on purpose.

@@ -16,6 +16,7 @@ Flood modes:
   ack-flood   ACKs, random source port, seq and ack (cookie forgeries)
   blind-rst   RSTs with random seq for the 4-tuple --src/--sport
   blind-data  data segments with random (wrong) seq for that 4-tuple
+  syn-flow    SYNs with random seq on that 4-tuple (a live flow's)
   syn-one     SYNs from --src, random source ports
   syn-many    SYNs from random sources in 198.18.0.0/15
 Malformed (a few of each variant, --count per variant):
@@ -99,6 +100,11 @@ class Gen:
         return [tcp4(self.src, self.dst, self.a.sport, self.a.dport, random.getrandbits(32),
                      random.getrandbits(32), ACK | PSH, payload=b"HOSTILE-INJECTED\r\n")
                 for _ in range(n)]
+
+    def syn_flow(self, n):
+        mss = b"\x02\x04\x05\xb4"
+        return [tcp4(self.src, self.dst, self.a.sport, self.a.dport, random.getrandbits(32),
+                     0, SYN, opts=mss) for _ in range(n)]
 
     def syn_one(self, n):
         r = random.getrandbits
@@ -271,7 +277,7 @@ def main():
         sys.exit("--count must be 1..5000000")
     if a.src is None and a.mode != "syn-many":
         sys.exit("--src needed")
-    if a.mode in ("blind-rst", "blind-data") and not a.sport:
+    if a.mode in ("blind-rst", "blind-data", "syn-flow") and not a.sport:
         sys.exit("--sport needed")
     g = Gen(a)
     modes = MALFORMED if a.mode == "malformed" else [a.mode]

@@ -8,23 +8,26 @@
 HOSTILE_PY=$LIVE_DIR/hostile.py
 
 # The long-lived client: one TCP connection to ADDR:6379, a numbered random
-# message every 200 ms, every reply checked byte for byte.  Writes its local
-# port to $TMP/ll.port and a line per 25 exchanges to $TMP/ll.log; runs
-# until $TMP/ll.stop exists (or MAXSECS).  Exit 0 only if every reply was
-# right and the connection never broke.
-start_longlived() {	# ADDR [MAXSECS]
+# message every INTERVAL seconds (0.2), every reply checked byte for byte;
+# SIZE pads each message to that many bytes.  Writes its local port to
+# $TMP/ll.port and a line per 25 exchanges to $TMP/ll.log; runs until
+# $TMP/ll.stop exists (or MAXSECS).  Exit 0 only if every reply was right
+# and the connection never broke; the last line then says how many
+# exchanges and bytes each way.
+start_longlived() {	# ADDR [MAXSECS] [INTERVAL] [SIZE]
 	rm -f "$TMP/ll.stop" "$TMP/ll.port"
 	bg_ns "$CLI" timeout "${2:-200}" "$PY" -u -c '
 import os, socket, sys, time
-addr, tmp = sys.argv[1], sys.argv[2]
+addr, tmp, interval, size = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 c = socket.create_connection((addr, 6379), timeout=5)
 c.settimeout(5)
 open(tmp + "/ll.port.tmp", "w").write("%d\n" % c.getsockname()[1])
 os.rename(tmp + "/ll.port.tmp", tmp + "/ll.port")
-n = 0
+n = total = 0
 worst = 0.0
 while not os.path.exists(tmp + "/ll.stop"):
     msg = ("msg %d %s\n" % (n, os.urandom(12).hex())).encode()
+    msg = msg[:-1] + b"x" * max(0, size - len(msg)) + b"\n"
     t0 = time.monotonic()
     try:
         c.sendall(msg)
@@ -41,12 +44,13 @@ while not os.path.exists(tmp + "/ll.stop"):
     if got != msg:
         sys.exit("LL: reply %d wrong: %r != %r" % (n, got, msg))
     n += 1
+    total += len(msg)
     if n % 25 == 0:
         print("LL exchanges %d worst_rtt %.3f" % (n, worst), flush=True)
-    time.sleep(0.2)
+    time.sleep(interval)
 c.close()
-print("LL OK exchanges %d worst_rtt %.3f" % (n, worst))
-' "$1" "$TMP" >"$TMP/ll.log" 2>&1
+print("LL OK exchanges %d worst_rtt %.3f bytes %d" % (n, worst, total))
+' "$1" "$TMP" "${3:-0.2}" "${4:-0}" >"$TMP/ll.log" 2>&1
 	LL_PID=$LASTPID
 	i=0
 	until [ -s "$TMP/ll.port" ]; do
@@ -83,18 +87,18 @@ stop_longlived() {
 }
 
 # Writes $CONF like lib.sh's write_conf, with queue.bypass ("default"
-# leaves the shipped default) and extra options for the rules.
+# leaves the shipped default) and extra options for the rules (each
+# setting needs its override).
 #   hostile_conf BYPASS "RULE_OPTS" ["EXTRA"] [FILE]
 hostile_conf() {
 	SOCK="$TMP/ctl/control.sock"
 	CONF=${4:-$TMP/synproxyd.conf}
-	hc_bypass=
-	[ "$1" = default ] || hc_bypass="bypass = $1; "
+	hc_queue=
+	[ "$1" = default ] || hc_queue="queue = { bypass = $1; };"
 	cat >"$CONF" <<CONF
 mode = "$MODE";
-queue = { num = 0; count = 1; $hc_bypass};
+$hc_queue
 control_socket = "$SOCK";
-logging = { level = "info"; target = "stderr"; };
 ${3:-}
 rules = (
 	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; ${2:-} },
@@ -114,18 +118,8 @@ hostile() {
 	echo "$out" | sed 's/^/  hostile.py: /'
 	HOSTILE_SENT=$(echo "$out" | awk '$1 == "sent" { print $3 }' | tail -n 1)
 	HOSTILE_PPS=$(echo "$out" | awk '$1 == "sent" { gsub(/[(]/, "", $8); print $8 }' | tail -n 1)
+	HOSTILE_SECS=$(echo "$out" | awk '$1 == "sent" { print $6 }' | tail -n 1)
 	[ -n "$HOSTILE_SENT" ] || fail "hostile.py $* did not run"
-}
-
-# Counter snapshot: cnt_snap NAME stores every counter as NAME_<counter>.
-cnt_snap() {
-	st=$("$SYNPROXYCTL" -s "$SOCK" stats 2>/dev/null) || fail "control socket does not answer"
-	eval "$(echo "$st" | awk -v p="$1" 'NF >= 2 && $1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { print p "_" $1 "=" $2 }')"
-}
-
-# cnt_delta A B NAME: B_NAME - A_NAME.
-cnt_delta() {
-	eval "echo \$((\${$2_$3:-0} - \${$1_$3:-0}))"
 }
 
 # Asserts the daemon process lives and its control socket answers.

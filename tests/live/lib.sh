@@ -1,13 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Shared helpers for the live tests (POSIX sh, sourced, root only).
 #
-# A test sources this file, calls lab_init (which skips with 77 when it cannot
-# run), builds a layout with lab_gateway or lab_local, starts servers and the
-# daemon, and asserts with the check_* helpers.  Whatever it started (every
-# background process, every namespace) is removed by a trap on ANY exit.
-# Every wait is bounded in count and time.  Only documentation addresses are
-# used: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 (RFC 5737),
-# 2001:db8::/32 (RFC 3849) and 198.18.0.0/15 (RFC 2544) for flood sources.
+# A test sources this file, calls lab_init (which exits 77 when the test
+# cannot run here: run-live.sh counts that as a failure), builds a layout
+# with lab_gateway or lab_local, starts servers and the daemon, and asserts
+# with the check_* helpers.  Whatever it started (every background process,
+# every namespace) is removed by a trap on ANY exit.  Every wait is bounded
+# in count and time.  Only documentation addresses are used: 192.0.2.0/24,
+# 198.51.100.0/24, 203.0.113.0/24 (RFC 5737), 2001:db8::/32 (RFC 3849) and
+# 198.18.0.0/15 (RFC 2544) for flood sources.  The benchmarks (bench/) build
+# the same lab with these helpers.
+#
+# Every setting a test's daemon runs with that differs from what a user
+# runs (etc/synproxyd.conf.example) is declared with override KEY REASON;
+# daemon_start refuses a configuration with an undeclared one (see
+# conf_overrides) and run-live.sh prints them all at the end.
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
@@ -26,6 +33,10 @@ LAB_NS=
 LAB_FAILED=0
 DPID=
 TMP=
+TEST_NAME=$(basename "$0" .sh)
+# Words put before the daemon's command line in daemon_start (an env, a
+# wrapper that execs it): its pid stays the daemon's.
+DAEMON_WRAP=
 
 log() {
 	echo "[$(date +%H:%M:%S)] $*"
@@ -41,8 +52,10 @@ fail() {
 	exit 1
 }
 
-skip() {
-	echo "SKIP: $*"
+# The test cannot run here (no root, a tool missing): exit 77, which
+# run-live.sh reports as a failure.
+cannot_run() {
+	echo "cannot run: $*"
 	exit 77
 }
 
@@ -87,11 +100,89 @@ check_le() {	# DESC GOT MAX
 }
 
 lab_finish() {
+	if [ -s "$TMP/overrides" ]; then
+		echo "settings overridden in this test (setting = value: why):"
+		sort -u "$TMP/overrides" | awk -F'\t' '{ print "  " $2 ": " $3 }'
+	fi
 	if [ "$LAB_FAILED" -ne 0 ]; then
 		fail "$LAB_FAILED check(s) failed"
 	fi
 	echo "PASS"
 	exit 0
+}
+
+# ---- overrides of what users run -------------------------------------------
+
+# The settings etc/synproxyd.conf.example changes from the built-in
+# defaults, with the built-in value (tests/unit/test_conf.c's test_example
+# holds this list to the file).  A test that leaves one at the built-in
+# default runs something else than the example: that is an override too.
+EXAMPLE_CHANGES='queue.count=1 timeouts.backend_syn_rto=1.0 logging.level="info" logging.target="stderr"'
+EXAMPLE_CONF=${EXAMPLE_CONF:-$top_srcdir/etc/synproxyd.conf.example}
+LAB_DECLARED=
+
+# override KEY REASON: the test runs KEY (a setting's path, "queue.count",
+# "rules.mss", or a group, "syncache", covering its settings) other than
+# the example has it, for REASON.
+override() {
+	LAB_DECLARED="$LAB_DECLARED
+$1	$2"
+}
+
+# Every test but shipped.sh (which runs the example itself) keeps these.
+override queue.count "one queue, one worker (the built-in default; the example has 2): the counters a test checks and the per-engine caps are one engine's; shipped.sh runs two"
+override logging "the built-in info to stderr (the example: notice to syslog): the daemon's lines land in the test's log, which a failure prints; shipped.sh logs to syslog"
+override timeouts.backend_syn_rto "the built-in 1 s unless the test says otherwise (the example: 0.5 s, which shipped.sh runs)"
+
+# conf_overrides FILE: every setting FILE makes differ from the example
+# (a value the example does not give that key, or one of EXAMPLE_CHANGES
+# left at its built-in default) must be declared; each goes with its
+# reason to $TMP/overrides and, under run-live.sh, to $LIVE_OVERRIDES.
+# What describes the lab is no override: mode, control_socket, queue.num
+# and each rule's name, dst, ports and action.
+conf_overrides() {
+	"$PY" "$LIVE_DIR/conf_keys.py" "$1" >"$TMP/conf.keys" || fail "cannot read $1"
+	"$PY" "$LIVE_DIR/conf_keys.py" "$EXAMPLE_CONF" >"$TMP/example.keys" ||
+		fail "cannot read $EXAMPLE_CONF"
+	printf '%s\n' "$LAB_DECLARED" | awk 'NF' >"$TMP/declared"
+	awk -F'\t' -v test="$TEST_NAME" -v changes="$EXAMPLE_CHANGES" '
+		function why(k,   p, i) {
+			for (p = k; ; p = substr(p, 1, i - 1)) {
+				if (p in reason)
+					return reason[p]
+				if (!(i = match(p, /\.[^.]*$/)))
+					return ""
+			}
+		}
+		function note(k, v,   r) {
+			r = why(k)
+			if (r == "") {
+				print "undeclared override: " k " = " v > "/dev/stderr"
+				bad = 1
+			} else {
+				print test "\t" k " = " v "\t" r
+			}
+		}
+		FILENAME ~ /declared$/ { reason[$1] = $2; next }
+		FILENAME ~ /example.keys$/ { ex[$1 "\t" $2] = 1; has_ex[$1] = 1; next }
+		$1 ~ /^(mode|control_socket|queue\.num|rules\.(name|dst|ports|action))$/ { next }
+		{ set[$1] = 1 }
+		!(($1 "\t" $2) in ex) { note($1, $2) }
+		END {
+			n = split(changes, c, " ")
+			for (i = 1; i <= n; i++) {
+				split(c[i], kv, "=")
+				if (kv[1] != "" && !(kv[1] in set))
+					note(kv[1], kv[2] " (built-in default)")
+			}
+			exit bad
+		}' "$TMP/declared" "$TMP/example.keys" "$TMP/conf.keys" >"$TMP/conf.overrides" ||
+		fail "$1 sets something no override declares (see above; override KEY REASON)"
+	[ -s "$TMP/conf.overrides" ] ||
+		printf '%s\t(no setting)\tevery setting as the example has it\n' "$TEST_NAME" \
+		>"$TMP/conf.overrides"
+	cat "$TMP/conf.overrides" >>"$TMP/overrides"
+	[ -z "${LIVE_OVERRIDES:-}" ] || cat "$TMP/conf.overrides" >>"$LIVE_OVERRIDES"
 }
 
 lab_cleanup() {
@@ -138,20 +229,22 @@ find_python() {
 }
 
 # lab_init [TOOL...]: root, netns, the named tools; a unique prefix and TMP.
+# Whatever is missing makes the test exit 77, which run-live.sh counts as
+# a failure (a test is left out only when LIVE_SKIP names it).
 lab_init() {
-	[ "$(id -u)" = 0 ] || skip "needs root"
+	[ "$(id -u)" = 0 ] || cannot_run "needs root"
 	for t in ip iptables ip6tables tcpdump "$@"; do
-		command -v "$t" >/dev/null 2>&1 || skip "$t not installed (scripts/install-deps)"
+		command -v "$t" >/dev/null 2>&1 || cannot_run "$t not installed (scripts/install-deps)"
 	done
-	[ -x "$SYNPROXYD" ] || skip "$SYNPROXYD not built"
-	find_python || skip "python3 with scapy not found"
+	[ -x "$SYNPROXYD" ] || cannot_run "$SYNPROXYD not built"
+	find_python || cannot_run "python3 with scapy not found"
 	rnd=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 	P="spd$$$rnd"
 	TMP=$(mktemp -d /tmp/spd-live.XXXXXX) || exit 1
 	chmod 755 "$TMP"
 	trap lab_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
-	ip netns add "$P-probe" 2>/dev/null || skip "network namespaces unsupported"
+	ip netns add "$P-probe" 2>/dev/null || cannot_run "network namespaces unsupported"
 	ip netns del "$P-probe"
 }
 
@@ -185,6 +278,33 @@ wait_listen() {	# NS PORT
 	until ip netns exec "$1" ss -ltnH "sport = :$2" | grep -q LISTEN; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && fail "nothing listens on port $2 in $1"
+		sleep 0.1
+	done
+}
+
+# wait_gone PID SECONDS WHAT: waits for PID to exit (it was started with a
+# bound of its own); fails after SECONDS.
+wait_gone() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 10)) ] && fail "$3 did not finish within $2 s"
+		sleep 0.1
+	done
+}
+
+# start_listener SOCKET OUT [ARGS]: unix_listener.py (in the gateway
+# namespace, bounded) writes what arrives on SOCKET to OUT; waits until it
+# listens.
+start_listener() {
+	sl_sock=$1 sl_out=$2
+	shift 2
+	bg_ns "$GW" timeout 300 "$PY" "$LIVE_DIR/unix_listener.py" "$sl_sock" "$sl_out" \
+		--seconds 290 "$@"
+	i=0
+	until [ -S "$sl_sock" ]; do
+		i=$((i + 1))
+		[ $i -gt 50 ] && fail "the listener on $sl_sock did not start"
 		sleep 0.1
 	done
 }
@@ -244,9 +364,7 @@ lab_gateway() {
 	ip -n "$SRV" -6 route add default via 2001:db8:2::1
 	in_ns "$GW" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
 		fail "forwarding"
-	# The setting synproxyd(8) asks for with the kernel fast path: with
-	# loose pickup, packets racing an offload make clashing entries.
-	in_ns "$GW" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 2>/dev/null || true
+	lab_conntrack_strict "$GW"
 	DAEMON_NS=$GW SRV_IF=s0 CLI_IF=c0 MODE=gateway
 	lab_wait_reach
 }
@@ -270,8 +388,23 @@ lab_local() {
 	ip -n "$SRV" link set s0 up
 	ip -n "$CLI" route add default via 192.0.2.1
 	ip -n "$CLI" -6 route add default via 2001:db8:1::1
+	lab_conntrack_strict "$SRV"
 	DAEMON_NS=$SRV SRV_IF=lo CLI_IF=c0 MODE=local
 	lab_wait_reach
+}
+
+# The setting synproxyd(8) asks for with the kernel fast path, in the
+# daemon's namespace: with loose pickup, packets racing an offload make
+# clashing entries.  The sysctl exists once nf_conntrack is loaded (built
+# in here; a module elsewhere); a lab that cannot have it fails.
+lab_conntrack_strict() {	# NS
+	if command -v modprobe >/dev/null 2>&1; then
+		modprobe nf_conntrack 2>/dev/null
+	fi
+	in_ns "$1" sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 ||
+		fail "cannot set net.netfilter.nf_conntrack_tcp_loose=0 in $1 (nf_conntrack missing?)"
+	v=$(in_ns "$1" sysctl -n net.netfilter.nf_conntrack_tcp_loose)
+	[ "$v" = 0 ] || fail "net.netfilter.nf_conntrack_tcp_loose is '$v' in $1, want 0"
 }
 
 # Flood namespace FLD, linked to the gateway over 198.51.100.0/24; the
@@ -302,15 +435,13 @@ lab_wait_reach() {
 
 # Writes $TMP/synproxyd.conf: mode, control socket, two proxy rules (the
 # backend's IPv4 and IPv6 address, $PORTS) and the extra text in $1 (for
-# syncache/flows/timeouts groups).
+# syncache/flows/timeouts groups; each setting there needs its override).
 write_conf() {	# [EXTRA] [FILE]
 	SOCK="$TMP/ctl/control.sock"
 	CONF=${2:-$TMP/synproxyd.conf}
 	cat >"$CONF" <<CONF
 mode = "$MODE";
-queue = { num = 0; count = 1; };
 control_socket = "$SOCK";
-logging = { level = "info"; target = "stderr"; };
 ${1:-}
 rules = (
 	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; },
@@ -323,7 +454,9 @@ CONF
 # control socket and rules.  Sets DPID.
 daemon_start() {
 	"$SYNPROXYD" -c "$CONF" -t || fail "config $CONF rejected"
-	ip netns exec "$DAEMON_NS" "$SYNPROXYD" -c "$CONF" -r >>"$TMP/daemon.log" 2>&1 &
+	conf_overrides "$CONF"
+	# shellcheck disable=SC2086 # DAEMON_WRAP is words
+	ip netns exec "$DAEMON_NS" $DAEMON_WRAP "$SYNPROXYD" -c "$CONF" -r >>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 	i=0
 	while [ ! -S "$SOCK" ]; do
@@ -342,11 +475,31 @@ daemon_start() {
 	log "synproxyd running (pid $DPID, mode $MODE)"
 }
 
+# The daemon's kernel queues hold no packet: every packet queued got its
+# verdict (one that the daemon held was released or dropped, never left
+# behind).  Waits (bounded) for packets still in flight.
+check_queue_empty() {
+	i=0
+	while :; do
+		q=$(in_ns "$DAEMON_NS" awk '{ n += $3 } END { print n + 0 }' \
+			/proc/net/netfilter/nfnetlink_queue)
+		[ "$q" = 0 ] && break
+		i=$((i + 1))
+		[ $i -gt 30 ] && break
+		sleep 0.1
+	done
+	check_eq "kernel queues empty (/proc/net/netfilter/nfnetlink_queue)" "$q" 0
+}
+
 # SIGTERM, bounded wait; sets DAEMON_RC.
 daemon_stop() {
 	[ -n "$DPID" ] || return 0
-	# Every test ends with the flow accounting of the daemon it stops.
-	kill -0 "$DPID" 2>/dev/null && check_flow_accounting
+	# Every test ends with the flow accounting of the daemon it stops, and
+	# with its queues empty.
+	if kill -0 "$DPID" 2>/dev/null; then
+		check_flow_accounting
+		check_queue_empty
+	fi
 	kill -TERM "$DPID"
 	i=0
 	while kill -0 "$DPID" 2>/dev/null; do
@@ -373,9 +526,27 @@ ctl() {
 	"$SYNPROXYCTL" -s "$SOCK" "$@"
 }
 
+# Reloads the daemon with the $CONF a test rewrote (its overrides checked
+# and recorded as daemon_start does); prints the answer.
+daemon_reload() {
+	conf_overrides "$CONF"
+	ctl reload
+}
+
 # ctl_counter NAME: the counter's value (empty when the daemon does not answer).
 ctl_counter() {
 	"$SYNPROXYCTL" -s "$SOCK" stats 2>/dev/null | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# Counter snapshot: cnt_snap NAME stores every counter as NAME_<counter>.
+cnt_snap() {
+	st=$("$SYNPROXYCTL" -s "$SOCK" stats 2>/dev/null) || fail "control socket does not answer"
+	eval "$(echo "$st" | awk -v p="$1" 'NF >= 2 && $1 ~ /^[a-z_0-9]+$/ && $2 ~ /^[0-9]+$/ { print p "_" $1 "=" $2 }')"
+}
+
+# cnt_delta A B NAME: B_NAME - A_NAME.
+cnt_delta() {
+	eval "echo \$((\${$2_$3:-0} - \${$1_$3:-0}))"
 }
 
 # Prints the named counters on one line.
@@ -486,6 +657,19 @@ cap_stop() {
 		[ $i -gt 50 ] && { kill -KILL "$pid"; break; }
 		sleep 0.1
 	done
+}
+
+# check_flood_syns NAME MIN_REAL [FLOOD]: capture NAME (SYNs at the
+# backend) holds at least MIN_REAL SYNs from the real client, the positive
+# control that it saw the SYNs of its time, and FLOOD (0 by default) from
+# the flood sources in 198.18.0.0/15.
+check_flood_syns() {
+	cf_real=$(cap_count "$1" "src host $CLIENT4")
+	cf_flood=$(cap_count "$1" "src net 198.18.0.0/15")
+	echo "backend capture $1: $(cap_count "$1") SYN(s), $cf_real from the real client," \
+		"$cf_flood from 198.18.0.0/15"
+	check_ge "capture $1 works: the real client's SYNs at the backend" "$cf_real" "$2"
+	check_eq "capture $1: SYNs from flood sources at the backend" "$cf_flood" "${3:-0}"
 }
 
 # SYN (without ACK) filter for IPv4 and IPv6 (no extension headers).

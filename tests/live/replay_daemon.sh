@@ -22,11 +22,10 @@ in_ns "$CLI" iptables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
 in_ns "$CLI" ip6tables -A OUTPUT -p tcp --tcp-flags RST RST -j DROP
 SOCK="$TMP/ctl/control.sock"
 CONF="$TMP/synproxyd.conf"
+override rules "fixed options (MSS 1400, wscale 6, SACK, timestamps): this test checks that a SYN-ACK carries the options a rule fixes and only those the client offered; rules without options (\"auto\") run in apps, flood, replay_pcaps and shipped"
 cat >"$CONF" <<CONF
 mode = "gateway";
-queue = { num = 0; count = 1; fail_open = false; bypass = false; };
 control_socket = "$SOCK";
-logging = { level = "info"; target = "stderr"; };
 rules = (
 	{ name = "v4"; dst = "$BACKEND4"; ports = [ 6379 ]; mss = 1400; wscale = 6;
 	  sack = true; timestamps = true; },

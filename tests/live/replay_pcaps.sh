@@ -66,9 +66,7 @@ replay_phase() {
 		cat <<CONF
 mode = "gateway";
 fastpath = "$ph";
-queue = { num = 0; count = 1; fail_open = false; bypass = false; };
 control_socket = "$SOCK";
-logging = { level = "info"; target = "stderr"; };
 CONF
 		"$PY" "$LIVE_DIR/pcap_replay.py" conf "$cases"
 	} >"$CONF" || fail "cannot write the rules for the cases"
@@ -143,6 +141,8 @@ CONF
 }
 
 export CLIENT4 CLIENT6 BACKEND4 BACKEND6
+override fastpath "\"off\" in the first phase: every packet through the daemon's own translation (the second phase runs the default \"auto\")"
+override rules "each case's rule options from its replay folder (tests/replay/cases/*/synproxyd.conf; the recorded captures fix wscale 7 and ECN), so that the live run answers as the offline golden output"
 # The userspace path translates every packet; with the fast path the
 # kernel takes over flows whose window needs no rescaling.
 replay_phase off 10000

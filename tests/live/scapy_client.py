@@ -7,6 +7,10 @@
                                    complete, send a redis PING, expect +PONG
   bad-ack DST PORT SPORT           SYN, then an ACK with a wrong ack number
   flood DST PORT COUNT SECONDS     spoofed SYNs from 198.18.0.0/15, paced
+  held-ack DST PORT SPORT DIR      SYN; on the SYN-ACK writes DIR/synack,
+                                   waits (60 s at most) for DIR/go, then
+                                   completes the handshake with a line of
+                                   data that the echo server must return
 
 The handshake cases print one 'key=value' line the shell test can parse
 (client ISN, options sent/received) and exit non-zero with a message on any
@@ -191,6 +195,37 @@ def cmd_bad_ack(dst, port, sport):
     print("bad_ack_sent sport=%d" % sport)
 
 
+def cmd_held_ack(dst, port, sport, d):
+    isn = random.getrandbits(32)
+    s, sa = syn_exchange(dst, port, sport, CASES["linux"], isn)
+    got = opts_of(sa)
+    srv_isn = sa[TCP].seq
+    open(os.path.join(d, "synack.tmp"), "w").write("%d\n" % srv_isn)
+    os.rename(os.path.join(d, "synack.tmp"), os.path.join(d, "synack"))
+    for _ in range(600):
+        if os.path.exists(os.path.join(d, "go")):
+            break
+        time.sleep(0.1)
+    else:
+        s.stop()
+        die("no go")
+    msg = b"held-ack %d\n" % sport
+    seq, ack = (isn + 1) % 2**32, (srv_isn + 1) % 2**32
+    o = []
+    if "Timestamp" in got:
+        o = [("NOP", None), ("NOP", None), ("Timestamp", (123457, got["Timestamp"][0]))]
+    send(ip_layer(dst) / TCP(sport=sport, dport=port, flags="PA", seq=seq, ack=ack,
+                             window=502, options=o) / Raw(msg))
+    reply = wait_for(s, lambda p: Raw in p and bytes(p[TCP].payload) == msg, 8.0)
+    s.stop()
+    send(ip_layer(dst) / TCP(sport=sport, dport=port, flags="R", seq=(seq + len(msg)) % 2**32))
+    if reply is None:
+        die("no echo of the data sent with the handshake ACK")
+    if reply[TCP].seq != ack:
+        die("echo seq %d, want %d (our ISN + 1)" % (reply[TCP].seq, ack))
+    print("held_ack_ok sport=%d" % sport)
+
+
 def csum_fold(s):
     while s >> 16:
         s = (s & 0xffff) + (s >> 16)
@@ -253,6 +288,8 @@ def main(argv):
         cmd_bad_ack(argv[2], int(argv[3]), int(argv[4]))
     elif cmd == "flood":
         cmd_flood(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
+    elif cmd == "held-ack":
+        cmd_held_ack(argv[2], int(argv[3]), int(argv[4]), argv[5])
     else:
         die("unknown command " + cmd)
 

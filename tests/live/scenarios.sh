@@ -84,6 +84,14 @@ in_ns "$SRV" iptables -A INPUT -p tcp --dport 7103 --syn -j DROP
 
 SOCK="$TMP/ctl/control.sock"
 CONF="$TMP/synproxyd.conf"
+override rules "fixed announced options (not \"auto\"): SYN-ACK retransmissions are compared byte for byte and must not change with what is learned from the backends meanwhile"
+override fastpath "\"off\": the scenarios check the daemon's own translation of every segment (closes, probes, wrapping); fastpath.sh and shipped.sh run offloaded flows"
+override syncache "32 entries in 16 rows (3 retries, the default): phase 2 fills the cache with 400 SYNs; synack_rto 10 s in phase 2 so that no entry falls due and is shed"
+override timeouts.backend_syn_rto "0.5 s: the backend SYN schedule checked (+0, +0.5, +1.5, +3.5 s)"
+override timeouts.time_wait "1 s: each closed flow must leave the table within the run"
+override timeouts.fin_wait "10 s: a half-closed flow (fin-server) must not outlive the run"
+override timeouts.rst_grace "2 s: a flow shortened by an in-window RST must leave the table within the run"
+override timeouts.synack_rto "10 s in phase 2 only (see syncache)"
 # Fixed announced options (not "auto"), so that SYN-ACK retransmissions
 # cannot change with what is learned from the backends meanwhile.
 for fam in v4 v6; do
@@ -94,14 +102,11 @@ for fam in v4 v6; do
 done
 cat >"$CONF" <<CONF
 mode = "gateway";
-queue = { num = 0; count = 1; fail_open = false; bypass = false; };
 control_socket = "$SOCK";
-logging = { level = "info"; target = "stderr"; };
 cookies = "auto";
 fastpath = "off";
-syncache = { buckets = 16; bucket_limit = 8; max_entries = 32; synack_retries = 3; };
-timeouts = { synack_rto = 1.0; backend_syn_rto = 0.5; backend_syn_retries = 3;
-	fin_wait = 10; time_wait = 1; rst_grace = 2; };
+syncache = { buckets = 16; bucket_limit = 8; max_entries = 32; };
+timeouts = { backend_syn_rto = 0.5; fin_wait = 10; time_wait = 1; rst_grace = 2; };
 rules = (
 $RULES
 );
@@ -233,7 +238,7 @@ log "== phase 2: SYN cache full"
 # the cache stays full of the flood's entries.
 daemon_stop
 check_eq "daemon exit status (phase 1)" "$DAEMON_RC" 0
-sed -i 's/synack_rto = 1.0;/synack_rto = 10.0;/' "$CONF"
+sed -i 's/^timeouts = { /timeouts = { synack_rto = 10.0; /' "$CONF"
 grep -q "synack_rto = 10.0;" "$CONF" || fail "phase 2 config"
 daemon_start
 cap_start back2 "$SRV" s0 "$SYN_FILTER"
@@ -250,6 +255,10 @@ check_ge "syncache_full: the rest of the flood and both clients" "$(cnt syncache
 check_eq "cookie_valid: both clients" "$(cnt cookie_valid)" 2
 check_eq "syncache_hit: none while full" "$(cnt syncache_hit)" 0
 cap_stop back2
+# The two cookie clients' backend SYNs in the same capture prove it saw
+# SYNs; not one came from the flood.
+check_eq "capture works: the cookie clients' backend SYNs" \
+	"$(cap_count back2 "src host $CLIENT4")" 2
 check_eq "no flood SYN at the backend" \
 	"$(cap_count back2 "src net 198.18.0.0/15")" 0
 for c in "20020 mss=1440 ws=5 sack=1 ts=1" "20021 mss=1440 ws=4 sack=1 ts=0"; do

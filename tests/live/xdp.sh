@@ -74,6 +74,8 @@ ws_rounded() {
 	done
 }
 
+override xdp "the XDP stage is what this test checks; the example leaves it off (it cannot know the interfaces)"
+override rules.mss "phase 1 fixes the MSS by a reload, to see the stage's maps follow it"
 XDP_CONF='xdp = { interfaces = [ "g0", "g2" ]; answer = "always"; };'
 write_conf "$XDP_CONF"
 daemon_start

@@ -82,6 +82,7 @@ static const char full_text[] =
 	"cookies = \"always\";\n"
 	"fastpath = \"off\";\n"
 	"reply_path = \"route\";\n"
+	"cookie_crosscheck = true;\n"
 	"syncache = { buckets = 65536; bucket_limit = 8; max_entries = 100000;\n"
 	"             synack_retries = 5; };\n"
 	"flows = { max = 1000; hold_packets = 0; hold_bytes = 0; };\n"
@@ -125,6 +126,7 @@ static void test_full(void **state)
 	assert_int_equal(c->engine.cookies, COOKIES_ALWAYS);
 	assert_int_equal(c->fastpath, CONF_FASTPATH_OFF);
 	assert_int_equal(c->reply_path, CONF_REPLY_ROUTE);
+	assert_true(c->engine.cookie_crosscheck);
 	assert_int_equal(c->engine.syncache.buckets, 65536);
 	assert_int_equal(c->engine.syncache.bucket_limit, 8);
 	assert_int_equal(c->engine.syncache.max_entries, 100000);
@@ -350,6 +352,17 @@ static void test_example(void **state)
 	assert_v4_prefix(&r->dst, 203, 0, 113, 2, 32);
 	assert_int_equal(r->nports, 1);
 	assert_int_equal(r->ports[0], 80);
+	/* The example changes exactly these defaults; tests/live/lib.sh
+	 * (EXAMPLE_CHANGES) names them where a live test keeps the default. */
+	assert_int_equal(c->queue.count, 2);
+	assert_int_equal(c->engine.backend_syn_rto_ms, 500);
+	assert_int_equal(c->log_level, LOG_NOTICE);
+	assert_int_equal(c->log_target, CONF_LOG_SYSLOG);
+	c->queue.count = 1;
+	c->engine.backend_syn_rto_ms = 1000;
+	c->log_level = LOG_INFO;
+	c->log_target = CONF_LOG_STDERR;
+	assert_defaults(c);
 	conf_free(c);
 	free(c);
 }
@@ -527,6 +540,7 @@ static const struct bad bad_cases[] = {
 	{ "queue = { count = 1.0; };\n" R, 1, "'count' must be an integer" },
 	{ "queue = { fail_open = 1; };\n" R, 1, "'fail_open' must be true or false" },
 	{ "mark = \"0x10\";\n" R, 1, "'mark' must be an integer" },
+	{ "cookie_crosscheck = 1;\n" R, 1, "'cookie_crosscheck' must be true or false" },
 	{ "mode = 1;\n" R, 1, "'mode' must be one of \"gateway\", \"local\"" },
 	{ "control_socket = 5;\n" R, 1, "'control_socket' must be a string" },
 	{ "timeouts = { fin_wait = \"1\"; };\n" R, 1, "'fin_wait' must be a number" },

@@ -169,7 +169,11 @@ struct env {
 
 static const uint8_t secret[ENGINE_SECRET_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
-/* A proxy rule for 203.0.113.2:6379 with every option "on". */
+/* A proxy rule for 203.0.113.2:6379 with every option "on" and ECN, not
+ * the shipped "auto" and no ECN: the tests compare SYN-ACK options that
+ * must not change with what the engine learns from backends meanwhile,
+ * and ECN on reaches the ECN paths.  Rules as shipped (no options) run in
+ * the replay cases, test_memory.c and the live tests. */
 static inline void default_rule(struct rule *r)
 {
 	memset(r, 0, sizeof(*r));
