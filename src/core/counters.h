@@ -60,6 +60,7 @@
 	X(backend_timeout, "backend never answered: client reset")           \
 	X(backend_bad_synack, "dropped: backend SYN-ACK with a wrong ACK")   \
 	X(flows_created, "flows created")                                    \
+	X(flows_restored, "flows carried over a restart (state file)")        \
 	X(flows_closed, "flows ended by FIN in both directions")             \
 	X(flows_reset, "flows ended by RST")                                 \
 	X(flows_expired, "flows ended by idle timeout")                      \

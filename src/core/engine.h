@@ -226,4 +226,30 @@ void engine_walk(const struct engine *e, uint64_t now_ms,
  * now_ms is (uint32_t)now_ms + this. */
 uint32_t engine_ts_base(const uint8_t secret[ENGINE_SECRET_LEN]);
 
+/* Restart without loss (snapshot.c): an engine's flows and learned
+ * options as records of at most ENGINE_SNAPSHOT_MAX bytes, which another
+ * process's engine takes back.  Flows on the kernel fast path are left
+ * out, and held data is not kept. */
+#define ENGINE_SNAPSHOT_MAX 256
+
+/* Calls fn with every record; returns the number of flows. */
+size_t engine_snapshot(const struct engine *e, uint64_t now_ms,
+		       void (*fn)(const uint8_t *rec, size_t len, void *ctx), void *ctx);
+
+enum engine_restore_result {
+	ENGINE_RESTORE_FLOW,        /* a flow is back (in out->flowev) */
+	ENGINE_RESTORE_LEARNED,     /* learned options are back */
+	ENGINE_RESTORE_DUPLICATE,   /* the flow is there already */
+	ENGINE_RESTORE_FULL,        /* no room in the flow table */
+	ENGINE_RESTORE_BAD,         /* not a record this engine reads */
+};
+
+/* Takes one record of engine_snapshot back at now_ms.  The flow's
+ * deadline and age carry over; a flow in its backend handshake sends its
+ * backend SYN again at once.  out reports what came back as engine_input
+ * would have: a flow in out->flowev, learned options in out->learned;
+ * nothing else in out is used. */
+enum engine_restore_result engine_restore(struct engine *e, const uint8_t *rec, size_t len,
+					  uint64_t now_ms, struct engine_out *out);
+
 #endif

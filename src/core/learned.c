@@ -87,3 +87,13 @@ bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
 	}
 	return false;
 }
+
+void learned_walk(const struct learned *t,
+		  void (*fn)(const struct addr *a, uint16_t port, const struct learned_opts *o,
+			     void *ctx),
+		  void *ctx)
+{
+	for (uint32_t i = 0; i < t->nslots; i++)
+		if (t->slot[i].written)
+			fn(&t->slot[i].a, t->slot[i].port, &t->slot[i].o, ctx);
+}

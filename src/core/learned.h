@@ -41,4 +41,10 @@ void learned_put(struct learned *t, const struct addr *a, uint16_t port,
 bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
 		 struct learned_opts *o);
 
+/* Calls fn for every backend the table holds. */
+void learned_walk(const struct learned *t,
+		  void (*fn)(const struct addr *a, uint16_t port, const struct learned_opts *o,
+			     void *ctx),
+		  void *ctx);
+
 #endif

@@ -845,10 +845,23 @@ static int load_rules(struct ctx *x, const config_setting_t *list, struct policy
 
 /* ------------------------------------------------------------------ */
 
+/* state_file: an absolute path, or "" for none. */
+static int opt_state_file(struct ctx *x, const config_setting_t *root, struct conf *c)
+{
+	const config_setting_t *s = config_setting_get_member(root, "state_file");
+
+	if (s && config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    config_setting_get_string(s)[0] == '\0') {
+		c->state_file[0] = '\0';
+		return 0;
+	}
+	return opt_path(x, root, "state_file", CONF_PATH_MAX - 8, c->state_file);
+}
+
 static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c)
 {
 	static const char *const keys[] = {
-		"mode", "queue", "mark", "control_socket", "secret_file", "cookies",
+		"mode", "queue", "mark", "control_socket", "secret_file", "state_file", "cookies",
 		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", "reply_path",
 		"xdp", "cookie_crosscheck", NULL
 	};
@@ -873,6 +886,7 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 		return -1;
 	if (opt_path(x, root, "control_socket", CONF_SUN_PATH_MAX, c->control_socket) < 0 ||
 	    opt_path(x, root, "secret_file", CONF_PATH_MAX, c->secret_file) < 0 ||
+	    opt_state_file(x, root, c) < 0 ||
 	    opt_word(x, root, "cookies", cookies, &ck) < 0 ||
 	    opt_word(x, root, "fastpath", fastpaths, &fp) < 0 ||
 	    opt_word(x, root, "reply_path", reply_paths, &rp) < 0 ||
@@ -915,6 +929,7 @@ void conf_defaults(struct conf *c)
 	c->reply_path = CONF_REPLY_LINK;
 	strcpy(c->control_socket, "/run/synproxyd/control.sock");
 	c->secret_file[0] = '\0';
+	strcpy(c->state_file, "/run/synproxyd/state");
 	c->log_level = LOG_INFO;
 	c->log_target = CONF_LOG_STDERR;
 	c->xdp.nifaces = 0;

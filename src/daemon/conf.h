@@ -67,6 +67,7 @@ struct conf {
 	enum conf_reply_path reply_path;
 	char control_socket[CONF_PATH_MAX];
 	char secret_file[CONF_PATH_MAX]; /* empty: random secret at start */
+	char state_file[CONF_PATH_MAX];  /* empty: no state carried over a restart */
 	int log_level;                   /* syslog priority: LOG_ERR .. LOG_DEBUG */
 	enum conf_log_target log_target;
 	struct {

@@ -197,6 +197,10 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		  s->offload.forget_failed },
 		{ "xdp_map_errors", "updates of the XDP stage's flow and option maps that failed",
 		  s->xdp_map_errors },
+		{ "rules_reinstalled", "times our rules were found removed or changed and put back",
+		  s->rules_reinstalled },
+		{ "flows_adopted", "connections established before the daemon, passed untranslated",
+		  s->flows_adopted },
 	};
 	const struct gauge gauge[] = {
 		{ "syncache_entries", "half-open entries in the SYN cache",

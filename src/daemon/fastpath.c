@@ -305,6 +305,184 @@ int fastpath_offload(struct fastpath *fp, const struct flow_info *fi)
 	return 0;
 }
 
+/* ---- adoption of connections that predate the daemon ---- */
+
+/* What a dumped entry says, as far as adoption cares. */
+struct ct_entry {
+	struct conn_key key;      /* original direction: client -> server */
+	bool v4, tcp, have_key;
+	uint32_t status, mark;
+	uint8_t state;
+	uint8_t flags_orig;
+};
+
+static int ip_cb(const struct nlattr *a, void *data)
+{
+	struct ct_entry *e = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case CTA_IP_V4_SRC:
+		if (mnl_attr_get_payload_len(a) == 4)
+			addr_from_v4(&e->key.caddr, mnl_attr_get_payload(a));
+		e->v4 = true;
+		break;
+	case CTA_IP_V4_DST:
+		if (mnl_attr_get_payload_len(a) == 4)
+			addr_from_v4(&e->key.saddr, mnl_attr_get_payload(a));
+		break;
+	case CTA_IP_V6_SRC:
+		if (mnl_attr_get_payload_len(a) == 16)
+			addr_from_v6(&e->key.caddr, mnl_attr_get_payload(a));
+		break;
+	case CTA_IP_V6_DST:
+		if (mnl_attr_get_payload_len(a) == 16)
+			addr_from_v6(&e->key.saddr, mnl_attr_get_payload(a));
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int proto_cb(const struct nlattr *a, void *data)
+{
+	struct ct_entry *e = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case CTA_PROTO_NUM:
+		e->tcp = mnl_attr_get_u8(a) == IPPROTO_TCP;
+		break;
+	case CTA_PROTO_SRC_PORT:
+		e->key.cport = ntohs(mnl_attr_get_u16(a));
+		break;
+	case CTA_PROTO_DST_PORT:
+		e->key.sport = ntohs(mnl_attr_get_u16(a));
+		e->have_key = true;
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int tuple_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTA_TUPLE_IP)
+		return mnl_attr_parse_nested(a, ip_cb, data);
+	if (mnl_attr_get_type(a) == CTA_TUPLE_PROTO)
+		return mnl_attr_parse_nested(a, proto_cb, data);
+	return MNL_CB_OK;
+}
+
+static int tcpinfo_cb(const struct nlattr *a, void *data)
+{
+	struct ct_entry *e = data;
+
+	if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_STATE)
+		e->state = mnl_attr_get_u8(a);
+	else if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_FLAGS_ORIGINAL &&
+		 mnl_attr_get_payload_len(a) >= sizeof(struct nf_ct_tcp_flags))
+		e->flags_orig = ((const struct nf_ct_tcp_flags *)mnl_attr_get_payload(a))->flags;
+	return MNL_CB_OK;
+}
+
+static int protoinfo_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP)
+		return mnl_attr_parse_nested(a, tcpinfo_cb, data);
+	return MNL_CB_OK;
+}
+
+static int ct_attr_cb(const struct nlattr *a, void *data)
+{
+	struct ct_entry *e = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case CTA_TUPLE_ORIG:
+		return mnl_attr_parse_nested(a, tuple_cb, data);
+	case CTA_STATUS:
+		e->status = ntohl(mnl_attr_get_u32(a));
+		break;
+	case CTA_MARK:
+		e->mark = ntohl(mnl_attr_get_u32(a));
+		break;
+	case CTA_PROTOINFO:
+		return mnl_attr_parse_nested(a, protoinfo_cb, data);
+	}
+	return MNL_CB_OK;
+}
+
+struct adopt_ctx {
+	const struct policy *pol;
+	struct conn_key *keys;
+	size_t n, cap;
+	bool nomem;
+};
+
+/* A connection to a proxied service that conntrack followed from its
+ * handshake (assured, not picked up mid-stream: no BE_LIBERAL), now
+ * established, and not marked by anyone. */
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct adopt_ctx *c = data;
+	struct ct_entry e;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr_cb, &e) < 0)
+		return MNL_CB_OK;
+	if (!e.tcp || !e.have_key || e.mark != 0 || e.state != TCP_CONNTRACK_ESTABLISHED ||
+	    !(e.status & IPS_ASSURED) || (e.flags_orig & IP_CT_TCP_FLAG_BE_LIBERAL))
+		return MNL_CB_OK;
+	r = policy_match(c->pol, &e.key.saddr, e.key.sport);
+	if (r < 0 || c->pol->rules[r].action != RULE_PROXY)
+		return MNL_CB_OK;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct conn_key *k = realloc(c->keys, cap * sizeof(*k));
+
+		if (!k) {
+			c->nomem = true;
+			return MNL_CB_OK;
+		}
+		c->keys = k;
+		c->cap = cap;
+	}
+	c->keys[c->n++] = e.key;
+	return MNL_CB_OK;
+}
+
+int fastpath_adopt(struct fastpath *fp, const struct policy *pol)
+{
+	struct adopt_ctx c = { .pol = pol };
+	int adopted = 0;
+
+	for (int v4 = 1; v4 >= 0; v4--) {
+		struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, NLM_F_DUMP, v4);
+
+		/* A dump ends with NLMSG_DONE; an ACK after it would be read
+		 * as the answer to the next request. */
+		nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+		if (talk(fp, dump_cb, &c) < 0) {
+			free(c.keys);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		const struct conn_key *k = &c.keys[i];
+		const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
+		struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_NEW, 0, addr_is_v4(&k->caddr));
+
+		put_tuple(nlh, CTA_TUPLE_ORIG, &orig);
+		put_be32(nlh, CTA_MARK, fp->fp_ctmark);
+		/* Gone meanwhile (ENOENT) is no failure. */
+		if (talk(fp, NULL, NULL) == 0)
+			adopted++;
+	}
+	free(c.keys);
+	if (c.nomem) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return adopted;
+}
+
 struct fastpath *fastpath_open(uint32_t ctmark, uint32_t timeout_s)
 {
 	struct fastpath *fp = calloc(1, sizeof(*fp));

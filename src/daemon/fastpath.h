@@ -42,4 +42,11 @@ int fastpath_offload(struct fastpath *fp, const struct flow_info *fi);
  * were (0 normally), or -1 with errno. */
 int fastpath_forget(struct fastpath *fp, const struct conn_key *k);
 
+/* Adopts the connections to services pol proxies that were established
+ * before the daemon's rules were (conntrack followed them from their
+ * handshake; nobody marked them): their entries get fp's mark, so the
+ * rule that lets the fast path's connections through passes them
+ * untranslated, as they need.  Returns how many, or -1 with errno. */
+int fastpath_adopt(struct fastpath *fp, const struct policy *pol);
+
 #endif

@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "overload.h"
 #include "rules.h"
+#include "state.h"
 #include "worker.h"
 #include "xdp.h"
 
@@ -36,6 +37,8 @@
 #endif
 
 #define DEFAULT_CONF "/etc/synproxyd/synproxyd.conf"
+/* How often, with -r, the daemon checks that its rules are in place. */
+#define RULES_CHECK_MS 2000
 #define MAX_WORKERS 64
 
 struct daemon {
@@ -43,6 +46,7 @@ struct daemon {
 	struct conf *conf;
 	uint8_t secret[ENGINE_SECRET_LEN];
 	bool manage_rules;
+	bool keep_rules;                 /* leave the rules in place at exit (a restart follows) */
 	bool rules_installed;
 	struct worker *workers[MAX_WORKERS];
 	unsigned nworkers;
@@ -51,6 +55,9 @@ struct daemon {
 	int sigfd;
 	int wdfd;
 	int hkfd;                        /* housekeeping timer, OVERLOAD_SAMPLE_MS */
+	unsigned hk_ticks;
+	uint64_t rules_reinstalled;      /* someone else removed or changed them */
+	uint64_t flows_adopted;          /* connections that predate the daemon */
 	int epfd;
 	struct overload overload;
 	bool stop;
@@ -59,7 +66,7 @@ struct daemon {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: synproxyd [-c FILE] [-r]          run in the foreground\n"
+		"Usage: synproxyd [-c FILE] [-r [--keep-rules]]  run in the foreground\n"
 		"       synproxyd [-c FILE] -t            check the configuration\n"
 		"       synproxyd [-c FILE] --print-rules print the iptables-restore input\n"
 		"       synproxyd [-c FILE] --install-rules | --remove-rules\n"
@@ -68,8 +75,10 @@ static void usage(FILE *out)
 		"  -c, --config FILE   configuration file (default " DEFAULT_CONF ")\n"
 		"  -t, --test          check FILE and exit: 0 when valid, else 1 with\n"
 		"                      FILE:LINE: message on stderr\n"
-		"  -r, --manage-rules  install the firewall rules at start and remove\n"
-		"                      them at stop\n"
+		"  -r, --manage-rules  install the firewall rules at start, keep them\n"
+		"                      in place while running, remove them at stop\n"
+		"      --keep-rules    with -r: leave them at stop (a restart follows;\n"
+		"                      the systemd unit removes them on a real stop)\n"
 		"      --print-rules   print the rules for iptables-restore, then a line\n"
 		"                      '# ip6tables-restore input' and those for IPv6\n"
 		"      --install-rules apply the rules (iptables-restore --noflush) and exit\n"
@@ -284,6 +293,8 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 		sum->xdp_map_errors += s.xdp_map_errors;
 	}
 	kqueue_stats(d->conf, &sum->kqueue);
+	sum->rules_reinstalled = d->rules_reinstalled;
+	sum->flows_adopted = d->flows_adopted;
 	if (d->xdp) {
 		sum->xdp_attached = xdp_stage_attached(d->xdp);
 		xdp_stage_counters(d->xdp, sum->xdp);
@@ -479,6 +490,27 @@ static void on_signal(struct daemon *d)
 	}
 }
 
+/* Someone (iptables -F, nft flush ruleset, a firewall script) removed or
+ * changed our rules: put them back, count it and say so.  Within
+ * RULES_CHECK_MS of the change, the queue rules are back. */
+static void rules_watch(struct daemon *d)
+{
+	int r = rules_verify(d->conf);
+
+	if (r <= 0) {
+		if (r < 0)
+			log_warn("rules: cannot read the kernel's rules to check ours");
+		return;
+	}
+	d->rules_reinstalled++;
+	if (rules_install(d->conf) == 0)
+		log_warn("rules: ours were removed or changed by someone else; reinstalled "
+			 "(%llu times so far)", (unsigned long long)d->rules_reinstalled);
+	else
+		log_err("rules: ours were removed or changed by someone else, and reinstalling "
+			"them failed (see above)");
+}
+
 /* Every OVERLOAD_SAMPLE_MS: is the queue the bottleneck?  The kernel's
  * drop counts and the SYN cache's refusals, from the snapshots the workers
  * published (no worker is interrupted).  An overflow is logged when it
@@ -497,6 +529,12 @@ static void housekeeping(struct daemon *d)
 		pressure += s.counters[CNT_syncache_full] + s.counters[CNT_syncache_shed];
 	}
 	now = mono_ms();
+	/* Every RULES_CHECK_MS, with -r: are our rules still there? */
+	if (d->manage_rules && d->rules_installed &&
+	    ++d->hk_ticks >= RULES_CHECK_MS / OVERLOAD_SAMPLE_MS) {
+		d->hk_ticks = 0;
+		rules_watch(d);
+	}
 	r = overload_sample(&d->overload, now, k.dropped + k.user_dropped, pressure);
 	if (d->xdp)
 		xdp_stage_tick(d->xdp, now, wall_ms(), d->overload.ol_pressure_until);
@@ -578,8 +616,105 @@ static void log_started(const struct daemon *d)
 	notify_status("proxying with %u rules on %u queue(s)", c->policy.nrules, c->queue.count);
 }
 
+/* The state file a previous process left (NULL: none, or refused). */
+static struct state *state_take(const struct conf *c)
+{
+	char why[256];
+	struct state *s;
+
+	if (!c->state_file[0])
+		return NULL;
+	s = state_load(c->state_file, c, why, sizeof(why));
+	if (!s && why[0])
+		log_warn("state file %s refused: %s; starting without its connections",
+			 c->state_file, why);
+	return s;
+}
+
+struct restore_ctx {
+	struct daemon *d;
+	unsigned flows, learned, other;
+};
+
+static void restore_one(unsigned worker, const uint8_t *rec, size_t len, void *ctx)
+{
+	struct restore_ctx *r = ctx;
+
+	switch (worker_restore(r->d->workers[worker], rec, len)) {
+	case ENGINE_RESTORE_FLOW:
+		r->flows++;
+		break;
+	case ENGINE_RESTORE_LEARNED:
+		r->learned++;
+		break;
+	default:
+		r->other++;
+		break;
+	}
+}
+
+static void state_restore(struct daemon *d, struct state *s)
+{
+	struct restore_ctx r = { .d = d };
+
+	state_records(s, restore_one, &r);
+	log_notice("restored %u connections and %u learned backends from %s (saved %llu s "
+		   "ago)%s", r.flows, r.learned, d->conf->state_file,
+		   (unsigned long long)state_age_s(s),
+		   r.other ? "; some records were not taken (see flows_restored)" : "");
+}
+
+static size_t fill_state(unsigned worker, void (*put)(const uint8_t *rec, size_t len, void *ctx),
+			 void *put_ctx, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return worker_save(d->workers[worker], put, put_ctx);
+}
+
+static void state_write(struct daemon *d)
+{
+	size_t flows;
+
+	if (!d->conf->state_file[0] || d->nworkers != d->conf->queue.count)
+		return;
+	if (state_save(d->conf->state_file, d->conf, d->secret, fill_state, d, &flows) == 0)
+		log_notice("saved %zu connections to %s for the next start", flows,
+			   d->conf->state_file);
+}
+
+/* Connections established before the daemon's rules were in place
+ * (its first start; a crash) go on untranslated: with the fast path, by
+ * marking their conntrack entries so the accept rule passes them.  Done
+ * before the rules install, so that their packets never reach the queue
+ * (whose engine would take them for forged cookies). */
+static void adopt(struct daemon *d)
+{
+	struct fastpath *fp;
+	int n;
+
+	if (d->conf->fastpath == CONF_FASTPATH_OFF)
+		return;
+	fp = fastpath_open(d->conf->mark, d->conf->engine.established_idle_ms / 1000);
+	if (!fp) {
+		log_warn("adopting connections: ctnetlink: %s", strerror(errno));
+		return;
+	}
+	n = fastpath_adopt(fp, &d->conf->policy);
+	fastpath_close(fp);
+	if (n < 0) {
+		log_warn("adopting connections: %s", strerror(errno));
+		return;
+	}
+	d->flows_adopted = (uint64_t)n;
+	if (n > 0)
+		log_notice("adopted %d connections established before synproxyd ran: they "
+			   "go on untranslated on the kernel fast path", n);
+}
+
 static int run(struct daemon *d)
 {
+	struct state *st;
 	unsigned i;
 	int rc = 1;
 
@@ -587,7 +722,12 @@ static int run(struct daemon *d)
 	conf_notes(d->conf);
 	if (notify_open() < 0)
 		log_warn("NOTIFY_SOCKET unusable: %s", strerror(errno));
-	if (secret_init(d->conf, d->secret) < 0)
+	/* A previous process's state brings its secret along (unless a
+	 * secret file names one), so that its cookies still validate. */
+	st = state_take(d->conf);
+	if (st && !d->conf->secret_file[0])
+		memcpy(d->secret, state_secret(st), ENGINE_SECRET_LEN);
+	else if (secret_init(d->conf, d->secret) < 0)
 		goto out;
 	/* Probed once: "auto" becomes "off" for the whole run when the
 	 * kernel will not take the entries, and the rules follow. */
@@ -613,6 +753,12 @@ static int run(struct daemon *d)
 			goto out;
 		d->nworkers++;
 	}
+	if (st) {
+		state_restore(d, st);
+		state_free(st);
+		st = NULL;
+	}
+	adopt(d);
 	/* Queues are bound before the rules send them packets; the control
 	 * socket comes last, so that its appearance means "rules in place". */
 	if (d->manage_rules) {
@@ -641,11 +787,15 @@ static int run(struct daemon *d)
 	notify_send("STOPPING=1");
 	rc = 0;
 out:
+	state_free(st);
 	workers_stop(d);
+	/* After a normal stop: the next process takes the connections over. */
+	if (rc == 0)
+		state_write(d);
 	for (i = d->nworkers; i-- > 0;)
 		worker_free(d->workers[i]);
 	xdp_stage_close(d->xdp);
-	if (d->rules_installed && rules_remove(d->conf) < 0)
+	if (d->rules_installed && !d->keep_rules && rules_remove(d->conf) < 0)
 		rc = 1;
 	control_close(d->control);
 	if (d->wdfd >= 0)
@@ -666,6 +816,7 @@ out:
 
 enum {
 	OPT_PRINT_RULES = 256,
+	OPT_KEEP_RULES,
 	OPT_INSTALL_RULES,
 	OPT_REMOVE_RULES,
 };
@@ -676,6 +827,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "test", no_argument, NULL, 't' },
 		{ "manage-rules", no_argument, NULL, 'r' },
+		{ "keep-rules", no_argument, NULL, OPT_KEEP_RULES },
 		{ "print-rules", no_argument, NULL, OPT_PRINT_RULES },
 		{ "install-rules", no_argument, NULL, OPT_INSTALL_RULES },
 		{ "remove-rules", no_argument, NULL, OPT_REMOVE_RULES },
@@ -694,6 +846,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			d.manage_rules = true;
+			break;
+		case OPT_KEEP_RULES:
+			d.keep_rules = true;
 			break;
 		case 't':
 		case OPT_PRINT_RULES:

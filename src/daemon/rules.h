@@ -36,4 +36,11 @@ int rules_install(const struct conf *c);
  * Returns 0, or -1 with a message on stderr. */
 int rules_remove(const struct conf *c);
 
+/* Compares what iptables-save shows with what c makes: our chains, the
+ * jump into each (once) and every rule line in them, in order.  Rules of
+ * others before or after our jumps are not ours to judge.  0 when they
+ * match, 1 when something was removed or changed, -1 when the tools
+ * cannot be run. */
+int rules_verify(const struct conf *c);
+
 #endif

@@ -535,6 +535,92 @@ int rules_install(const struct conf *c)
 	return 0;
 }
 
+/* Writes to out, in order, the rule lines ("-A NAME ...") of our chains
+ * in text (restore or save text); NUL-terminated. */
+static void our_rule_lines(const char *text, FILE *out)
+{
+	char table[32] = "";
+	const char *line = text;
+
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+
+		if (line[0] == '*' && len - 1 < sizeof(table)) {
+			memcpy(table, line + 1, len - 1);
+			table[len - 1] = '\0';
+		} else if (strncmp(line, "-A ", 3) == 0 &&
+			   chain_lookup(table, line + 3, strcspn(line + 3, " \n")) >= 0) {
+			fprintf(out, "%s %.*s\n", table, (int)len, line);
+		}
+		line += len;
+		if (*line == '\n')
+			line++;
+	}
+}
+
+/* 0 when family f's rules in the kernel are what c makes them, 1 when
+ * not, -1 when they cannot be read. */
+static int verify_family(const struct conf *c, const struct tools *t, int f)
+{
+	int want_decl[CH_COUNT], want_jump[CH_COUNT], have_decl[CH_COUNT], have_jump[CH_COUNT];
+	char *want = NULL, *saved = NULL, *want_lines = NULL, *have_lines = NULL;
+	size_t wlen = 0, hlen = 0, len = 0;
+	FILE *out;
+	int rc = -1;
+
+	out = open_memstream(&want, &len);
+	if (!out)
+		return -1;
+	if (rules_print(c, (enum rules_family)f, out) < 0 || fclose(out) != 0)
+		goto done;
+	if (run_save(t->save[f], &saved) < 0)
+		goto done;
+	tally(want, want_decl, want_jump);
+	tally(saved, have_decl, have_jump);
+	rc = 1;
+	for (int ch = 0; ch < CH_COUNT; ch++)
+		if (have_decl[ch] != want_decl[ch] || have_jump[ch] != want_jump[ch])
+			goto done;
+	out = open_memstream(&want_lines, &wlen);
+	if (!out)
+		goto done;
+	our_rule_lines(want, out);
+	fclose(out);
+	out = open_memstream(&have_lines, &hlen);
+	if (!out)
+		goto done;
+	our_rule_lines(saved, out);
+	fclose(out);
+	rc = wlen == hlen && memcmp(want_lines, have_lines, wlen) == 0 ? 0 : 1;
+done:
+	free(want);
+	free(saved);
+	free(want_lines);
+	free(have_lines);
+	return rc;
+}
+
+int rules_verify(const struct conf *c)
+{
+	struct tools t;
+	int f, rc = 0;
+
+	if (tools_find(c, &t) < 0)
+		return -1;
+	for (f = RULES_IPV4; f <= RULES_IPV6; f++) {
+		int r;
+
+		if (!t.usable[f])
+			continue;
+		r = verify_family(c, &t, f);
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			rc = 1;
+	}
+	return rc;
+}
+
 int rules_remove(const struct conf *c)
 {
 	struct tools t;

@@ -657,6 +657,23 @@ char *worker_flows(struct worker *w, size_t *len)
 	return buf;
 }
 
+size_t worker_save(struct worker *w, void (*fn)(const uint8_t *rec, size_t len, void *ctx),
+		   void *ctx)
+{
+	return engine_snapshot(w->wk_engine, mono_ms(), fn, ctx);
+}
+
+enum engine_restore_result worker_restore(struct worker *w, const uint8_t *rec, size_t len)
+{
+	struct engine_out *o = w->wk_out;
+	enum engine_restore_result r;
+
+	r = engine_restore(w->wk_engine, rec, len, mono_ms(), o);
+	if (w->wk_xdp && (o->nflowev || o->learned))
+		xdp_stage_apply(w->wk_xdp, o, &w->wk_xdp_errors);
+	return r;
+}
+
 void worker_stop(struct worker *w)
 {
 	if (!w->wk_started)

@@ -38,6 +38,8 @@ struct worker_snapshot {
 		uint64_t dropped;           /* queue full: kernel dropped */
 		uint64_t user_dropped;      /* our socket buffer full: kernel dropped */
 	} kqueue;                           /* read from the kernel, not by the worker */
+	uint64_t rules_reinstalled;         /* the main thread's: rules put back */
+	uint64_t flows_adopted;             /* the main thread's: connections adopted */
 	/* The XDP stage's counters (read from the kernel by the main thread;
 	 * all zero when the stage does not run). */
 	unsigned xdp_attached;              /* interfaces carrying the stage */
@@ -73,6 +75,16 @@ void worker_published(struct worker *w, struct worker_snapshot *s);
  * with its length in *len, or NULL when the worker did not answer in time
  * or memory ran out. */
 char *worker_flows(struct worker *w, size_t *len);
+
+/* The engine's snapshot records (engine_snapshot), for the state file;
+ * only while the thread is not running (before worker_start or after
+ * worker_stop).  Returns the number of flows. */
+size_t worker_save(struct worker *w, void (*fn)(const uint8_t *rec, size_t len, void *ctx),
+		   void *ctx);
+
+/* Takes a snapshot record back into the engine (engine_restore), and a
+ * restored flow into the XDP stage's flow map; before worker_start. */
+enum engine_restore_result worker_restore(struct worker *w, const uint8_t *rec, size_t len);
 
 /* Asks the thread to finish: every held packet gets its verdict, the queue
  * is closed, the thread joined.  Harmless on a worker never started. */

@@ -99,6 +99,7 @@ hostile_conf() {
 mode = "$MODE";
 $hc_queue
 control_socket = "$SOCK";
+state_file = "$TMP/state";
 ${3:-}
 rules = (
 	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; ${2:-} },

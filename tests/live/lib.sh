@@ -138,7 +138,8 @@ override timeouts.backend_syn_rto "the built-in 1 s unless the test says otherwi
 # (a value the example does not give that key, or one of EXAMPLE_CHANGES
 # left at its built-in default) must be declared; each goes with its
 # reason to $TMP/overrides and, under run-live.sh, to $LIVE_OVERRIDES.
-# What describes the lab is no override: mode, control_socket, queue.num
+# What describes the lab is no override: mode, control_socket, state_file,
+# queue.num
 # and each rule's name, dst, ports and action.
 conf_overrides() {
 	"$PY" "$LIVE_DIR/conf_keys.py" "$1" >"$TMP/conf.keys" || fail "cannot read $1"
@@ -165,7 +166,7 @@ conf_overrides() {
 		}
 		FILENAME ~ /declared$/ { reason[$1] = $2; next }
 		FILENAME ~ /example.keys$/ { ex[$1 "\t" $2] = 1; has_ex[$1] = 1; next }
-		$1 ~ /^(mode|control_socket|queue\.num|rules\.(name|dst|ports|action))$/ { next }
+		$1 ~ /^(mode|control_socket|state_file|queue\.num|rules\.(name|dst|ports|action))$/ { next }
 		{ set[$1] = 1 }
 		!(($1 "\t" $2) in ex) { note($1, $2) }
 		END {
@@ -309,14 +310,15 @@ start_listener() {
 	done
 }
 
-# The echo server on the backend (port 6379), bounded to LIFE seconds.
-start_echo() {	# NS [LIFE]
+# The echo server on the backend (port PORT, 6379 by default), bounded to
+# LIFE seconds.
+start_echo() {	# NS [LIFE] [PORT]
 	bg_ns "$1" timeout "${2:-300}" "$PY" -c '
-import socket, threading
+import socket, sys, threading
 s = socket.socket(socket.AF_INET6)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", 6379))
+s.bind(("::", int(sys.argv[1])))
 s.listen(256)
 def serve(c):
     with c:
@@ -328,9 +330,9 @@ def serve(c):
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
-'
+' "${3:-6379}"
 	ECHO_PID=$LASTPID
-	wait_listen "$1" 6379
+	wait_listen "$1" "${3:-6379}"
 }
 
 # Gateway layout: client -- gateway (daemon) -- backend.
@@ -442,6 +444,7 @@ write_conf() {	# [EXTRA] [FILE]
 	cat >"$CONF" <<CONF
 mode = "$MODE";
 control_socket = "$SOCK";
+state_file = "$TMP/state";
 ${1:-}
 rules = (
 	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; },
@@ -620,9 +623,11 @@ check_flow_accounting() {
 		ended = v["flows_reset"] + v["backend_refused"] + v["flows_closed"] + \
 			v["backend_unreachable"] + v["backend_timeout"] + v["offload_released"] + \
 			v["flows_expired"]
-		printf "%d %d %d", v["flows_created"], ended, v["flows_active"] }' "$TMP/acct.stats")
+		printf "%d %d %d", v["flows_created"] + v["flows_restored"], ended, \
+			v["flows_active"] }' "$TMP/acct.stats")
 	set -- $acct
-	check_eq "flow accounting: created $1 = ended $2 + active $3" "$1" $(($2 + $3))
+	check_eq "flow accounting: created (and restored) $1 = ended $2 + active $3" "$1" \
+		$(($2 + $3))
 }
 
 # cap_start NAME NS IF [FILTER]: tcpdump on IF in NS into $TMP/NAME.pcap.

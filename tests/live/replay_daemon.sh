@@ -26,6 +26,7 @@ override rules "fixed options (MSS 1400, wscale 6, SACK, timestamps): this test 
 cat >"$CONF" <<CONF
 mode = "gateway";
 control_socket = "$SOCK";
+state_file = "$TMP/state";
 rules = (
 	{ name = "v4"; dst = "$BACKEND4"; ports = [ 6379 ]; mss = 1400; wscale = 6;
 	  sack = true; timestamps = true; },

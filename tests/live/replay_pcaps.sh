@@ -67,6 +67,7 @@ replay_phase() {
 mode = "gateway";
 fastpath = "$ph";
 control_socket = "$SOCK";
+state_file = "$TMP/state";
 CONF
 		"$PY" "$LIVE_DIR/pcap_replay.py" conf "$cases"
 	} >"$CONF" || fail "cannot write the rules for the cases"

@@ -103,6 +103,7 @@ done
 cat >"$CONF" <<CONF
 mode = "gateway";
 control_socket = "$SOCK";
+state_file = "$TMP/state";
 cookies = "auto";
 fastpath = "off";
 syncache = { buckets = 16; bucket_limit = 8; max_entries = 32; };

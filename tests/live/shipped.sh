@@ -54,11 +54,12 @@ CONF="$TMP/synproxyd.conf"
 sed -e 's|"198\.51\.100\.0/24"|"192.0.2.0/24"|' \
     -e 's|"2001:db8:100::/48"|"2001:db8:1::/48"|' \
     -e "s|^# control_socket = \"/run/synproxyd/control.sock\";|control_socket = \"$SOCK\";|" \
+    -e "s|^# state_file = \"/run/synproxyd/state\";|state_file = \"$TMP/state\";|" \
     "$EXAMPLE_CONF" >"$CONF"
 echo "--- the example as run here (diff against $EXAMPLE_CONF):"
 diff "$EXAMPLE_CONF" "$CONF"
-check_eq "lines changed in the example (allow list, control socket)" \
-	"$(diff "$EXAMPLE_CONF" "$CONF" | grep -c '^>')" 2
+check_eq "lines changed in the example (allow list, control socket, state file)" \
+	"$(diff "$EXAMPLE_CONF" "$CONF" | grep -c '^>')" 3
 # Every changed line is its original but for addresses and the socket path.
 check "only addresses changed" "$PY" -c '
 import re, sys
@@ -66,7 +67,7 @@ a = open(sys.argv[1]).read().splitlines()
 b = open(sys.argv[2]).read().splitlines()
 mask = re.compile(r"\"(/[^\"]*|[0-9a-f:.]+(/[0-9]+)?)\"")
 def norm(l):
-    return mask.sub("ADDR", re.sub(r"^# (control_socket)", r"\1", l))
+    return mask.sub("ADDR", re.sub(r"^# (control_socket|state_file)", r"\1", l))
 sys.exit(len(a) != len(b) or any(norm(x) != norm(y) for x, y in zip(a, b)))
 ' "$EXAMPLE_CONF" "$CONF"
 # The reference for conf_overrides is this file: what it sets is what the
