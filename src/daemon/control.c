@@ -171,6 +171,8 @@ void control_print_stats(FILE *out, const struct worker_snapshot *s, enum contro
 		{ "queue_overruns", "NFQUEUE receive overruns (ENOBUFS)", s->queue.nq_overruns },
 		{ "queue_truncated", "packets copied partially, accepted untouched",
 		  s->queue.nq_truncated },
+		{ "queue_unread", "packets queued while a queue was set up, dropped unread",
+		  s->queue.nq_unread },
 		{ "queue_verdicts", "verdicts sent", s->queue.nq_verdicts },
 		{ "queue_kernel_dropped", "dropped by the kernel: queue full",
 		  s->kqueue.dropped },

@@ -280,6 +280,7 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 		sum->queue.nq_overruns += s.queue.nq_overruns;
 		sum->queue.nq_netlink_errors += s.queue.nq_netlink_errors;
 		sum->queue.nq_truncated += s.queue.nq_truncated;
+		sum->queue.nq_unread += s.queue.nq_unread;
 		sum->queue.nq_verdicts += s.queue.nq_verdicts;
 		sum->raw_sent += s.raw_sent;
 		sum->raw_errors += s.raw_errors;

@@ -105,8 +105,14 @@ static int config_send(struct nfqueue *q, struct nlmsghdr *nlh)
 
 				if (nfq_nlmsg_parse(m, attr) < 0 || !attr[NFQA_PACKET_HDR])
 					continue;
+				/* Queued between the bind and this message, maybe
+				 * before the copy mode asked for its bytes: dropped
+				 * unread (TCP sends it again).  Accepting it would
+				 * let a SYN reach a server unproxied and a spliced
+				 * flow's segment through untranslated. */
 				ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-				nfqueue_verdict(q, ntohl(ph->packet_id), true, NULL, 0);
+				q->st.nq_unread++;
+				nfqueue_verdict(q, ntohl(ph->packet_id), false, NULL, 0);
 			}
 		}
 		nfqueue_flush(q);
@@ -255,7 +261,10 @@ static int handle_packet(struct nfqueue *q, const struct nlmsghdr *m,
 	p.id = ntohl(ph->packet_id);
 	q->st.nq_received++;
 	if (!attr[NFQA_PAYLOAD]) {
-		nfqueue_verdict(q, p.id, true, NULL, 0);
+		/* Only before the copy mode took effect: not to be let
+		 * through unseen (see config_send). */
+		q->st.nq_unread++;
+		nfqueue_verdict(q, p.id, false, NULL, 0);
 		return 1;
 	}
 	p.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);

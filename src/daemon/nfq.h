@@ -31,6 +31,8 @@ struct nfqueue_stats {
 	uint64_t nq_overruns;        /* ENOBUFS: the kernel dropped messages */
 	uint64_t nq_netlink_errors;  /* error replies and failed sends */
 	uint64_t nq_truncated;       /* partial copies, accepted untouched */
+	uint64_t nq_unread;          /* arrived while the queue was set up, or
+				      * without their bytes: dropped */
 	uint64_t nq_verdicts;
 	uint64_t nq_batches;         /* batch messages (several verdicts each) */
 };
