@@ -535,26 +535,30 @@ int rules_install(const struct conf *c)
 	return 0;
 }
 
-/* Writes to out, in order, the rule lines ("-A NAME ...") of our chains
- * in text (restore or save text); NUL-terminated. */
+/* Writes to out the rule lines ("-A NAME ...") of our chains in text
+ * (restore or save text), chain by chain in chain-id order and in their
+ * order within a chain: iptables-save lists a table's rules chain by
+ * chain, whatever order they were added in.  NUL-terminated. */
 static void our_rule_lines(const char *text, FILE *out)
 {
-	char table[32] = "";
-	const char *line = text;
+	for (int ch = 0; ch < CH_COUNT; ch++) {
+		char table[32] = "";
+		const char *line = text;
 
-	while (*line) {
-		size_t len = strcspn(line, "\n");
+		while (*line) {
+			size_t len = strcspn(line, "\n");
 
-		if (line[0] == '*' && len - 1 < sizeof(table)) {
-			memcpy(table, line + 1, len - 1);
-			table[len - 1] = '\0';
-		} else if (strncmp(line, "-A ", 3) == 0 &&
-			   chain_lookup(table, line + 3, strcspn(line + 3, " \n")) >= 0) {
-			fprintf(out, "%s %.*s\n", table, (int)len, line);
+			if (line[0] == '*' && len - 1 < sizeof(table)) {
+				memcpy(table, line + 1, len - 1);
+				table[len - 1] = '\0';
+			} else if (strncmp(line, "-A ", 3) == 0 &&
+				   chain_lookup(table, line + 3, strcspn(line + 3, " \n")) == ch) {
+				fprintf(out, "%s %.*s\n", table, (int)len, line);
+			}
+			line += len;
+			if (*line == '\n')
+				line++;
 		}
-		line += len;
-		if (*line == '\n')
-			line++;
 	}
 }
 

@@ -266,6 +266,9 @@ cap_stop back2
 # The long-lived connection and the one after the reload; a forged cookie
 # (2^-24 a flood ACK) would be a backend SYN from 198.18.1.1.
 check_flood_syns back2 2 "$FORGED"
+# Nothing here touched the firewall: the rules watchdog (every 2 s) must
+# have found the rules as the example makes them every time.
+check_eq "the rules as installed all along (rules_reinstalled)" "$(ctl_counter rules_reinstalled)" 0
 daemon_stop
 check_eq "daemon exit status" "$DAEMON_RC" 0
 check_eq "rules removed at stop" "$(in_ns "$GW" iptables-save | grep -c SYNPROXYD)" 0
