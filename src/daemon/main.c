@@ -311,29 +311,42 @@ static void conf_notes(const struct conf *c)
 			 "queued packet needs translating; synproxyd.conf(5))");
 }
 
-/* Settings that size tables or name kernel objects stay as they were;
- * the new file's values are reported and replaced by the running ones. */
-static void keep_restart_settings(const struct conf *old, struct conf *nc)
+/* Appends name to the comma-separated list in buf. */
+static void note_setting(char *buf, size_t len, const char *name)
 {
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
+}
+
+/* Settings that size tables or name kernel objects stay as they were: the
+ * new file's values are replaced by the running ones and their names are
+ * collected in changed (empty when none differ), for the reply and the log. */
+static void keep_restart_settings(const struct conf *old, struct conf *nc, char *changed,
+				  size_t len)
+{
+	changed[0] = '\0';
 	if (old->mode != nc->mode)
-		log_warn("reload: mode needs a restart; kept");
+		note_setting(changed, len, "mode");
 	if (memcmp(&old->queue, &nc->queue, sizeof(old->queue)) != 0)
-		log_warn("reload: queue settings need a restart; kept");
+		note_setting(changed, len, "queue");
 	if (old->mark != nc->mark)
-		log_warn("reload: mark needs a restart; kept");
+		note_setting(changed, len, "mark");
 	if (strcmp(old->control_socket, nc->control_socket) != 0)
-		log_warn("reload: control_socket needs a restart; kept");
+		note_setting(changed, len, "control_socket");
 	if (strcmp(old->secret_file, nc->secret_file) != 0)
-		log_warn("reload: secret_file needs a restart; the secret is kept");
+		note_setting(changed, len, "secret_file");
 	if (old->log_target != nc->log_target)
-		log_warn("reload: logging target needs a restart; kept");
+		note_setting(changed, len, "log_target");
 	if (nc->fastpath != old->fastpath && nc->fastpath == CONF_FASTPATH_OFF)
-		log_warn("reload: fastpath needs a restart; kept");
+		note_setting(changed, len, "fastpath");
 	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
-		log_warn("reload: syncache/flows/timeouts/cookies settings need a restart; kept");
+		note_setting(changed, len, "syncache/flows/timeouts/cookies");
 	if (old->xdp.nifaces != nc->xdp.nifaces || old->xdp.mode != nc->xdp.mode ||
 	    memcmp(old->xdp.ifaces, nc->xdp.ifaces, sizeof(old->xdp.ifaces)) != 0)
-		log_warn("reload: xdp interfaces and mode need a restart; kept");
+		note_setting(changed, len, "xdp interfaces/mode");
+	if (changed[0])
+		log_warn("reload: %s need a restart; the running values are kept", changed);
 	nc->mode = old->mode;
 	nc->queue = old->queue;
 	nc->mark = old->mark;
@@ -347,11 +360,17 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc)
 	memcpy(nc->xdp.ifaces, old->xdp.ifaces, sizeof(nc->xdp.ifaces));
 }
 
-/* Returns 0 or -1; err receives the reason. */
-static int reload(struct daemon *d, char *err, size_t errlen)
+enum reload_result { RELOAD_OK, RELOAD_PARTIAL, RELOAD_FAILED };
+
+/* Reads the file again and applies it as a whole or not at all: a file that
+ * does not parse, or rules the kernel refuses, leave the running
+ * configuration and its rules in place (RELOAD_FAILED, err says why).  A
+ * file that changes settings only a restart can apply is otherwise applied
+ * (RELOAD_PARTIAL, err names them). */
+static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct conf *nc;
-	char msg[128];
+	char msg[128], changed[256];
 	bool leak = false;
 	unsigned i;
 
@@ -366,13 +385,23 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 		log_err("reload failed: previous configuration kept");
 		free(nc);
 		notify_send("READY=1");
-		return -1;
+		return RELOAD_FAILED;
 	}
-	keep_restart_settings(d->conf, nc);
+	keep_restart_settings(d->conf, nc, changed, sizeof(changed));
+	if (d->manage_rules && rules_install(nc) < 0) {
+		/* iptables-restore commits a table or nothing; putting the old
+		 * set back covers a failure between the two families. */
+		snprintf(err, errlen, "the kernel refused the new rules; previous "
+			 "configuration and rules kept (the log has iptables' message)");
+		log_err("reload failed: %s", err);
+		if (rules_install(d->conf) < 0)
+			log_err("reload: reinstalling the previous rules failed too");
+		unload(nc);
+		notify_send("READY=1");
+		return RELOAD_FAILED;
+	}
 	conf_notes(nc);
 	log_set_level(nc->log_level);
-	if (d->manage_rules && rules_install(nc) < 0)
-		log_err("reload: installing the new rules failed (see above)");
 	if (d->xdp)
 		(void)xdp_stage_set_conf(d->xdp, nc);
 	for (i = 0; i < d->nworkers; i++) {
@@ -386,7 +415,11 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	d->conf = nc;
 	log_notice("reloaded %s: %u rules", d->conf_path, nc->policy.nrules);
 	notify_send("READY=1");
-	return 0;
+	if (changed[0]) {
+		snprintf(err, errlen, "%s", changed);
+		return RELOAD_PARTIAL;
+	}
+	return RELOAD_OK;
 }
 
 static void handle_request(const char *req, FILE *out, void *ctx)
@@ -414,10 +447,18 @@ static void handle_request(const char *req, FILE *out, void *ctx)
 			free(buf);
 		}
 	} else if (strcmp(req, "reload") == 0) {
-		if (reload(d, err, sizeof(err)) == 0)
+		switch (reload(d, err, sizeof(err))) {
+		case RELOAD_OK:
 			fprintf(out, "ok\n");
-		else
+			break;
+		case RELOAD_PARTIAL:
+			fprintf(out, "restart needed: %s changed; the rest of the file is "
+				     "applied, these keep their running values\n", err);
+			break;
+		case RELOAD_FAILED:
 			fprintf(out, "error: %s\n", err);
+			break;
+		}
 	} else {
 		fprintf(out, "error: unknown request (stats [json|prometheus], flows, reload)\n");
 	}

@@ -67,6 +67,8 @@ static int request(const char *path, const char *req)
 		}
 		if (first && n >= 6 && memcmp(buf, "error:", 6) == 0)
 			rc = 1;
+		else if (first && n >= 15 && memcmp(buf, "restart needed:", 15) == 0)
+			rc = 3;
 		first = 0;
 		fwrite(buf, 1, (size_t)n, stdout);
 	}

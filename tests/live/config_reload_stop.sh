@@ -7,6 +7,11 @@
 #    counters, and installs the new rule;
 #  - SIGHUP with a broken file logs FILE:LINE and keeps the old config (the
 #    open connection and new connections still work, rules unchanged);
+#  - synproxyctl reload answers "error:" and exits 1 for a broken file and
+#    for rules iptables-restore refuses (a wrapper in the daemon's PATH
+#    refuses on demand), both leaving the running rules in place; a file
+#    that changes a restart-only setting (queue.maxlen) is applied but for
+#    that setting, answered "restart needed: queue" with exit 3;
 #  - SIGTERM exits 0 and leaves iptables-save and ip6tables-save in the
 #    daemon's namespace exactly as they were before it started.
 set -u
@@ -66,9 +71,22 @@ for t in iptables ip6tables; do
 done
 in_ns "$GW" iptables-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//' >"$TMP/ipt4.before"
 in_ns "$GW" ip6tables-save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//' >"$TMP/ipt6.before"
+# The daemon finds iptables-restore through this wrapper, which fails
+# while $TMP/refuse exists (as it does when the kernel or the xtables lock
+# refuses a transaction).
+mkdir -p "$TMP/bin"
+for tool in iptables-restore ip6tables-restore; do
+	real=$(command -v $tool) || fail "$tool not found"
+	printf '#!/bin/sh
+if [ -e "%s/refuse" ]; then echo "%s: refused by the test" >&2; exit 1; fi
+exec %s "$@"
+' \
+		"$TMP" "$tool" "$real" >"$TMP/bin/$tool"
+	chmod +x "$TMP/bin/$tool"
+done
 PORTS=6379
 write_conf
-daemon_start
+PATH="$TMP/bin:$PATH" daemon_start
 check "rules for port 6379 installed" sh -c "ip netns exec $GW iptables-save | grep -q 'dports 6379'"
 
 # A long-lived redis client: one TCP connection, a PING per line on the FIFO.
@@ -141,6 +159,46 @@ check "rules unchanged by the bad reload" cmp -s "$TMP/rules.good" "$TMP/rules.a
 check_eq "long-lived connection after the bad reload" "$(long_ping 4)" +PONG
 check_eq "a new connection after the bad reload" "$(redis_ping "$BACKEND4")" PONG
 ctl_show syn_received flows_created flows_active backend_established
+
+# synproxyctl reload's answer and exit status, for systemctl reload.
+ctl_reload() {	# prints "RC ANSWER"
+	a=$(ctl reload 2>&1)
+	echo "$? $a"
+}
+r=$(ctl_reload)
+echo "synproxyctl reload, broken file: $r"
+check "broken file: exit 1, error: FILE:LINE" sh -c 'case "$1" in "1 error: $2:3: "*) ;; *) exit 1;; esac' _ "$r" "$CONF"
+in_ns "$GW" iptables-save | grep SYNPROXYD | sed 's/\[[0-9]*:[0-9]*\]//' >"$TMP/rules.after"
+check "rules unchanged by the broken file" cmp -s "$TMP/rules.good" "$TMP/rules.after"
+
+# A valid file (port 5201 added) whose rules iptables-restore refuses.
+PORTS="6379, 80, 5201"
+write_conf
+touch "$TMP/refuse"
+r=$(ctl_reload)
+echo "synproxyctl reload, rules refused: $r"
+check "refused rules: exit 1, error:" sh -c 'case "$1" in "1 error: "*) ;; *) exit 1;; esac' _ "$r"
+check "refused rules: the wrapper was run" grep -q "refused by the test" "$TMP/daemon.log"
+in_ns "$GW" iptables-save | grep SYNPROXYD | sed 's/\[[0-9]*:[0-9]*\]//' >"$TMP/rules.after"
+check "refused rules: rules unchanged" cmp -s "$TMP/rules.good" "$TMP/rules.after"
+check_eq "refused rules: a new connection" "$(redis_ping "$BACKEND4")" PONG
+check_eq "refused rules: the long-lived connection" "$(long_ping 5)" +PONG
+rm -f "$TMP/refuse"
+
+# The same file with the queue length changed: all but that is applied.
+override queue.maxlen "changed by the reload check, which expects 'restart needed: queue'"
+write_conf 'queue = { maxlen = 4096; };'
+conf_overrides "$CONF"
+r=$(ctl_reload)
+echo "synproxyctl reload, queue changed: $r"
+check "queue changed: exit 3, restart needed: queue" \
+	sh -c 'case "$1" in "3 restart needed: queue changed"*) ;; *) exit 1;; esac' _ "$r"
+check "queue changed: the new rule (port 5201) is installed" \
+	sh -c "ip netns exec $GW iptables-save | grep -q 'dports 6379,80,5201'"
+check_eq "queue changed: a new connection" "$(redis_ping "$BACKEND4")" PONG
+check_eq "queue changed: the long-lived connection" "$(long_ping 6)" +PONG
+write_conf
+check_eq "the file as it runs again: ok" "$(ctl_reload)" "0 ok"
 
 exec 3>&-
 daemon_stop
