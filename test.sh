@@ -17,12 +17,16 @@ make distcheck >/dev/null
 echo "distcheck: ok"
 # The Debian package, built from that tarball (its make check included),
 # lintian without errors; the packaged daemon accepts the packaged
-# configuration file.
+# configuration file (dpkg -i and synproxyd -t run in the container below).
 debdir=$(mktemp -d /tmp/synproxyd-debs.XXXXXX)
 deb=$(./scripts/build-deb "$debdir" | tail -n 1)
 dpkg-deb -x "$deb" "$debdir/root"
 "$debdir/root/usr/sbin/synproxyd" -t -c "$debdir/root/etc/synproxyd/synproxyd.conf"
 echo "Debian package: ok ($(basename "$deb"))"
+# The package under a real systemd: a Debian system booted in a container
+# as the lab's gateway, the service driven through start, reload, restart
+# and upgrade under load and a flood, a crash, flushed firewalls, stop.
+tests/package/systemd.sh "$deb"
 rm -rf "$debdir"
 # The same tarball built with ASan+UBSan: make check, then the whole live
 # suite once more; run-live.sh fails a test after which any program left a

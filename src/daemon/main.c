@@ -932,6 +932,11 @@ int main(int argc, char **argv)
 		     rules_print(d.conf, RULES_IPV6, stdout) < 0 || fflush(stdout) != 0;
 		break;
 	case OPT_INSTALL_RULES:
+		/* As at a start with -r: connections established while no
+		 * rules were in place are adopted before the rules would send
+		 * their packets to a queue (the unit runs this before the
+		 * daemon, whose own adoption then finds them marked). */
+		adopt(&d);
 		rc = rules_install(d.conf) < 0;
 		break;
 	case OPT_REMOVE_RULES:
