@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "overload.h"
 #include "rules.h"
+#include "stats.h"
 #include "worker.h"
 #include "xdp.h"
 
@@ -229,9 +230,10 @@ static void workers_stop(struct daemon *d)
  * queue, peer portid, queued now, copy mode, copy range, dropped because
  * the queue was full, dropped because our socket buffer was full, last
  * packet id, 1.  (The queues never fail open, so a full queue always
- * shows here.)  Missing file or lines leave the counters at 0.
+ * shows here.)  Queue first + i goes into q[i], for i below n; missing
+ * file or lines leave the counters as they were.
  */
-static void kqueue_stats(const struct conf *c, struct worker_kqueue *k)
+static void kqueue_stats(uint16_t first, unsigned n, struct stats *q)
 {
 	unsigned long long num, portid, total, mode, range, dropped, udropped;
 	char line[256];
@@ -243,50 +245,38 @@ static void kqueue_stats(const struct conf *c, struct worker_kqueue *k)
 		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &num, &portid, &total, &mode,
 			   &range, &dropped, &udropped) != 7)
 			continue;
-		if (num < c->queue.num || num >= (unsigned long long)c->queue.num + c->queue.count)
+		if (num < first || num >= (unsigned long long)first + n)
 			continue;
-		k->dropped += dropped;
-		k->user_dropped += udropped;
+		q[num - first].st_daemon[DS_queue_kernel_dropped] = dropped;
+		q[num - first].st_daemon[DS_queue_user_dropped] = udropped;
 	}
 	fclose(f);
 }
 
-static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
+/* Each worker's statistics into q[0..nworkers): a fresh snapshot when
+ * fresh (a stats request), else the one it published last (periodic
+ * sampling and the metrics thread, which must not wait for a busy
+ * worker); each queue's kernel drop counts; and into sum, the total with
+ * the daemon-wide values (the XDP stage's).  Safe on any thread once the
+ * workers run. */
+static void stats_collect(struct daemon *d, bool fresh, struct stats *q, struct stats *sum)
 {
-	struct worker_snapshot s;
 	unsigned i;
-	int c;
 
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < d->nworkers; i++) {
-		worker_snapshot(d->workers[i], &s);
-		for (c = 0; c < CNT_MAX; c++)
-			sum->counters[c] += s.counters[c];
-		sum->gauges.syncache_entries += s.gauges.syncache_entries;
-		sum->gauges.flows_active += s.gauges.flows_active;
-		sum->gauges.held_packets += s.gauges.held_packets;
-		sum->gauges.held_bytes += s.gauges.held_bytes;
-		sum->gauges.memory_bytes += s.gauges.memory_bytes;
-		sum->queue.nq_received += s.queue.nq_received;
-		sum->queue.nq_overruns += s.queue.nq_overruns;
-		sum->queue.nq_netlink_errors += s.queue.nq_netlink_errors;
-		sum->queue.nq_truncated += s.queue.nq_truncated;
-		sum->queue.nq_verdicts += s.queue.nq_verdicts;
-		sum->raw_sent += s.raw_sent;
-		sum->raw_errors += s.raw_errors;
-		sum->link_sent += s.link_sent;
-		sum->offload.ok += s.offload.ok;
-		sum->offload.refused_rescaled += s.offload.refused_rescaled;
-		sum->offload.refused_off += s.offload.refused_off;
-		sum->offload.failed += s.offload.failed;
-		sum->offload.stale_removed += s.offload.stale_removed;
-		sum->offload.forget_failed += s.offload.forget_failed;
-		sum->xdp_map_errors += s.xdp_map_errors;
+		if (fresh)
+			worker_snapshot(d->workers[i], &q[i]);
+		else
+			worker_published(d->workers[i], &q[i]);
 	}
-	kqueue_stats(d->conf, &sum->kqueue);
+	if (d->nworkers)
+		kqueue_stats(worker_queue(d->workers[0]), d->nworkers, q);
+	for (i = 0; i < d->nworkers; i++)
+		stats_add(sum, &q[i]);
 	if (d->xdp) {
-		sum->xdp_attached = xdp_stage_attached(d->xdp);
-		xdp_stage_counters(d->xdp, sum->xdp);
+		sum->st_daemon[DS_xdp_interfaces] = xdp_stage_attached(d->xdp);
+		xdp_stage_counters(d->xdp, sum->st_xdp);
 	}
 }
 
@@ -377,18 +367,34 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The control socket's stats request: every worker asked for a fresh
+ * snapshot, the sum written in format f. */
+static void print_stats(struct daemon *d, FILE *out, enum stats_format f)
+{
+	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
+	struct stats sum;
+
+	if (!q) {
+		fprintf(out, "error: out of memory\n");
+		return;
+	}
+	stats_collect(d, true, q, &sum);
+	stats_print(out, &sum, f);
+	free(q);
+}
+
 static void handle_request(const char *req, FILE *out, void *ctx)
 {
 	struct daemon *d = ctx;
-	struct worker_snapshot sum;
 	char err[512];
 	unsigned i;
 
-	if (strcmp(req, "stats") == 0 || strcmp(req, "stats json") == 0 ||
-	    strcmp(req, "stats prometheus") == 0) {
-		stats_sum(d, &sum);
-		control_print_stats(out, &sum, req[5] == '\0' ? CONTROL_TEXT :
-					       req[6] == 'j' ? CONTROL_JSON : CONTROL_PROMETHEUS);
+	if (strcmp(req, "stats") == 0) {
+		print_stats(d, out, STATS_TEXT);
+	} else if (strcmp(req, "stats json") == 0) {
+		print_stats(d, out, STATS_JSON);
+	} else if (strcmp(req, "stats prometheus") == 0) {
+		print_stats(d, out, STATS_PROMETHEUS);
 	} else if (strcmp(req, "flows") == 0) {
 		for (i = 0; i < d->nworkers; i++) {
 			size_t len;
@@ -485,19 +491,19 @@ static void on_signal(struct daemon *d)
  * starts, once a minute while it lasts, and when it ends. */
 static void housekeeping(struct daemon *d)
 {
-	struct worker_kqueue k = { 0 };
-	struct worker_snapshot s;
+	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
+	struct stats sum;
 	struct overload_report r;
-	uint64_t pressure = 0, now;
-	unsigned i;
+	uint64_t now;
 
-	kqueue_stats(d->conf, &k);
-	for (i = 0; i < d->nworkers; i++) {
-		worker_published(d->workers[i], &s);
-		pressure += s.counters[CNT_syncache_full] + s.counters[CNT_syncache_shed];
-	}
+	if (!q)
+		return;
+	stats_collect(d, false, q, &sum);
+	free(q);
 	now = mono_ms();
-	r = overload_sample(&d->overload, now, k.dropped + k.user_dropped, pressure);
+	r = overload_sample(&d->overload, now,
+			    sum.st_daemon[DS_queue_kernel_dropped] + sum.st_daemon[DS_queue_user_dropped],
+			    sum.st_engine[CNT_syncache_full] + sum.st_engine[CNT_syncache_shed]);
 	if (d->xdp)
 		xdp_stage_tick(d->xdp, now, wall_ms(), d->overload.ol_pressure_until);
 	switch (r.event) {

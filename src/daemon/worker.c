@@ -39,6 +39,16 @@
 /* Receive rounds per wakeup, so timers still run under a flood. */
 #define WORKER_RX_ROUNDS 64
 
+/* What became of the flows offered for the kernel fast path. */
+struct worker_offload {
+	uint64_t ok;                /* flows the kernel now translates */
+	uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */
+	uint64_t refused_off;       /* fast path off or unavailable */
+	uint64_t failed;            /* ctnetlink refused: flow stays here */
+	uint64_t stale_removed;     /* entries removed for a new or withdrawn flow */
+	uint64_t forget_failed;     /* ctnetlink refused such a removal */
+};
+
 struct worker {
 	uint16_t wk_queue;
 	pthread_t wk_thread;
@@ -50,6 +60,7 @@ struct worker {
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;
+	uint64_t wk_reason[2][CNT_MAX];  /* input verdicts (accept, drop) by reason */
 	int wk_epfd;
 	int wk_timerfd;
 	int wk_eventfd;
@@ -75,7 +86,7 @@ struct worker {
 	bool wk_snap_wanted;
 	char *wk_flows;
 	size_t wk_flows_len;
-	struct worker_snapshot wk_snap;
+	struct stats wk_snap;
 };
 
 static uint64_t mono_ms(void)
@@ -284,6 +295,8 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	case VERDICT_HOLD:
 		break; /* its verdict comes with a later release */
 	}
+	if (o->verdict != VERDICT_HOLD && (unsigned)o->reason < CNT_MAX)
+		w->wk_reason[o->verdict == VERDICT_DROP][o->reason]++;
 	/* While the emits are still queued: the backend SYN of a new flow
 	 * must not draw an answer that a stale entry would translate. */
 	if (o->forget)
@@ -313,15 +326,36 @@ static void run_timers(struct worker *w)
 
 static void publish(struct worker *w)
 {
+	struct stats *st = &w->wk_snap;
+	struct nfqueue_stats q;
+	struct engine_gauges g;
+
+	nfqueue_stats(w->wk_nfq, &q);
+	engine_gauges(w->wk_engine, &g);
 	pthread_mutex_lock(&w->wk_lock);
-	memcpy(w->wk_snap.counters, engine_counters(w->wk_engine), sizeof(w->wk_snap.counters));
-	engine_gauges(w->wk_engine, &w->wk_snap.gauges);
-	nfqueue_stats(w->wk_nfq, &w->wk_snap.queue);
-	w->wk_snap.raw_sent = w->wk_raw.rs_sent;
-	w->wk_snap.raw_errors = w->wk_raw.rs_errors;
-	w->wk_snap.link_sent = w->wk_raw.rs_link_sent;
-	w->wk_snap.xdp_map_errors = w->wk_xdp_errors;
-	w->wk_snap.offload = w->wk_offload;
+	memcpy(st->st_engine, engine_counters(w->wk_engine), sizeof(st->st_engine));
+	memcpy(st->st_reason, w->wk_reason, sizeof(st->st_reason));
+	st->st_daemon[DS_queue_received] = q.nq_received;
+	st->st_daemon[DS_queue_overruns] = q.nq_overruns;
+	st->st_daemon[DS_queue_truncated] = q.nq_truncated;
+	st->st_daemon[DS_queue_verdicts] = q.nq_verdicts;
+	st->st_daemon[DS_queue_batches] = q.nq_batches;
+	st->st_daemon[DS_netlink_errors] = q.nq_netlink_errors;
+	st->st_daemon[DS_raw_sent] = w->wk_raw.rs_sent;
+	st->st_daemon[DS_raw_send_errors] = w->wk_raw.rs_errors;
+	st->st_daemon[DS_link_sent] = w->wk_raw.rs_link_sent;
+	st->st_daemon[DS_offload_ok] = w->wk_offload.ok;
+	st->st_daemon[DS_offload_refused_rescaled] = w->wk_offload.refused_rescaled;
+	st->st_daemon[DS_offload_refused_off] = w->wk_offload.refused_off;
+	st->st_daemon[DS_offload_failed] = w->wk_offload.failed;
+	st->st_daemon[DS_offload_stale_removed] = w->wk_offload.stale_removed;
+	st->st_daemon[DS_offload_forget_failed] = w->wk_offload.forget_failed;
+	st->st_daemon[DS_xdp_map_errors] = w->wk_xdp_errors;
+	st->st_daemon[DS_syncache_entries] = g.syncache_entries;
+	st->st_daemon[DS_flows_active] = g.flows_active;
+	st->st_daemon[DS_held_packets] = g.held_packets;
+	st->st_daemon[DS_held_bytes] = g.held_bytes;
+	st->st_daemon[DS_memory_bytes] = g.memory_bytes;
 	pthread_mutex_unlock(&w->wk_lock);
 	w->wk_snap_ms = w->wk_now;
 	w->wk_dirty = false;
@@ -549,6 +583,11 @@ fail:
 	return NULL;
 }
 
+uint16_t worker_queue(const struct worker *w)
+{
+	return w->wk_queue;
+}
+
 int worker_start(struct worker *w)
 {
 	int err = pthread_create(&w->wk_thread, NULL, worker_main, w);
@@ -607,7 +646,7 @@ static bool snap_done(const struct worker *w, const void *arg)
 	return !w->wk_snap_wanted;
 }
 
-void worker_snapshot(struct worker *w, struct worker_snapshot *s)
+void worker_snapshot(struct worker *w, struct stats *s)
 {
 	pthread_mutex_lock(&w->wk_lock);
 	if (w->wk_started) {
@@ -621,7 +660,7 @@ void worker_snapshot(struct worker *w, struct worker_snapshot *s)
 	pthread_mutex_unlock(&w->wk_lock);
 }
 
-void worker_published(struct worker *w, struct worker_snapshot *s)
+void worker_published(struct worker *w, struct stats *s)
 {
 	pthread_mutex_lock(&w->wk_lock);
 	*s = w->wk_snap;

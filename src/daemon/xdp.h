@@ -18,12 +18,11 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "xdp_abi.h"
 
 struct xdp_stage;
 
 #ifdef HAVE_XDP
-#include "xdp_abi.h"
-
 /* Loads the program with c's rules and settings, the period keys of the
  * master secret and, when ct_lookup, conntrack lookups for flows on the
  * kernel fast path; sizes the flow map for nworkers engines of c's flow
@@ -65,8 +64,6 @@ void xdp_stage_close(struct xdp_stage *x);
 
 #else /* !HAVE_XDP: stubs */
 #include "log.h"
-
-#define XC_MAX 1
 
 static inline struct xdp_stage *xdp_stage_open(const struct conf *c,
 					       const uint8_t secret[ENGINE_SECRET_LEN],
