@@ -925,18 +925,6 @@ void conf_defaults(struct conf *c)
 	c->policy.nrules = 0;
 }
 
-/* Frees the sets of a policy that may be half built. */
-static void drop_rules(struct policy *pol)
-{
-	for (uint32_t i = 0; i < pol->nrules; i++) {
-		cidrset_free(pol->rules[i].allow);
-		cidrset_free(pol->rules[i].deny);
-		pol->rules[i].allow = NULL;
-		pol->rules[i].deny = NULL;
-	}
-	pol->nrules = 0;
-}
-
 /* Expects path, c and err to be valid (errlen may be 0). */
 int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 {
@@ -961,7 +949,7 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 	}
 	rc = load_root(&x, config_root_setting(&cfg), c);
 	if (rc < 0) {
-		drop_rules(&c->policy);
+		policy_clear(&c->policy);  /* the sets of a half-built policy */
 		conf_defaults(c);
 	}
 out:
@@ -974,5 +962,4 @@ void conf_free(struct conf *c)
 {
 	assert(c);
 	policy_clear(&c->policy);
-	c->policy.nrules = 0;
 }

@@ -54,13 +54,13 @@ struct control *control_open(const char *path)
 	struct sockaddr_un sa;
 
 	if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/') {
-		log_err("control socket %s: need an absolute path shorter than %zu bytes", path,
-			sizeof(sa.sun_path));
+		log_errx("control socket %s: need an absolute path shorter than %zu bytes", path,
+			 sizeof(sa.sun_path));
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		log_err("control socket: out of memory");
+		log_errx("control socket: out of memory");
 		return NULL;
 	}
 	strcpy(c->path, path);
@@ -68,18 +68,18 @@ struct control *control_open(const char *path)
 	sa.sun_family = AF_UNIX;
 	strcpy(sa.sun_path, path);
 	if (make_dir(path) < 0) {
-		log_err("control socket %s: directory: %s", path, strerror(errno));
+		log_err("control socket %s: directory", path);
 		goto fail;
 	}
 	if (socket_live(&sa)) {
-		log_err("control socket %s: another synproxyd answers there", path);
+		log_errx("control socket %s: another synproxyd answers there", path);
 		goto fail;
 	}
 	(void)unlink(path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0 || bind(c->fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, 0660) < 0 || listen(c->fd, 16) < 0) {
-		log_err("control socket %s: %s", path, strerror(errno));
+		log_err("control socket %s", path);
 		if (c->fd >= 0)
 			close(c->fd);
 		goto fail;

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "control.h"
 #include "fastpath.h"
+#include "clock.h"
 #include "log.h"
 #include "notify.h"
 #include "overload.h"
@@ -83,22 +84,9 @@ static void usage(FILE *out)
 		"only CAP_NET_ADMIN and CAP_NET_RAW.\n");
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
+/* The file's diagnostic is printed bare, "FILE:LINE: message" as a
+ * compiler does (synproxyd(8), -t): it is the command's answer, read by
+ * people and editors, not a log line. */
 static struct conf *load(const char *path)
 {
 	struct conf *c = malloc(sizeof(*c));
@@ -147,11 +135,11 @@ static int secret_read(const char *path, uint8_t secret[ENGINE_SECRET_LEN])
 	int i;
 
 	if (fd < 0) {
-		log_err("secret file %s: %s", path, strerror(errno));
+		log_err("secret file %s", path);
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
-		log_err("secret file %s: readable by group or others (chmod 600 it)", path);
+		log_errx("secret file %s: readable by group or others (chmod 600 it)", path);
 		close(fd);
 		return -1;
 	}
@@ -160,14 +148,14 @@ static int secret_read(const char *path, uint8_t secret[ENGINE_SECRET_LEN])
 	if (n == ENGINE_SECRET_LEN * 2 + 1 && buf[n - 1] == '\n')
 		n--;
 	if (n != ENGINE_SECRET_LEN * 2) {
-		log_err("secret file %s: expected %d hex digits", path, ENGINE_SECRET_LEN * 2);
+		log_errx("secret file %s: expected %d hex digits", path, ENGINE_SECRET_LEN * 2);
 		return -1;
 	}
 	for (i = 0; i < ENGINE_SECRET_LEN; i++) {
 		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
-			log_err("secret file %s: not hexadecimal", path);
+			log_errx("secret file %s: not hexadecimal", path);
 			return -1;
 		}
 		secret[i] = (uint8_t)(hi << 4 | lo);
@@ -187,7 +175,7 @@ static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			log_err("getrandom: %s", strerror(errno));
+			log_err("getrandom");
 			return -1;
 		}
 		got += (size_t)n;
@@ -284,9 +272,9 @@ static void stats_collect(struct daemon *d, bool fresh, struct stats *q, struct 
 static void conf_notes(const struct conf *c)
 {
 	if (c->queue.fail_open)
-		log_warn("queue.fail_open is ignored: the queues fail closed (a SYN that "
-			 "overflows a queue must not reach a server unproxied, and every other "
-			 "queued packet needs translating; synproxyd.conf(5))");
+		log_warnx("queue.fail_open is ignored: the queues fail closed (a SYN that "
+			  "overflows a queue must not reach a server unproxied, and every other "
+			  "queued packet needs translating; synproxyd.conf(5))");
 }
 
 /* Settings that size tables or name kernel objects stay as they were;
@@ -294,24 +282,24 @@ static void conf_notes(const struct conf *c)
 static void keep_restart_settings(const struct conf *old, struct conf *nc)
 {
 	if (old->mode != nc->mode)
-		log_warn("reload: mode needs a restart; kept");
+		log_warnx("reload: mode needs a restart; kept");
 	if (memcmp(&old->queue, &nc->queue, sizeof(old->queue)) != 0)
-		log_warn("reload: queue settings need a restart; kept");
+		log_warnx("reload: queue settings need a restart; kept");
 	if (old->mark != nc->mark)
-		log_warn("reload: mark needs a restart; kept");
+		log_warnx("reload: mark needs a restart; kept");
 	if (strcmp(old->control_socket, nc->control_socket) != 0)
-		log_warn("reload: control_socket needs a restart; kept");
+		log_warnx("reload: control_socket needs a restart; kept");
 	if (strcmp(old->secret_file, nc->secret_file) != 0)
-		log_warn("reload: secret_file needs a restart; the secret is kept");
+		log_warnx("reload: secret_file needs a restart; the secret is kept");
 	if (old->log_target != nc->log_target)
-		log_warn("reload: logging target needs a restart; kept");
+		log_warnx("reload: logging target needs a restart; kept");
 	if (nc->fastpath != old->fastpath && nc->fastpath == CONF_FASTPATH_OFF)
-		log_warn("reload: fastpath needs a restart; kept");
+		log_warnx("reload: fastpath needs a restart; kept");
 	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
-		log_warn("reload: syncache/flows/timeouts/cookies settings need a restart; kept");
+		log_warnx("reload: syncache/flows/timeouts/cookies settings need a restart; kept");
 	if (old->xdp.nifaces != nc->xdp.nifaces || old->xdp.mode != nc->xdp.mode ||
 	    memcmp(old->xdp.ifaces, nc->xdp.ifaces, sizeof(old->xdp.ifaces)) != 0)
-		log_warn("reload: xdp interfaces and mode need a restart; kept");
+		log_warnx("reload: xdp interfaces and mode need a restart; kept");
 	nc->mode = old->mode;
 	nc->queue = old->queue;
 	nc->mark = old->mark;
@@ -340,8 +328,8 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	if (!nc || conf_load(d->conf_path, nc, err, errlen) < 0) {
 		if (!nc)
 			snprintf(err, errlen, "out of memory");
-		log_err("%s", err);
-		log_err("reload failed: previous configuration kept");
+		log_errx("%s", err);
+		log_errx("reload failed: previous configuration kept");
 		free(nc);
 		notify_send("READY=1");
 		return -1;
@@ -350,12 +338,12 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	conf_notes(nc);
 	log_set_level(nc->log_level);
 	if (d->manage_rules && rules_install(nc) < 0)
-		log_err("reload: installing the new rules failed (see above)");
+		log_errx("reload: installing the new rules failed (see above)");
 	if (d->xdp)
 		(void)xdp_stage_set_conf(d->xdp, nc);
 	for (i = 0; i < d->nworkers; i++) {
 		if (worker_set_conf(d->workers[i], nc) < 0) {
-			log_err("reload: worker %u did not answer; old rules kept in memory", i);
+			log_errx("reload: worker %u did not answer; old rules kept in memory", i);
 			leak = true;
 		}
 	}
@@ -510,14 +498,14 @@ static void housekeeping(struct daemon *d)
 	case OVERLOAD_NONE:
 		break;
 	case OVERLOAD_START:
-		log_warn("queue overflow: the kernel dropped %llu packets at queues %u-%u "
-			 "(the queues fail closed: nothing passed unproxied)",
-			 (unsigned long long)r.dropped, d->conf->queue.num,
-			 d->conf->queue.num + d->conf->queue.count - 1);
+		log_warnx("queue overflow: the kernel dropped %llu packets at queues %u-%u "
+			  "(the queues fail closed: nothing passed unproxied)",
+			  (unsigned long long)r.dropped, d->conf->queue.num,
+			  d->conf->queue.num + d->conf->queue.count - 1);
 		break;
 	case OVERLOAD_ONGOING:
-		log_warn("queue overflow goes on: %llu packets dropped in %llu s",
-			 (unsigned long long)r.dropped, (unsigned long long)r.ms / 1000);
+		log_warnx("queue overflow goes on: %llu packets dropped in %llu s",
+			  (unsigned long long)r.dropped, (unsigned long long)r.ms / 1000);
 		break;
 	case OVERLOAD_END:
 		log_notice("queue overflow ended: %llu packets dropped over %llu.%llu s",
@@ -537,7 +525,7 @@ static void loop_run(struct daemon *d)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			log_err("epoll: %s", strerror(errno));
+			log_err("epoll");
 			return;
 		}
 		for (i = 0; i < n; i++) {
@@ -592,21 +580,21 @@ static int run(struct daemon *d)
 	log_open(d->conf->log_target, d->conf->log_level);
 	conf_notes(d->conf);
 	if (notify_open() < 0)
-		log_warn("NOTIFY_SOCKET unusable: %s", strerror(errno));
+		log_warn("NOTIFY_SOCKET unusable");
 	if (secret_init(d->conf, d->secret) < 0)
 		goto out;
 	/* Probed once: "auto" becomes "off" for the whole run when the
 	 * kernel will not take the entries, and the rules follow. */
 	if (d->conf->fastpath == CONF_FASTPATH_AUTO && fastpath_probe() < 0) {
-		log_warn("kernel fast path unavailable (ctnetlink: %s); flows stay in userspace",
-			 strerror(errno));
+		log_warnx("kernel fast path unavailable (ctnetlink: %s); flows stay in userspace",
+			  strerror(errno));
 		d->conf->fastpath = CONF_FASTPATH_OFF;
 	}
 	if (d->conf->fastpath != CONF_FASTPATH_OFF && fastpath_loose_pickup())
 		log_notice("net.netfilter.nf_conntrack_tcp_loose is 1: a packet racing a kernel "
 			   "offload can be dropped once; 0 is recommended (synproxyd(8))");
 	if (d->conf->queue.count > MAX_WORKERS) {
-		log_err("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
+		log_errx("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
 		goto out;
 	}
 	/* Loaded before the workers, which keep its flow map. */
@@ -630,14 +618,14 @@ static int run(struct daemon *d)
 	if (!d->control)
 		goto out;
 	if (loop_init(d) < 0) {
-		log_err("event loop: %s", strerror(errno));
+		log_err("event loop");
 		goto out;
 	}
 	if (caps_drop(d->xdp != NULL) < 0)
-		log_warn("dropping capabilities: %s (running with all of them)", strerror(errno));
+		log_warnx("dropping capabilities: %s (running with all of them)", strerror(errno));
 	for (i = 0; i < d->nworkers; i++) {
 		if (worker_start(d->workers[i]) < 0) {
-			log_err("worker thread: %s", strerror(errno));
+			log_err("worker thread");
 			goto out;
 		}
 	}

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fastpath.h"
+#include "clock.h"
 #include "log.h"
 #include "packet.h"
 #include "rawsock.h"
@@ -74,7 +75,6 @@ struct worker {
 	/* The packet being handled while its answers are queued, when they
 	 * may go back on its link (see reply_to); NULL otherwise. */
 	const struct nfqueue_pkt *wk_reply_to;
-	struct log_limit wk_errlimit;
 
 	/* The mailbox, shared with the main thread under wk_lock. */
 	pthread_mutex_t wk_lock;
@@ -89,44 +89,25 @@ struct worker {
 	struct stats wk_snap;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds since the epoch: the SYN-cookie counter runs on it so that
- * proxies sharing a secret agree (engine_set_wallclock). */
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void poke(struct worker *w)
 {
 	uint64_t one = 1;
 
 	/* The counter only saturates after 2^64-2 writes: this cannot fail usefully. */
 	if (write(w->wk_eventfd, &one, sizeof(one)) < 0)
-		log_warn("worker %u: eventfd: %s", w->wk_queue, strerror(errno));
+		log_warn("worker %u: eventfd", w->wk_queue);
 }
 
 static void raw_error(int err, void *ctx)
 {
 	struct worker *w = ctx;
-	uint32_t suppressed;
 
 	/* Expected transient errors are counted only (rs_errors). */
 	if (err == ENOBUFS || err == EHOSTUNREACH || err == ENETUNREACH || err == EAGAIN ||
 	    err == EPERM || err == EMSGSIZE)
 		return;
-	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-		log_warn("worker %u: raw send: %s", w->wk_queue, strerror(err));
+	errno = err;
+	log_warn_limited(w->wk_now, "worker %u: raw send", w->wk_queue);
 }
 
 /* Sends every gathered emit and verdict. */
@@ -215,8 +196,6 @@ static void apply_out(struct worker *w, const struct engine_out *o)
  * stays on the userspace path, which keeps translating it. */
 static void offload(struct worker *w, const struct flow_info *fi)
 {
-	uint32_t suppressed;
-
 	if (!w->wk_fp) {
 		w->wk_offload.refused_off++;
 		return;
@@ -235,16 +214,14 @@ static void offload(struct worker *w, const struct flow_info *fi)
 		return;
 	}
 	w->wk_offload.failed++;
-	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-		log_warn("worker %u: kernel offload failed: %s (flow kept in userspace)",
-			 w->wk_queue, strerror(errno));
+	log_warn_limited(w->wk_now, "worker %u: kernel offload failed (flow kept in userspace)",
+			 w->wk_queue);
 }
 
 /* Removes the kernel's entries for a tuple the engine keeps in userspace
  * (see engine_out.forget). */
 static void forget(struct worker *w, const struct conn_key *k)
 {
-	uint32_t suppressed;
 	int n;
 
 	if (!w->wk_fp)
@@ -257,9 +234,7 @@ static void forget(struct worker *w, const struct conn_key *k)
 	if (n == 0)
 		return;
 	w->wk_offload.forget_failed++;
-	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-		log_warn("worker %u: removing a conntrack entry failed: %s", w->wk_queue,
-			 strerror(errno));
+	log_warn_limited(w->wk_now, "worker %u: removing a conntrack entry failed", w->wk_queue);
 }
 
 static void on_packet(const struct nfqueue_pkt *p, void *ctx)
@@ -406,7 +381,7 @@ static void mailbox(struct worker *w)
 	FILE *f;
 
 	if (read(w->wk_eventfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("worker %u: eventfd: %s", w->wk_queue, strerror(errno));
+		log_warn("worker %u: eventfd", w->wk_queue);
 	pthread_mutex_lock(&w->wk_lock);
 	if (w->wk_pending) {
 		engine_set_policy(w->wk_engine, &w->wk_pending->policy);
@@ -473,7 +448,7 @@ static void *worker_main(void *arg)
 		int i;
 
 		if (n < 0 && errno != EINTR) {
-			log_err("worker %u: epoll: %s", w->wk_queue, strerror(errno));
+			log_err("worker %u: epoll", w->wk_queue);
 			break;
 		}
 		w->wk_now = mono_ms();
@@ -484,8 +459,7 @@ static void *worker_main(void *arg)
 
 			if (fd == w->wk_timerfd) {
 				if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					log_warn("worker %u: timerfd: %s", w->wk_queue,
-						 strerror(errno));
+					log_warn("worker %u: timerfd", w->wk_queue);
 				w->wk_armed = 0;
 			} else if (fd == w->wk_eventfd) {
 				mailbox(w);
@@ -496,13 +470,9 @@ static void *worker_main(void *arg)
 					got = nfqueue_receive(w->wk_nfq, on_packet, w);
 					flush_out(w);
 				}
-				if (got < 0) {
-					uint32_t suppressed;
-
-					if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-						log_warn("worker %u: queue receive: %s",
-							 w->wk_queue, strerror(errno));
-				}
+				if (got < 0)
+					log_warn_limited(w->wk_now, "worker %u: queue receive",
+							 w->wk_queue);
 			}
 		}
 		run_timers(w);
@@ -531,7 +501,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	struct worker *w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		log_err("worker %u: out of memory", num);
+		log_errx("worker %u: out of memory", num);
 		return NULL;
 	}
 	w->wk_queue = num;
@@ -543,21 +513,21 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	pthread_cond_init(&w->wk_cond, NULL);
 	w->wk_out = malloc(sizeof(*w->wk_out));
 	if (!w->wk_out) {
-		log_err("worker %u: out of memory", num);
+		log_errx("worker %u: out of memory", num);
 		goto fail;
 	}
 	w->wk_engine = engine_new(&c->engine, &c->policy, secret, mono_ms());
 	if (!w->wk_engine) {
-		log_err("worker %u: cannot create the engine (tables too large?)", num);
+		log_errx("worker %u: cannot create the engine (tables too large?)", num);
 		goto fail;
 	}
 	if (rawsock_open(&w->wk_raw, c->mark) < 0) {
-		log_err("worker %u: raw socket: %s", num, strerror(errno));
+		log_err("worker %u: raw socket", num);
 		goto fail;
 	}
 	if (w->wk_raw.rs_fdl < 0 && c->reply_path == CONF_REPLY_LINK)
-		log_warn("worker %u: packet socket: %s; answers follow the routing table", num,
-			 strerror(w->wk_raw.rs_link_errno));
+		log_warnx("worker %u: packet socket: %s; answers follow the routing table", num,
+			  strerror(w->wk_raw.rs_link_errno));
 	w->wk_nfq = nfqueue_open(num, c->queue.maxlen);
 	if (!w->wk_nfq)
 		goto fail;
@@ -565,8 +535,8 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 		/* Entries idle out as the engine's flows would. */
 		w->wk_fp = fastpath_open(c->mark, c->engine.established_idle_ms / 1000);
 		if (!w->wk_fp)
-			log_warn("worker %u: ctnetlink: %s; kernel fast path off", num,
-				 strerror(errno));
+			log_warnx("worker %u: ctnetlink: %s; kernel fast path off", num,
+				  strerror(errno));
 	}
 	w->wk_epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wk_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -574,7 +544,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	if (w->wk_epfd < 0 || w->wk_timerfd < 0 || w->wk_eventfd < 0 ||
 	    add_fd(w->wk_epfd, w->wk_timerfd) < 0 || add_fd(w->wk_epfd, w->wk_eventfd) < 0 ||
 	    add_fd(w->wk_epfd, nfqueue_fd(w->wk_nfq)) < 0) {
-		log_err("worker %u: event loop: %s", num, strerror(errno));
+		log_err("worker %u: event loop", num);
 		goto fail;
 	}
 	return w;

@@ -71,9 +71,9 @@ static inline struct xdp_stage *xdp_stage_open(const struct conf *c,
 					       uint64_t mono_ms, uint64_t wall_ms)
 {
 	if (c->xdp.nifaces)
-		log_warn("xdp: this synproxyd was built without the XDP stage (configure "
-			 "found no clang BPF target, libbpf or bpftool); SYNs are answered "
-			 "through the queue only, which fails closed");
+		log_warnx("xdp: this synproxyd was built without the XDP stage (configure "
+			  "found no clang BPF target, libbpf or bpftool); SYNs are answered "
+			  "through the queue only, which fails closed");
 	return NULL;
 }
 static inline int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c) { return 0; }

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The daemon's logging convention (src/daemon/log.c): log_warn appends
+ * errno's text and log_warnx does not, errno survives a log call, the
+ * level threshold, and the rate limit per call site (a budget of
+ * LOG_LIMIT_BURST lines a second, the first line of a new second saying
+ * how many were suppressed).  stderr is redirected to a file and read
+ * back. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "log.h"
+
+static char path[] = "/tmp/test_log.XXXXXX";
+static int saved_stderr = -1;
+
+static int setup(void **state)
+{
+	int fd = mkstemp(path);
+
+	(void)state;
+	if (fd < 0)
+		return -1;
+	fflush(stderr);
+	saved_stderr = dup(2);
+	if (saved_stderr < 0 || dup2(fd, 2) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	unlink(path);
+	return 0;
+}
+
+/* What stderr received since the last call (static buffer). */
+static const char *taken(void)
+{
+	static char buf[8192];
+	static long off;
+	FILE *f;
+	size_t n;
+
+	fflush(stderr);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	fseek(f, off, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	off += (long)n;
+	fclose(f);
+	return buf;
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_errno_convention(void **state)
+{
+	char want[256];
+
+	(void)state;
+	log_open(CONF_LOG_STDERR, LOG_INFO);
+	taken();
+	errno = ENOENT;
+	log_warn("opening %s", "x.conf");
+	assert_int_equal(errno, ENOENT);
+	snprintf(want, sizeof(want), "synproxyd: warning: opening x.conf: %s\n", strerror(ENOENT));
+	assert_string_equal(taken(), want);
+	errno = ENOENT;
+	log_warnx("plain %d", 7);
+	assert_string_equal(taken(), "synproxyd: warning: plain 7\n");
+	errno = EPERM;
+	log_err("socket");
+	snprintf(want, sizeof(want), "synproxyd: error: socket: %s\n", strerror(EPERM));
+	assert_string_equal(taken(), want);
+	log_errx("bad");
+	assert_string_equal(taken(), "synproxyd: error: bad\n");
+	log_debug("not shown at info");
+	assert_string_equal(taken(), "");
+	assert_false(log_enabled(LOG_DEBUG));
+	assert_true(log_enabled(LOG_INFO));
+}
+
+/* Two call sites with a budget each. */
+static void site_a(uint64_t now, int i)
+{
+	log_warnx_limited(now, "site a %d", i);
+}
+
+static void site_b(uint64_t now, int i)
+{
+	log_warnx_limited(now, "site b %d", i);
+}
+
+static void test_rate_limit(void **state)
+{
+	const char *got;
+	int i;
+
+	(void)state;
+	log_open(CONF_LOG_STDERR, LOG_INFO);
+	taken();
+	for (i = 0; i < 12; i++)
+		site_a(5000 + (uint64_t)i, i);
+	got = taken();
+	assert_int_equal(count_lines(got), LOG_LIMIT_BURST);
+	assert_non_null(strstr(got, "site a 4\n"));
+	assert_null(strstr(got, "site a 5"));
+	/* Another site still has its whole budget. */
+	for (i = 0; i < 3; i++)
+		site_b(5100, i);
+	assert_int_equal(count_lines(taken()), 3);
+	/* Within the same second site a stays silent ... */
+	site_a(5999, 99);
+	assert_string_equal(taken(), "");
+	/* ... and the next second's first line says what was left out. */
+	site_a(6000, 100);
+	assert_string_equal(taken(),
+			    "synproxyd: warning: site a 100 (8 similar lines suppressed)\n");
+	site_a(6001, 101);
+	assert_string_equal(taken(), "synproxyd: warning: site a 101\n");
+	/* Lines below the threshold use no budget. */
+	log_set_level(LOG_NOTICE);
+	for (i = 0; i < 20; i++)
+		LOG_LIMITED(9000, LOG_INFO, false, "hidden %d", i);
+	assert_string_equal(taken(), "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_errno_convention),
+		cmocka_unit_test(test_rate_limit),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
