@@ -8,10 +8,10 @@
  * Emitted packets and verdicts are both gathered and sent per receive
  * batch (sendmmsg, one verdict datagram).  Only an accept lets a packet
  * out, so only emits and accept verdicts must keep engine order between
- * them: queueing an emit first sends any pending accept verdict, and
- * queueing an accept first sends any pending emit.  Drop verdicts and
- * emits travel in either order, which is what lets a SYN flood's SYN-ACKs
- * and drops go out as two batches. */
+ * them; drop verdicts and emits travel in either order, which is what
+ * lets a SYN flood's SYN-ACKs and drops go out as two batches.  egress.c
+ * keeps that rule (tests/unit/test_egress.c checks it against a model of
+ * the kernel); this file binds its two queues to the sockets. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +28,7 @@
 
 #include "fastpath.h"
 #include "clock.h"
+#include "egress.h"
 #include "log.h"
 #include "packet.h"
 #include "rawsock.h"
@@ -71,7 +72,7 @@ struct worker {
 	uint64_t wk_snap_ms;
 	bool wk_dirty;
 	struct engine_out *wk_out;
-	bool wk_accepts;                 /* accept verdicts queued, not sent */
+	struct egress wk_egress;         /* emits and verdicts, in order */
 	/* The packet being handled while its answers are queued, when they
 	 * may go back on its link (see reply_to); NULL otherwise. */
 	const struct nfqueue_pkt *wk_reply_to;
@@ -113,9 +114,7 @@ static void raw_error(int err, void *ctx)
 /* Sends every gathered emit and verdict. */
 static void flush_out(struct worker *w)
 {
-	rawsock_flush(&w->wk_raw, raw_error, w);
-	nfqueue_flush(w->wk_nfq);
-	w->wk_accepts = false;
+	egress_flush(&w->wk_egress);
 }
 
 /* p itself when its answers may go back on its link: reply_path "link",
@@ -144,14 +143,13 @@ static bool answers(const struct nfqueue_pkt *p, const struct engine_emit *em)
 	return v == 6 && memcmp(em->data + 24, p->data + 8, 16) == 0;
 }
 
-static void queue_emit(struct worker *w, const struct engine_emit *em)
+/* The egress queues (egress.h): emits go back on the link of the packet
+ * being handled when they answer it (reply_to), else through routing. */
+static void emit_queue(void *ctx, const struct engine_emit *em)
 {
+	struct worker *w = ctx;
 	int r;
 
-	if (w->wk_accepts) {
-		nfqueue_flush(w->wk_nfq);
-		w->wk_accepts = false;
-	}
 	if (w->wk_reply_to && answers(w->wk_reply_to, em))
 		r = rawsock_queue_link(&w->wk_raw, em->data, em->len, w->wk_reply_to->indev,
 				       w->wk_reply_to->hwaddr, w->wk_reply_to->hwlen, raw_error, w);
@@ -161,29 +159,38 @@ static void queue_emit(struct worker *w, const struct engine_emit *em)
 		raw_error(errno, w);
 }
 
-static void queue_verdict(struct worker *w, uint32_t id, bool accept, const uint8_t *data,
+static void emit_flush(void *ctx)
+{
+	struct worker *w = ctx;
+
+	rawsock_flush(&w->wk_raw, raw_error, w);
+}
+
+static void verdict_queue(void *ctx, uint32_t id, bool accept, const uint8_t *data,
 			  uint32_t len)
 {
-	if (accept) {
-		if (w->wk_raw.rs_pending)
-			rawsock_flush(&w->wk_raw, raw_error, w);
-		w->wk_accepts = true;
-	}
+	struct worker *w = ctx;
+
 	nfqueue_verdict(w->wk_nfq, id, accept, data, len);
 }
 
+static void verdict_flush(void *ctx)
+{
+	struct worker *w = ctx;
+
+	nfqueue_flush(w->wk_nfq);
+}
+
+static const struct egress_ops worker_egress = {
+	.eo_emit = emit_queue,
+	.eo_emit_flush = emit_flush,
+	.eo_verdict = verdict_queue,
+	.eo_verdict_flush = verdict_flush,
+};
+
 static void apply_out(struct worker *w, const struct engine_out *o)
 {
-	uint32_t i;
-
-	for (i = 0; i < o->nemit; i++)
-		queue_emit(w, &o->emit[i]);
-	for (i = 0; i < o->nrelease; i++) {
-		const struct engine_release *r = &o->release[i];
-		bool accept = r->verdict == VERDICT_ACCEPT;
-
-		queue_verdict(w, r->id, accept, accept ? r->data : NULL, r->len);
-	}
+	egress_out(&w->wk_egress, o);
 	if (o->nemit || o->nrelease)
 		w->wk_dirty = true;
 	/* The stage must know a flow before its next packet arrives, and
@@ -262,10 +269,10 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	w->wk_reply_to = NULL;
 	switch (o->verdict) {
 	case VERDICT_ACCEPT:
-		queue_verdict(w, p->id, true, o->modified ? p->data : NULL, p->len);
+		egress_verdict(&w->wk_egress, p->id, true, o->modified ? p->data : NULL, p->len);
 		break;
 	case VERDICT_DROP:
-		queue_verdict(w, p->id, false, NULL, 0);
+		egress_verdict(&w->wk_egress, p->id, false, NULL, 0);
 		break;
 	case VERDICT_HOLD:
 		break; /* its verdict comes with a later release */
@@ -509,6 +516,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	w->wk_xdp = xdp;
 	w->wk_epfd = w->wk_timerfd = w->wk_eventfd = -1;
 	w->wk_raw.rs_fd4 = w->wk_raw.rs_fd6 = w->wk_raw.rs_fdl = -1;
+	egress_init(&w->wk_egress, &worker_egress, w);
 	pthread_mutex_init(&w->wk_lock, NULL);
 	pthread_cond_init(&w->wk_cond, NULL);
 	w->wk_out = malloc(sizeof(*w->wk_out));
