@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "fastpath.h"
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "overload.h"
 #include "rules.h"
@@ -56,6 +58,9 @@ struct daemon {
 	int epfd;
 	struct overload overload;
 	bool stop;
+	struct metrics *metrics;         /* NULL: no metrics endpoint */
+	pthread_mutex_t info_lock;       /* info is read by the metrics thread */
+	struct stats_info info;
 };
 
 static void usage(FILE *out)
@@ -297,6 +302,8 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc)
 		log_warnx("reload: fastpath needs a restart; kept");
 	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
 		log_warnx("reload: syncache/flows/timeouts/cookies settings need a restart; kept");
+	if (strcmp(old->metrics.listen, nc->metrics.listen) != 0)
+		log_warnx("reload: metrics listen needs a restart; kept");
 	if (old->xdp.nifaces != nc->xdp.nifaces || old->xdp.mode != nc->xdp.mode ||
 	    memcmp(old->xdp.ifaces, nc->xdp.ifaces, sizeof(old->xdp.ifaces)) != 0)
 		log_warnx("reload: xdp interfaces and mode need a restart; kept");
@@ -308,9 +315,41 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc)
 	nc->log_target = old->log_target;
 	nc->fastpath = old->fastpath;
 	nc->engine = old->engine;
+	nc->metrics = old->metrics;
 	nc->xdp.nifaces = old->xdp.nifaces;
 	nc->xdp.mode = old->xdp.mode;
 	memcpy(nc->xdp.ifaces, old->xdp.ifaces, sizeof(nc->xdp.ifaces));
+}
+
+/* Records a (re)load for the metrics page: at start (ok) and after each
+ * reload, with d->conf the configuration now running. */
+static void info_update(struct daemon *d, bool ok)
+{
+	struct stats_info *i = &d->info;
+	uint32_t r;
+
+	pthread_mutex_lock(&d->info_lock);
+	if (i->si_start_ms == 0) {
+		i->si_version = PACKAGE_VERSION;
+#ifdef HAVE_XDP
+		i->si_xdp_built = true;
+#endif
+		i->si_start_ms = wall_ms();
+	} else {
+		i->si_reloads++;
+		i->si_reload_failures += !ok;
+	}
+	i->si_reload_ok = ok;
+	if (ok) {
+		i->si_loaded_ms = wall_ms();
+		i->si_nrules = d->conf->policy.nrules;
+		for (r = 0; r < i->si_nrules; r++) {
+			memcpy(i->si_rule[r].name, d->conf->policy.rules[r].name,
+			       sizeof(i->si_rule[r].name));
+			i->si_rule[r].action = d->conf->policy.rules[r].action;
+		}
+	}
+	pthread_mutex_unlock(&d->info_lock);
 }
 
 /* Returns 0 or -1; err receives the reason. */
@@ -331,6 +370,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 		log_errx("%s", err);
 		log_errx("reload failed: previous configuration kept");
 		free(nc);
+		info_update(d, false);
 		notify_send("READY=1");
 		return -1;
 	}
@@ -350,6 +390,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	if (!leak)
 		unload(d->conf);
 	d->conf = nc;
+	info_update(d, true);
 	log_notice("reloaded %s: %u rules", d->conf_path, nc->policy.nrules);
 	notify_send("READY=1");
 	return 0;
@@ -403,6 +444,46 @@ static void handle_request(const char *req, FILE *out, void *ctx)
 	} else {
 		fprintf(out, "error: unknown request (stats [json|prometheus], flows, reload)\n");
 	}
+}
+
+/* The metrics page (on the metrics thread): every worker's published
+ * snapshot, labelled by queue, and what the main thread recorded. */
+static void metrics_page(FILE *out, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
+	struct stats sum;
+	struct stats_info *info = malloc(sizeof(*info));
+
+	if (q && info) {
+		stats_collect(d, false, q, &sum);
+		stats_print_labelled(out, q, d->nworkers,
+				     d->nworkers ? worker_queue(d->workers[0]) : 0, &sum);
+		pthread_mutex_lock(&d->info_lock);
+		*info = d->info;
+		pthread_mutex_unlock(&d->info_lock);
+		stats_print_info(out, info);
+	}
+	free(info);
+	free(q);
+}
+
+/* Opens the metrics socket when the configuration asks for one (before
+ * privileges are dropped).  0, or -1 with a logged reason. */
+static int metrics_init(struct daemon *d)
+{
+	info_update(d, true);
+	if (!d->conf->metrics.enabled)
+		return 0;
+	d->metrics = metrics_open(d->conf);
+	return d->metrics ? 0 : -1;
+}
+
+/* Starts serving the metrics page, once the workers run (the thread
+ * inherits the main thread's reduced capabilities and signal mask). */
+static int metrics_run(struct daemon *d)
+{
+	return d->metrics ? metrics_start(d->metrics, metrics_page, d) : 0;
 }
 
 static int add_fd(int epfd, int fd)
@@ -558,7 +639,7 @@ static void log_started(const struct daemon *d)
 	log_notice("started: %s mode, %u rules, queues %u-%u%s, mark 0x%x, cookies %s, "
 		   "fastpath %s, replies by %s, "
 		   "syncache %u entries, %u flows, hold %u packets/flow %u bytes total, "
-		   "secret %s, xdp stage on %u interface(s), control %s%s",
+		   "secret %s, xdp stage on %u interface(s), control %s%s%s%s",
 		   c->mode == CONF_MODE_GATEWAY ? "gateway" : "local", c->policy.nrules,
 		   c->queue.num, c->queue.num + c->queue.count - 1,
 		   c->queue.bypass ? " bypass (not for SYNs)" : "",
@@ -568,6 +649,7 @@ static void log_started(const struct daemon *d)
 		   c->engine.max_flows, c->engine.hold_packets_per_flow,
 		   c->engine.hold_bytes_total, c->secret_file[0] ? c->secret_file : "random",
 		   xdp_stage_attached(d->xdp), c->control_socket,
+		   d->metrics ? ", metrics on " : "", d->metrics ? c->metrics.listen : "",
 		   d->rules_installed ? ", rules installed" : "");
 	notify_status("proxying with %u rules on %u queue(s)", c->policy.nrules, c->queue.count);
 }
@@ -615,7 +697,7 @@ static int run(struct daemon *d)
 		d->rules_installed = true;
 	}
 	d->control = control_open(d->conf->control_socket);
-	if (!d->control)
+	if (!d->control || metrics_init(d) < 0)
 		goto out;
 	if (loop_init(d) < 0) {
 		log_err("event loop");
@@ -629,12 +711,16 @@ static int run(struct daemon *d)
 			goto out;
 		}
 	}
+	if (metrics_run(d) < 0)
+		goto out;
 	log_started(d);
 	notify_send("READY=1");
 	loop_run(d);
 	notify_send("STOPPING=1");
 	rc = 0;
 out:
+	metrics_close(d->metrics);
+	d->metrics = NULL;
 	workers_stop(d);
 	for (i = d->nworkers; i-- > 0;)
 		worker_free(d->workers[i]);
@@ -678,7 +764,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .conf_path = DEFAULT_CONF, .sigfd = -1, .wdfd = -1, .hkfd = -1,
-			    .epfd = -1 };
+			    .epfd = -1, .info_lock = PTHREAD_MUTEX_INITIALIZER };
 	int action = 0, opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "c:trVh", opts, NULL)) != -1) {

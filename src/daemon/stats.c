@@ -3,6 +3,7 @@
  * from the three lists, and writes each value through put_metric. */
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "stats.h"
 
@@ -158,4 +159,46 @@ void stats_print_labelled(FILE *out, const struct stats *q, unsigned n, uint16_t
 				stats_prom_sample(out, "verdict_reasons", true, labels,
 						  q[k].st_reason[v][c]);
 			}
+}
+
+/* Seconds with millisecond decimals, as Prometheus timestamps are. */
+static void put_seconds(FILE *out, const char *name, const char *help, uint64_t ms)
+{
+	fprintf(out, "# HELP synproxyd_%s %s\n# TYPE synproxyd_%s gauge\n"
+		"synproxyd_%s %" PRIu64 ".%03u\n", name, help, name, name, ms / 1000,
+		(unsigned)(ms % 1000));
+}
+
+void stats_print_info(FILE *out, const struct stats_info *i)
+{
+	static const char *const action[] = {
+		[RULE_PROXY] = "proxy", [RULE_RESET] = "reset", [RULE_ACCEPT] = "accept",
+		[RULE_DROP] = "drop",
+	};
+	char labels[128];
+	uint32_t r;
+
+	stats_prom_family(out, "build_info", false, "the running build (always 1)");
+	snprintf(labels, sizeof(labels), "{version=\"%s\",xdp=\"%s\"}", i->si_version,
+		 i->si_xdp_built ? "yes" : "no");
+	stats_prom_sample(out, "build_info", false, labels, 1);
+	put_seconds(out, "start_time_seconds", "when the daemon started (Unix time)",
+		    i->si_start_ms);
+	stats_prom_family(out, "config_last_reload_successful", false,
+			  "1 when the last reload worked (or none was tried), 0 when it failed "
+			  "and the previous configuration is running");
+	stats_prom_sample(out, "config_last_reload_successful", false, "", i->si_reload_ok);
+	put_seconds(out, "config_last_reload_success_timestamp_seconds",
+		    "when the running configuration was loaded (Unix time)", i->si_loaded_ms);
+	stats_prom_family(out, "config_reloads", true, "reloads by result");
+	stats_prom_sample(out, "config_reloads", true, "{result=\"success\"}",
+			  i->si_reloads - i->si_reload_failures);
+	stats_prom_sample(out, "config_reloads", true, "{result=\"failure\"}",
+			  i->si_reload_failures);
+	stats_prom_family(out, "rule_info", false, "the rules in force (always 1)");
+	for (r = 0; r < i->si_nrules && r < POLICY_MAX_RULES; r++) {
+		snprintf(labels, sizeof(labels), "{rule=\"%s\",action=\"%s\"}",
+			 i->si_rule[r].name, action[i->si_rule[r].action]);
+		stats_prom_sample(out, "rule_info", false, labels, 1);
+	}
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "counters.h"
+#include "policy.h"
 #include "xdp_abi.h"
 
 /*
@@ -89,6 +90,28 @@ void stats_print(FILE *out, const struct stats *s, enum stats_format f);
  * (synproxyd_verdict_reasons_total{queue,verdict,reason}). */
 void stats_print_labelled(FILE *out, const struct stats *q, unsigned n, uint16_t first_queue,
 			  const struct stats *sum);
+
+/* What the metrics page says about the daemon itself, beside the
+ * statistics. */
+struct stats_info {
+	const char *si_version;
+	bool si_xdp_built;
+	uint64_t si_start_ms;            /* wall clock, ms */
+	bool si_reload_ok;               /* the last reload worked (or none was tried) */
+	uint64_t si_loaded_ms;           /* wall clock of the last successful (re)load */
+	uint64_t si_reloads;             /* tried */
+	uint64_t si_reload_failures;
+	uint32_t si_nrules;
+	struct {
+		char name[RULE_NAME_MAX];
+		enum rule_action action;
+	} si_rule[POLICY_MAX_RULES];
+};
+
+/* Writes i in the Prometheus text format: synproxyd_build_info, the start
+ * time, the last reload's success and time, the reload counts, and one
+ * synproxyd_rule_info{rule,action} per rule. */
+void stats_print_info(FILE *out, const struct stats_info *i);
 
 /* Writes a metric family's HELP and TYPE lines (name without the
  * synproxyd_ prefix; counter families end in _total). */
