@@ -54,6 +54,7 @@ enum conf_log_target {
 #define CONF_PATH_MAX 256
 
 struct conf {
+	uint32_t generation;             /* the daemon counts its reloads here; 0 from conf_load */
 	enum conf_mode mode;
 	struct {
 		uint16_t num;            /* first NFQUEUE number */

@@ -1,17 +1,35 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Messages go to stderr as "synproxyd: LEVEL: text", or to syslog with
- * the daemon facility.  Each message is formatted whole and written with
- * one call, so lines from two threads never mix. */
+ * the daemon facility.  When stderr is the journal's stream (systemd sets
+ * JOURNAL_STREAM to its device and inode), lines are "<N>text" instead:
+ * the journal takes N as the priority and adds the name itself
+ * (sd-daemon(3)).  Each message is formatted whole and written with one
+ * call, so lines from two threads never mix. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static enum conf_log_target log_target = CONF_LOG_STDERR;
 static int log_level = LOG_NOTICE;
+static int log_journal = -1;     /* stderr is the journal: 1; -1 not known yet */
+
+/* Whether JOURNAL_STREAM names the file stderr is ("DEVICE:INODE"). */
+static int journal_detect(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_open(enum conf_log_target target, int level)
 {
@@ -19,6 +37,7 @@ void log_open(enum conf_log_target target, int level)
 		openlog("synproxyd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	log_target = target;
 	log_level = level;
+	log_journal = journal_detect();
 }
 
 void log_set_level(int level)
@@ -55,7 +74,13 @@ static void emit(int prio, bool with_errno, int err, const char *tail, const cha
 		syslog(prio, "%s%s%s", line, cause, tail);
 		return;
 	}
-	fprintf(stderr, "synproxyd: %s: %s%s%s\n", tag[prio & 7], line, cause, tail);
+	/* Before log_open, on the thread that starts (the only one then). */
+	if (log_journal < 0)
+		log_journal = journal_detect();
+	if (log_journal)
+		fprintf(stderr, "<%d>%s%s%s\n", prio & 7, line, cause, tail);
+	else
+		fprintf(stderr, "synproxyd: %s: %s%s%s\n", tag[prio & 7], line, cause, tail);
 }
 
 void log_msg(int prio, bool with_errno, const char *fmt, ...)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Logging for the daemon: stderr or syslog, a level threshold, and a rate
- * limit per call site for messages that packets can trigger.
+/* Logging for the daemon: stderr (with sd-daemon(3) priority prefixes when
+ * stderr is the journal) or syslog, a level threshold, and a rate limit per
+ * call site for messages that packets can trigger.
  *
  * The convention is ntpd's: log_err and log_warn append ": " and
  * strerror(errno) to the message, log_errx and log_warnx do not (a cause
@@ -18,7 +19,8 @@
 #include "conf.h"
 
 /* Directs messages to target from now on, dropping those less important
- * than level (a syslog priority). */
+ * than level (a syslog priority); looks again whether stderr is the
+ * journal (JOURNAL_STREAM). */
 void log_open(enum conf_log_target target, int level);
 
 /* Changes the threshold (a reload may change it). */

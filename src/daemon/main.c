@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "control.h"
 #include "fastpath.h"
+#include "flood.h"
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
@@ -57,6 +58,7 @@ struct daemon {
 	int hkfd;                        /* housekeeping timer, OVERLOAD_SAMPLE_MS */
 	int epfd;
 	struct overload overload;
+	struct flood flood;
 	bool stop;
 	struct metrics *metrics;         /* NULL: no metrics endpoint */
 	pthread_mutex_t info_lock;       /* info is read by the metrics thread */
@@ -172,8 +174,12 @@ static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
 {
 	size_t got = 0;
 
-	if (c->secret_file[0])
-		return secret_read(c->secret_file, secret);
+	if (c->secret_file[0]) {
+		if (secret_read(c->secret_file, secret) < 0)
+			return -1;
+		log_info("cookie secret read from %s", c->secret_file);
+		return 0;
+	}
 	while (got < ENGINE_SECRET_LEN) {
 		ssize_t n = getrandom(secret + got, ENGINE_SECRET_LEN - got, 0);
 
@@ -185,6 +191,7 @@ static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
 		}
 		got += (size_t)n;
 	}
+	log_info("cookie secret drawn at random (cookies from before a restart fail)");
 	return 0;
 }
 
@@ -265,6 +272,10 @@ static void stats_collect(struct daemon *d, bool fresh, struct stats *q, struct 
 	}
 	if (d->nworkers)
 		kqueue_stats(worker_queue(d->workers[0]), d->nworkers, q);
+	if (d->nworkers) {
+		sum->st_rules_gen = q[0].st_rules_gen;
+		sum->st_nrules = q[0].st_nrules;
+	}
 	for (i = 0; i < d->nworkers; i++)
 		stats_add(sum, &q[i]);
 	if (d->xdp) {
@@ -343,6 +354,7 @@ static void info_update(struct daemon *d, bool ok)
 	if (ok) {
 		i->si_loaded_ms = wall_ms();
 		i->si_nrules = d->conf->policy.nrules;
+		i->si_rules_gen = d->conf->generation;
 		for (r = 0; r < i->si_nrules; r++) {
 			memcpy(i->si_rule[r].name, d->conf->policy.rules[r].name,
 			       sizeof(i->si_rule[r].name));
@@ -375,6 +387,7 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	keep_restart_settings(d->conf, nc);
+	nc->generation = d->conf->generation + 1;
 	conf_notes(nc);
 	log_set_level(nc->log_level);
 	if (d->manage_rules && rules_install(nc) < 0)
@@ -462,7 +475,7 @@ static void metrics_page(FILE *out, void *ctx)
 		pthread_mutex_lock(&d->info_lock);
 		*info = d->info;
 		pthread_mutex_unlock(&d->info_lock);
-		stats_print_info(out, info);
+		stats_print_info(out, info, &sum);
 	}
 	free(info);
 	free(q);
@@ -554,6 +567,73 @@ static void on_signal(struct daemon *d)
 	}
 }
 
+/* What took over from the SYN cache during a flood, for its notices. */
+static const char *flood_means(const struct flood_report *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s",
+		 r->cookies ? "; the SYN cache is full, cookies answer" : "",
+		 r->xdp ? "; the XDP stage answers" : "",
+		 r->queue_full ? "; the queue overflows (fails closed)" : "",
+		 r->cookies || r->xdp || r->queue_full ? "" : "; nothing took over");
+	return buf + 2;
+}
+
+/* The rule a flood report names, as "rule NAME (N SYNs seen by the
+ * queue)", or what is known without one. */
+static const char *flood_rule(const struct daemon *d, const struct stats *sum,
+			      const struct flood_report *r, char *buf, size_t size)
+{
+	if (r->rule >= 0 && sum->st_rules_gen == d->conf->generation &&
+	    (uint32_t)r->rule < d->conf->policy.nrules)
+		snprintf(buf, size, "rule %s (%llu SYNs seen by the queue)",
+			 d->conf->policy.rules[r->rule].name, (unsigned long long)r->rule_syns);
+	else
+		snprintf(buf, size, "rule not known (the queue saw none of its SYNs)");
+	return buf;
+}
+
+/* SYN flood notices (flood.c): when one starts, once a minute while it
+ * lasts, and when it ends, with the rate, the rule and what took over. */
+static void flood_watch(struct daemon *d, const struct stats *sum, uint64_t now)
+{
+	struct flood_totals t = {
+		.syns = sum->st_engine[CNT_syn_received] + sum->st_xdp[XC_xdp_syn_answered],
+		.cookies = sum->st_engine[CNT_syncache_full],
+		/* With answer "always" the stage answers every SYN, flood or not. */
+		.xdp = d->conf->xdp.answer == CONF_XDP_ALWAYS ? 0 : sum->st_xdp[XC_xdp_syn_answered],
+		.queue_drops = sum->st_daemon[DS_queue_kernel_dropped] +
+			       sum->st_daemon[DS_queue_user_dropped],
+		.rule_syns = sum->st_rule_syn,
+		.nrules = sum->st_nrules,
+		.rules_gen = sum->st_rules_gen,
+	};
+	struct flood_report r = flood_sample(&d->flood, now, &t);
+	char rule[128], means[160];
+
+	switch (r.event) {
+	case FLOOD_NONE:
+		break;
+	case FLOOD_START:
+		log_notice("SYN flood: %llu SYNs/s, %s; %s", (unsigned long long)r.rate,
+			   flood_rule(d, sum, &r, rule, sizeof(rule)),
+			   flood_means(&r, means, sizeof(means)));
+		break;
+	case FLOOD_ONGOING:
+		log_notice("SYN flood goes on: %llu SYNs in %llu s (peak %llu/s), %s; %s",
+			   (unsigned long long)r.syns, (unsigned long long)r.ms / 1000,
+			   (unsigned long long)r.peak, flood_rule(d, sum, &r, rule, sizeof(rule)),
+			   flood_means(&r, means, sizeof(means)));
+		break;
+	case FLOOD_END:
+		log_notice("SYN flood ended: %llu SYNs over %llu.%llu s (peak %llu/s), %s; %s",
+			   (unsigned long long)r.syns, (unsigned long long)r.ms / 1000,
+			   (unsigned long long)(r.ms % 1000) / 100, (unsigned long long)r.peak,
+			   flood_rule(d, sum, &r, rule, sizeof(rule)),
+			   flood_means(&r, means, sizeof(means)));
+		break;
+	}
+}
+
 /* Every OVERLOAD_SAMPLE_MS: is the queue the bottleneck?  The kernel's
  * drop counts and the SYN cache's refusals, from the snapshots the workers
  * published (no worker is interrupted).  An overflow is logged when it
@@ -570,6 +650,7 @@ static void housekeeping(struct daemon *d)
 	stats_collect(d, false, q, &sum);
 	free(q);
 	now = mono_ms();
+	flood_watch(d, &sum, now);
 	r = overload_sample(&d->overload, now,
 			    sum.st_daemon[DS_queue_kernel_dropped] + sum.st_daemon[DS_queue_user_dropped],
 			    sum.st_engine[CNT_syncache_full] + sum.st_engine[CNT_syncache_shed]);

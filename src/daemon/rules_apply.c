@@ -516,21 +516,23 @@ int rules_install(const struct conf *c)
 		free(text);
 		if (rc == 1) {
 			refreshed[f] = true;
+			log_info("rules: %s rules replaced in place", FAMILY_NAME[f]);
 			continue;
 		}
 		if (rc < 0 || remove_family(&t, f) < 0)
 			return -1;
 	}
 	for (f = RULES_IPV4; f <= RULES_IPV6; f++) {
-		if (refreshed[f])
+		if (refreshed[f] || !t.usable[f])
 			continue;
-		if (t.usable[f] && install_family(c, &t, f) < 0) {
+		if (install_family(c, &t, f) < 0) {
 			/* iptables-restore commits table by table: undo whatever got in */
 			for (f = RULES_IPV4; f <= RULES_IPV6; f++)
 				if (t.usable[f])
 					remove_family(&t, f);
 			return -1;
 		}
+		log_info("rules: %s rules installed", FAMILY_NAME[f]);
 	}
 	return 0;
 }
@@ -542,8 +544,13 @@ int rules_remove(const struct conf *c)
 
 	/* Even when a family cannot be handled, remove what can be. */
 	rc = tools_find(c, &t);
-	for (f = RULES_IPV4; f <= RULES_IPV6; f++)
-		if (t.usable[f] && remove_family(&t, f) < 0)
+	for (f = RULES_IPV4; f <= RULES_IPV6; f++) {
+		if (!t.usable[f])
+			continue;
+		if (remove_family(&t, f) < 0)
 			rc = -1;
+		else
+			log_info("rules: %s rules removed", FAMILY_NAME[f]);
+	}
 	return rc;
 }

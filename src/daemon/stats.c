@@ -66,6 +66,9 @@ void stats_add(struct stats *sum, const struct stats *s)
 		sum->st_daemon[i] += s->st_daemon[i];
 	for (i = 0; i < XC_MAX; i++)
 		sum->st_xdp[i] += s->st_xdp[i];
+	if (s->st_rules_gen == sum->st_rules_gen && s->st_nrules == sum->st_nrules)
+		for (i = 0; i < sum->st_nrules && i < POLICY_MAX_RULES; i++)
+			sum->st_rule_syn[i] += s->st_rule_syn[i];
 }
 
 void stats_prom_family(FILE *out, const char *name, bool counter, const char *help)
@@ -169,7 +172,7 @@ static void put_seconds(FILE *out, const char *name, const char *help, uint64_t 
 		(unsigned)(ms % 1000));
 }
 
-void stats_print_info(FILE *out, const struct stats_info *i)
+void stats_print_info(FILE *out, const struct stats_info *i, const struct stats *sum)
 {
 	static const char *const action[] = {
 		[RULE_PROXY] = "proxy", [RULE_RESET] = "reset", [RULE_ACCEPT] = "accept",
@@ -200,5 +203,13 @@ void stats_print_info(FILE *out, const struct stats_info *i)
 		snprintf(labels, sizeof(labels), "{rule=\"%s\",action=\"%s\"}",
 			 i->si_rule[r].name, action[i->si_rule[r].action]);
 		stats_prom_sample(out, "rule_info", false, labels, 1);
+	}
+	if (sum->st_rules_gen != i->si_rules_gen || sum->st_nrules != i->si_nrules)
+		return;  /* a reload is being taken up: the counts are for other rules */
+	stats_prom_family(out, "rule_syn_received", true,
+			  "client SYNs the queue saw for each rule (since the rules were loaded)");
+	for (r = 0; r < i->si_nrules && r < POLICY_MAX_RULES; r++) {
+		snprintf(labels, sizeof(labels), "{rule=\"%s\"}", i->si_rule[r].name);
+		stats_prom_sample(out, "rule_syn_received", true, labels, sum->st_rule_syn[r]);
 	}
 }

@@ -69,9 +69,16 @@ struct stats {
 	uint64_t st_daemon[DS_MAX];
 	uint64_t st_xdp[XC_MAX];         /* the XDP stage's (main thread; 0 without it) */
 	uint64_t st_reason[2][CNT_MAX];  /* [0] accepted, [1] dropped, by reason */
+	/* Client SYNs the queue saw per rule (index in the rule set of
+	 * generation st_rules_gen, which has st_nrules rules). */
+	uint64_t st_rule_syn[POLICY_MAX_RULES];
+	uint32_t st_rules_gen;
+	uint32_t st_nrules;
 };
 
-/* Adds every value of s to sum (gauges too: a sum over workers). */
+/* Adds every value of s to sum (gauges too: a sum over workers); the
+ * per-rule SYNs only when both count for the same rule set (set sum's
+ * st_rules_gen and st_nrules first). */
 void stats_add(struct stats *sum, const struct stats *s);
 
 enum stats_format {
@@ -102,6 +109,7 @@ struct stats_info {
 	uint64_t si_reloads;             /* tried */
 	uint64_t si_reload_failures;
 	uint32_t si_nrules;
+	uint32_t si_rules_gen;           /* the generation of the rules below */
 	struct {
 		char name[RULE_NAME_MAX];
 		enum rule_action action;
@@ -109,9 +117,10 @@ struct stats_info {
 };
 
 /* Writes i in the Prometheus text format: synproxyd_build_info, the start
- * time, the last reload's success and time, the reload counts, and one
- * synproxyd_rule_info{rule,action} per rule. */
-void stats_print_info(FILE *out, const struct stats_info *i);
+ * time, the last reload's success and time, the reload counts, one
+ * synproxyd_rule_info{rule,action} per rule and, when sum counts for the
+ * same rule set, each rule's SYNs (synproxyd_rule_syn_received_total). */
+void stats_print_info(FILE *out, const struct stats_info *i, const struct stats *sum);
 
 /* Writes a metric family's HELP and TYPE lines (name without the
  * synproxyd_ prefix; counter families end in _total). */

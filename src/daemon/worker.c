@@ -63,6 +63,7 @@ struct worker {
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;
 	uint64_t wk_reason[2][CNT_MAX];  /* input verdicts (accept, drop) by reason */
+	uint64_t wk_rule_syn[POLICY_MAX_RULES];  /* client SYNs per rule of wk_conf */
 	int wk_epfd;
 	int wk_timerfd;
 	int wk_eventfd;
@@ -143,6 +144,19 @@ static bool answers(const struct nfqueue_pkt *p, const struct engine_emit *em)
 	return v == 6 && memcmp(em->data + 24, p->data + 8, 16) == 0;
 }
 
+/* "CLIENT:PORT -> SERVER:PORT" for debug lines (IPv6 in brackets). */
+static const char *tuple_text(const struct conn_key *k, char *buf, size_t size)
+{
+	char c[ADDR_STRLEN], s[ADDR_STRLEN];
+	bool v4 = addr_is_v4(&k->caddr);
+
+	addr_format(&k->caddr, c, sizeof(c));
+	addr_format(&k->saddr, s, sizeof(s));
+	snprintf(buf, size, "%s%s%s:%u -> %s%s%s:%u", v4 ? "" : "[", c, v4 ? "" : "]", k->cport,
+		 v4 ? "" : "[", s, v4 ? "" : "]", k->sport);
+	return buf;
+}
+
 /* The egress queues (egress.h): emits go back on the link of the packet
  * being handled when they answer it (reply_to), else through routing. */
 static void emit_queue(void *ctx, const struct engine_emit *em)
@@ -193,6 +207,15 @@ static void apply_out(struct worker *w, const struct engine_out *o)
 	egress_out(&w->wk_egress, o);
 	if (o->nemit || o->nrelease)
 		w->wk_dirty = true;
+	if (o->nflowev && log_enabled(LOG_DEBUG)) {
+		char t[2 * ADDR_STRLEN + 32];
+		uint32_t i;
+
+		for (i = 0; i < o->nflowev; i++)
+			log_debug_limited(w->wk_now, "worker %u: flow %s %s", w->wk_queue,
+					  tuple_text(&o->flowev[i].key, t, sizeof(t)),
+					  o->flowev[i].up ? "opened" : "ended");
+	}
 	/* The stage must know a flow before its next packet arrives, and
 	 * forget it once it ended (its packets are then dropped there). */
 	if (w->wk_xdp && (o->nflowev || o->learned))
@@ -203,12 +226,18 @@ static void apply_out(struct worker *w, const struct engine_out *o)
  * stays on the userspace path, which keeps translating it. */
 static void offload(struct worker *w, const struct flow_info *fi)
 {
+	char t[2 * ADDR_STRLEN + 32];
+
 	if (!w->wk_fp) {
 		w->wk_offload.refused_off++;
 		return;
 	}
 	if (fi->rescaled) {
 		w->wk_offload.refused_rescaled++;
+		if (log_enabled(LOG_DEBUG))
+			log_debug_limited(w->wk_now, "worker %u: flow %s stays in userspace: its "
+					  "window is rescaled", w->wk_queue,
+					  tuple_text(&fi->key, t, sizeof(t)));
 		return;
 	}
 	/* The verdicts first: a released packet may carry a conntrack entry
@@ -218,6 +247,9 @@ static void offload(struct worker *w, const struct flow_info *fi)
 	if (fastpath_offload(w->wk_fp, fi) == 0 &&
 	    engine_offloaded(w->wk_engine, &fi->key, w->wk_now)) {
 		w->wk_offload.ok++;
+		if (log_enabled(LOG_DEBUG))
+			log_debug_limited(w->wk_now, "worker %u: flow %s handed to the kernel",
+					  w->wk_queue, tuple_text(&fi->key, t, sizeof(t)));
 		return;
 	}
 	w->wk_offload.failed++;
@@ -236,12 +268,60 @@ static void forget(struct worker *w, const struct conn_key *k)
 	n = fastpath_forget(w->wk_fp, k);
 	if (n > 0) {
 		w->wk_offload.stale_removed += (uint64_t)n;
+		if (log_enabled(LOG_DEBUG)) {
+			char t[2 * ADDR_STRLEN + 32];
+
+			log_debug_limited(w->wk_now, "worker %u: stale conntrack entry of %s removed",
+					  w->wk_queue, tuple_text(k, t, sizeof(t)));
+		}
 		return;
 	}
 	if (n == 0)
 		return;
 	w->wk_offload.forget_failed++;
 	log_warn_limited(w->wk_now, "worker %u: removing a conntrack entry failed", w->wk_queue);
+}
+
+/* The destination of a TCP SYN without ACK at d (IPv4 unfragmented, or
+ * IPv6 with TCP right after the fixed header); false for anything else. */
+static bool syn_dest(const uint8_t *d, uint32_t len, struct addr *dst, uint16_t *port)
+{
+	uint32_t l4;
+
+	if (len < 40)
+		return false;
+	if (d[0] >> 4 == 4) {
+		l4 = (d[0] & 15) * 4u;
+		if (d[9] != 6 || l4 < 20 || len < l4 + 14 || ((d[6] & 0x1f) | d[7]))
+			return false;
+		addr_from_v4(dst, d + 16);
+	} else if (d[0] >> 4 == 6) {
+		l4 = 40;
+		if (d[6] != 6 || len < l4 + 14)
+			return false;
+		addr_from_v6(dst, d + 24);
+	} else {
+		return false;
+	}
+	if ((d[l4 + 13] & 0x12) != 0x02)
+		return false;
+	*port = (uint16_t)(d[l4 + 2] << 8 | d[l4 + 3]);
+	return true;
+}
+
+/* Counts a client SYN against its rule (the flood notices and the metrics
+ * name the rule a flood is for; the engine keeps no per-rule counts). */
+static void count_rule_syn(struct worker *w, const struct nfqueue_pkt *p)
+{
+	struct addr dst;
+	uint16_t port;
+	int r;
+
+	if (!syn_dest(p->data, p->len, &dst, &port))
+		return;
+	r = policy_match(&w->wk_conf->policy, &dst, port);
+	if (r >= 0)
+		w->wk_rule_syn[r]++;
 }
 
 static void on_packet(const struct nfqueue_pkt *p, void *ctx)
@@ -279,6 +359,8 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	}
 	if (o->verdict != VERDICT_HOLD && (unsigned)o->reason < CNT_MAX)
 		w->wk_reason[o->verdict == VERDICT_DROP][o->reason]++;
+	if (o->dir == DIR_CLIENT)
+		count_rule_syn(w, p);
 	/* While the emits are still queued: the backend SYN of a new flow
 	 * must not draw an answer that a stale entry would translate. */
 	if (o->forget)
@@ -317,6 +399,9 @@ static void publish(struct worker *w)
 	pthread_mutex_lock(&w->wk_lock);
 	memcpy(st->st_engine, engine_counters(w->wk_engine), sizeof(st->st_engine));
 	memcpy(st->st_reason, w->wk_reason, sizeof(st->st_reason));
+	memcpy(st->st_rule_syn, w->wk_rule_syn, sizeof(st->st_rule_syn));
+	st->st_rules_gen = w->wk_conf->generation;
+	st->st_nrules = w->wk_conf->policy.nrules;
 	st->st_daemon[DS_queue_received] = q.nq_received;
 	st->st_daemon[DS_queue_overruns] = q.nq_overruns;
 	st->st_daemon[DS_queue_truncated] = q.nq_truncated;
@@ -393,6 +478,7 @@ static void mailbox(struct worker *w)
 	if (w->wk_pending) {
 		engine_set_policy(w->wk_engine, &w->wk_pending->policy);
 		w->wk_conf = w->wk_pending;
+		memset(w->wk_rule_syn, 0, sizeof(w->wk_rule_syn));
 		w->wk_pending = NULL;
 		pthread_cond_broadcast(&w->wk_cond);
 	}
@@ -555,6 +641,9 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 		log_err("worker %u: event loop", num);
 		goto fail;
 	}
+	log_info("worker %u: queue bound, replies by %s%s", num,
+		 w->wk_raw.rs_fdl >= 0 && c->reply_path == CONF_REPLY_LINK ? "link" : "route",
+		 w->wk_fp ? ", kernel fast path on" : "");
 	return w;
 fail:
 	worker_free(w);

@@ -6,8 +6,8 @@
 # parsed with python3-prometheus-client's text parser: every family has
 # HELP and TYPE, every statistic of `synproxyctl stats` is a family whose
 # queue-labelled samples add up to the text listing's value, the verdict
-# reasons carry verdict and reason labels, synproxyd_build_info and one
-# synproxyd_rule_info per rule are there; a broken reload turns
+# reasons carry verdict and reason labels, synproxyd_build_info, one
+# synproxyd_rule_info per rule and each rule's SYNs are there; a broken reload turns
 # synproxyd_config_last_reload_successful to 0 and counts a failure, a good
 # one turns it back and moves the load time; other paths get 404, POST
 # 405; the metrics thread holds no capability the main thread dropped.
@@ -107,6 +107,11 @@ rules = family("rule_info")
 got_rules = sorted((s.labels["rule"], s.labels["action"]) for s in (rules.samples if rules else []))
 if got_rules != [("v4", "proxy"), ("v6", "proxy")]:
     errors.append("rule_info %r" % got_rules)
+# Three connections, two over IPv4, one over IPv6: a SYN each.
+syns = family("rule_syn_received")
+got_syns = sorted((s.labels["rule"], s.value) for s in (syns.samples if syns else []))
+if got_syns != [("v4", 2.0), ("v6", 1.0)]:
+    errors.append("rule_syn_received %r" % got_syns)
 ok = family("config_last_reload_successful")
 if ok is None or ok.samples[0].value != 1:
     errors.append("config_last_reload_successful %r" % (ok and ok.samples,))

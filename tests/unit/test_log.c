@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The daemon's logging convention (src/daemon/log.c): log_warn appends
  * errno's text and log_warnx does not, errno survives a log call, the
- * level threshold, and the rate limit per call site (a budget of
+ * level threshold, the rate limit per call site (a budget of
  * LOG_LIMIT_BURST lines a second, the first line of a new second saying
- * how many were suppressed).  stderr is redirected to a file and read
+ * how many were suppressed), and <N> priority prefixes when stderr is the
+ * journal.  stderr is redirected to a file and read
  * back. */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -147,11 +149,46 @@ static void test_rate_limit(void **state)
 	assert_string_equal(taken(), "");
 }
 
+/* With JOURNAL_STREAM naming stderr's file, lines carry <N> priorities
+ * and no name; naming another file changes nothing. */
+static void test_journal(void **state)
+{
+	struct stat st;
+	char env[64];
+
+	(void)state;
+	assert_int_equal(fstat(2, &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_open(CONF_LOG_STDERR, LOG_DEBUG);
+	taken();
+	log_notice("another file");
+	assert_string_equal(taken(), "synproxyd: notice: another file\n");
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	log_open(CONF_LOG_STDERR, LOG_DEBUG);
+	errno = EPERM;
+	log_err("bind");
+	log_warnx("w");
+	log_notice("n");
+	log_info("i");
+	log_debug("d");
+	snprintf(env, sizeof(env), "<3>bind: %s\n<4>w\n<5>n\n<6>i\n<7>d\n", strerror(EPERM));
+	assert_string_equal(taken(), env);
+	unsetenv("JOURNAL_STREAM");
+	log_open(CONF_LOG_STDERR, LOG_INFO);
+	log_info("plain again");
+	assert_string_equal(taken(), "synproxyd: info: plain again\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errno_convention),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_journal),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
