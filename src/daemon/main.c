@@ -22,11 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "control.h"
 #include "fastpath.h"
 #include "flood.h"
-#include "clock.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -270,9 +270,8 @@ static void stats_collect(struct daemon *d, bool fresh, struct stats *q, struct 
 		else
 			worker_published(d->workers[i], &q[i]);
 	}
-	if (d->nworkers)
-		kqueue_stats(worker_queue(d->workers[0]), d->nworkers, q);
 	if (d->nworkers) {
+		kqueue_stats(worker_queue(d->workers[0]), d->nworkers, q);
 		sum->st_rules_gen = q[0].st_rules_gen;
 		sum->st_nrules = q[0].st_nrules;
 	}

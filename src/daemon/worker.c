@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fastpath.h"
 #include "clock.h"
 #include "egress.h"
+#include "fastpath.h"
 #include "log.h"
 #include "packet.h"
 #include "rawsock.h"
@@ -479,6 +479,7 @@ static void mailbox(struct worker *w)
 		engine_set_policy(w->wk_engine, &w->wk_pending->policy);
 		w->wk_conf = w->wk_pending;
 		memset(w->wk_rule_syn, 0, sizeof(w->wk_rule_syn));
+		w->wk_dirty = true;  /* publish the new rules' counts soon */
 		w->wk_pending = NULL;
 		pthread_cond_broadcast(&w->wk_cond);
 	}
