@@ -10,6 +10,7 @@
  * and silently wraps anything wider, so the text is scanned for such
  * literals before libconfig sees it: a wrapped value could otherwise land
  * inside a valid range. */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -504,6 +505,60 @@ static int load_logging(struct ctx *x, const config_setting_t *g, struct conf *c
 	return 0;
 }
 
+/* The metrics endpoint: listen = "ADDRESS:PORT", an IPv4 address or an
+ * IPv6 one in brackets (no names: nothing is resolved). */
+static int load_metrics(struct ctx *x, const config_setting_t *g, struct conf *c)
+{
+	static const char *const keys[] = { "listen", NULL };
+	const config_setting_t *s;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *v, *colon;
+	unsigned long port;
+	char *end;
+	size_t hlen;
+
+	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'metrics'") < 0)
+		return -1;
+	s = config_setting_get_member(g, "listen");
+	if (!s)
+		return fail_at(x, line_of(g), "'metrics' needs 'listen' (\"ADDRESS:PORT\")");
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail_at(x, line_of(s), "'listen' must be a string");
+	v = config_setting_get_string(s);
+	colon = strrchr(v, ':');
+	if (strlen(v) >= sizeof(c->metrics.listen) || !colon || colon == v)
+		goto bad;
+	hlen = (size_t)(colon - v);
+	if (v[0] == '[') {
+		if (hlen < 3 || v[hlen - 1] != ']')
+			goto bad;
+		memcpy(host, v + 1, hlen - 2);
+		host[hlen - 2] = '\0';
+		c->metrics.family = 6;
+		if (inet_pton(AF_INET6, host, c->metrics.addr) != 1)
+			goto bad;
+	} else {
+		if (hlen >= sizeof(host))
+			goto bad;
+		memcpy(host, v, hlen);
+		host[hlen] = '\0';
+		c->metrics.family = 4;
+		if (inet_pton(AF_INET, host, c->metrics.addr) != 1)
+			goto bad;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end || errno || port < 1 || port > 65535)
+		goto bad;
+	c->metrics.port = (uint16_t)port;
+	strcpy(c->metrics.listen, v);
+	c->metrics.enabled = true;
+	return 0;
+bad:
+	return fail_at(x, line_of(s), "'listen' must be \"IPV4:PORT\" or \"[IPV6]:PORT\", "
+		       "not \"%s\"", v);
+}
+
 /* The XDP stage.  It issues SYN cookies, so it needs cookies on. */
 static int load_xdp(struct ctx *x, const config_setting_t *g, struct conf *c)
 {
@@ -863,7 +918,7 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	static const char *const keys[] = {
 		"mode", "queue", "mark", "control_socket", "secret_file", "state_file", "cookies",
 		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", "reply_path",
-		"xdp", "cookie_crosscheck", NULL
+		"xdp", "cookie_crosscheck", "metrics", NULL
 	};
 	static const char *const fastpaths[] = { "auto", "off", NULL };
 	static const char *const reply_paths[] = { "link", "route", NULL };
@@ -908,6 +963,8 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 		return -1;
 	if ((s = config_setting_get_member(root, "xdp")) && load_xdp(x, s, c) < 0)
 		return -1;
+	if ((s = config_setting_get_member(root, "metrics")) && load_metrics(x, s, c) < 0)
+		return -1;
 	s = config_setting_get_member(root, "rules");
 	if (!s)
 		return fail_at(x, 0, "no 'rules' list");
@@ -940,18 +997,6 @@ void conf_defaults(struct conf *c)
 	c->policy.nrules = 0;
 }
 
-/* Frees the sets of a policy that may be half built. */
-static void drop_rules(struct policy *pol)
-{
-	for (uint32_t i = 0; i < pol->nrules; i++) {
-		cidrset_free(pol->rules[i].allow);
-		cidrset_free(pol->rules[i].deny);
-		pol->rules[i].allow = NULL;
-		pol->rules[i].deny = NULL;
-	}
-	pol->nrules = 0;
-}
-
 /* Expects path, c and err to be valid (errlen may be 0). */
 int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 {
@@ -976,7 +1021,7 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 	}
 	rc = load_root(&x, config_root_setting(&cfg), c);
 	if (rc < 0) {
-		drop_rules(&c->policy);
+		policy_clear(&c->policy);  /* the sets of a half-built policy */
 		conf_defaults(c);
 	}
 out:
@@ -989,5 +1034,4 @@ void conf_free(struct conf *c)
 {
 	assert(c);
 	policy_clear(&c->policy);
-	c->policy.nrules = 0;
 }

@@ -54,6 +54,7 @@ enum conf_log_target {
 #define CONF_PATH_MAX 256
 
 struct conf {
+	uint32_t generation;             /* the daemon counts its reloads here; 0 from conf_load */
 	enum conf_mode mode;
 	struct {
 		uint16_t num;            /* first NFQUEUE number */
@@ -77,6 +78,13 @@ struct conf {
 		enum conf_xdp_answer answer;
 		uint32_t queue_syn_rate; /* SYNs a second the queue gets before XDP answers */
 	} xdp;
+	struct {
+		bool enabled;            /* a metrics group with listen */
+		char listen[64];         /* as written: "127.0.0.1:9464", "[::1]:9464" */
+		uint8_t family;          /* 4 or 6 */
+		uint8_t addr[16];        /* network order; IPv4 in the first 4 bytes */
+		uint16_t port;
+	} metrics;
 	struct engine_config engine;
 	struct policy policy;            /* rules, in file order */
 };

@@ -7,8 +7,6 @@
 
 #include <stdio.h>
 
-#include "worker.h"
-
 struct control;
 
 /* Answers request req (without its newline) by writing to out. */
@@ -28,15 +26,5 @@ void control_serve(struct control *c, control_handler *fn, void *ctx);
 
 /* Closes the socket and removes its file. */
 void control_close(struct control *c);
-
-/* Stats output formats. */
-enum control_format {
-	CONTROL_TEXT,        /* "name value" per line */
-	CONTROL_JSON,        /* one JSON object */
-	CONTROL_PROMETHEUS,  /* text exposition format with HELP and TYPE */
-};
-
-/* Writes the counters and gauges of s (summed over workers) in format f. */
-void control_print_stats(FILE *out, const struct worker_snapshot *s, enum control_format f);
 
 #endif

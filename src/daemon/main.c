@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,14 +22,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "control.h"
 #include "fastpath.h"
+#include "flood.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "overload.h"
 #include "rules.h"
 #include "state.h"
+#include "stats.h"
 #include "worker.h"
 #include "xdp.h"
 
@@ -60,7 +65,11 @@ struct daemon {
 	uint64_t flows_adopted;          /* connections that predate the daemon */
 	int epfd;
 	struct overload overload;
+	struct flood flood;
 	bool stop;
+	struct metrics *metrics;         /* NULL: no metrics endpoint */
+	pthread_mutex_t info_lock;       /* info is read by the metrics thread */
+	struct stats_info info;
 };
 
 static void usage(FILE *out)
@@ -91,22 +100,9 @@ static void usage(FILE *out)
 		"only CAP_NET_ADMIN and CAP_NET_RAW.\n");
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
+/* The file's diagnostic is printed bare, "FILE:LINE: message" as a
+ * compiler does (synproxyd(8), -t): it is the command's answer, read by
+ * people and editors, not a log line. */
 static struct conf *load(const char *path)
 {
 	struct conf *c = malloc(sizeof(*c));
@@ -155,11 +151,11 @@ static int secret_read(const char *path, uint8_t secret[ENGINE_SECRET_LEN])
 	int i;
 
 	if (fd < 0) {
-		log_err("secret file %s: %s", path, strerror(errno));
+		log_err("secret file %s", path);
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
-		log_err("secret file %s: readable by group or others (chmod 600 it)", path);
+		log_errx("secret file %s: readable by group or others (chmod 600 it)", path);
 		close(fd);
 		return -1;
 	}
@@ -168,14 +164,14 @@ static int secret_read(const char *path, uint8_t secret[ENGINE_SECRET_LEN])
 	if (n == ENGINE_SECRET_LEN * 2 + 1 && buf[n - 1] == '\n')
 		n--;
 	if (n != ENGINE_SECRET_LEN * 2) {
-		log_err("secret file %s: expected %d hex digits", path, ENGINE_SECRET_LEN * 2);
+		log_errx("secret file %s: expected %d hex digits", path, ENGINE_SECRET_LEN * 2);
 		return -1;
 	}
 	for (i = 0; i < ENGINE_SECRET_LEN; i++) {
 		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
-			log_err("secret file %s: not hexadecimal", path);
+			log_errx("secret file %s: not hexadecimal", path);
 			return -1;
 		}
 		secret[i] = (uint8_t)(hi << 4 | lo);
@@ -187,19 +183,24 @@ static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
 {
 	size_t got = 0;
 
-	if (c->secret_file[0])
-		return secret_read(c->secret_file, secret);
+	if (c->secret_file[0]) {
+		if (secret_read(c->secret_file, secret) < 0)
+			return -1;
+		log_info("cookie secret read from %s", c->secret_file);
+		return 0;
+	}
 	while (got < ENGINE_SECRET_LEN) {
 		ssize_t n = getrandom(secret + got, ENGINE_SECRET_LEN - got, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			log_err("getrandom: %s", strerror(errno));
+			log_err("getrandom");
 			return -1;
 		}
 		got += (size_t)n;
 	}
+	log_info("cookie secret drawn at random (cookies from before a restart fail)");
 	return 0;
 }
 
@@ -238,9 +239,10 @@ static void workers_stop(struct daemon *d)
  * queue, peer portid, queued now, copy mode, copy range, dropped because
  * the queue was full, dropped because our socket buffer was full, last
  * packet id, 1.  (The queues never fail open, so a full queue always
- * shows here.)  Missing file or lines leave the counters at 0.
+ * shows here.)  Queue first + i goes into q[i], for i below n; missing
+ * file or lines leave the counters as they were.
  */
-static void kqueue_stats(const struct conf *c, struct worker_kqueue *k)
+static void kqueue_stats(uint16_t first, unsigned n, struct stats *q)
 {
 	unsigned long long num, portid, total, mode, range, dropped, udropped;
 	char line[256];
@@ -252,53 +254,43 @@ static void kqueue_stats(const struct conf *c, struct worker_kqueue *k)
 		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &num, &portid, &total, &mode,
 			   &range, &dropped, &udropped) != 7)
 			continue;
-		if (num < c->queue.num || num >= (unsigned long long)c->queue.num + c->queue.count)
+		if (num < first || num >= (unsigned long long)first + n)
 			continue;
-		k->dropped += dropped;
-		k->user_dropped += udropped;
+		q[num - first].st_daemon[DS_queue_kernel_dropped] = dropped;
+		q[num - first].st_daemon[DS_queue_user_dropped] = udropped;
 	}
 	fclose(f);
 }
 
-static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
+/* Each worker's statistics into q[0..nworkers): a fresh snapshot when
+ * fresh (a stats request), else the one it published last (periodic
+ * sampling and the metrics thread, which must not wait for a busy
+ * worker); each queue's kernel drop counts; and into sum, the total with
+ * the daemon-wide values (the XDP stage's).  Safe on any thread once the
+ * workers run. */
+static void stats_collect(struct daemon *d, bool fresh, struct stats *q, struct stats *sum)
 {
-	struct worker_snapshot s;
 	unsigned i;
-	int c;
 
 	memset(sum, 0, sizeof(*sum));
 	for (i = 0; i < d->nworkers; i++) {
-		worker_snapshot(d->workers[i], &s);
-		for (c = 0; c < CNT_MAX; c++)
-			sum->counters[c] += s.counters[c];
-		sum->gauges.syncache_entries += s.gauges.syncache_entries;
-		sum->gauges.flows_active += s.gauges.flows_active;
-		sum->gauges.held_packets += s.gauges.held_packets;
-		sum->gauges.held_bytes += s.gauges.held_bytes;
-		sum->gauges.memory_bytes += s.gauges.memory_bytes;
-		sum->queue.nq_received += s.queue.nq_received;
-		sum->queue.nq_overruns += s.queue.nq_overruns;
-		sum->queue.nq_netlink_errors += s.queue.nq_netlink_errors;
-		sum->queue.nq_truncated += s.queue.nq_truncated;
-		sum->queue.nq_unread += s.queue.nq_unread;
-		sum->queue.nq_verdicts += s.queue.nq_verdicts;
-		sum->raw_sent += s.raw_sent;
-		sum->raw_errors += s.raw_errors;
-		sum->link_sent += s.link_sent;
-		sum->offload.ok += s.offload.ok;
-		sum->offload.refused_rescaled += s.offload.refused_rescaled;
-		sum->offload.refused_off += s.offload.refused_off;
-		sum->offload.failed += s.offload.failed;
-		sum->offload.stale_removed += s.offload.stale_removed;
-		sum->offload.forget_failed += s.offload.forget_failed;
-		sum->xdp_map_errors += s.xdp_map_errors;
+		if (fresh)
+			worker_snapshot(d->workers[i], &q[i]);
+		else
+			worker_published(d->workers[i], &q[i]);
 	}
-	kqueue_stats(d->conf, &sum->kqueue);
-	sum->rules_reinstalled = d->rules_reinstalled;
-	sum->flows_adopted = d->flows_adopted;
+	if (d->nworkers) {
+		kqueue_stats(worker_queue(d->workers[0]), d->nworkers, q);
+		sum->st_rules_gen = q[0].st_rules_gen;
+		sum->st_nrules = q[0].st_nrules;
+	}
+	for (i = 0; i < d->nworkers; i++)
+		stats_add(sum, &q[i]);
+	sum->st_daemon[DS_rules_reinstalled] = d->rules_reinstalled;
+	sum->st_daemon[DS_flows_adopted] = d->flows_adopted;
 	if (d->xdp) {
-		sum->xdp_attached = xdp_stage_attached(d->xdp);
-		xdp_stage_counters(d->xdp, sum->xdp);
+		sum->st_daemon[DS_xdp_interfaces] = xdp_stage_attached(d->xdp);
+		xdp_stage_counters(d->xdp, sum->st_xdp);
 	}
 }
 
@@ -306,9 +298,9 @@ static void stats_sum(struct daemon *d, struct worker_snapshot *sum)
 static void conf_notes(const struct conf *c)
 {
 	if (c->queue.fail_open)
-		log_warn("queue.fail_open is ignored: the queues fail closed (a SYN that "
-			 "overflows a queue must not reach a server unproxied, and every other "
-			 "queued packet needs translating; synproxyd.conf(5))");
+		log_warnx("queue.fail_open is ignored: the queues fail closed (a SYN that "
+			  "overflows a queue must not reach a server unproxied, and every other "
+			  "queued packet needs translating; synproxyd.conf(5))");
 }
 
 /* Appends name to the comma-separated list in buf. */
@@ -342,11 +334,13 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc, char 
 		note_setting(changed, len, "fastpath");
 	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
 		note_setting(changed, len, "syncache/flows/timeouts/cookies");
+	if (strcmp(old->metrics.listen, nc->metrics.listen) != 0)
+		note_setting(changed, len, "metrics listen");
 	if (old->xdp.nifaces != nc->xdp.nifaces || old->xdp.mode != nc->xdp.mode ||
 	    memcmp(old->xdp.ifaces, nc->xdp.ifaces, sizeof(old->xdp.ifaces)) != 0)
 		note_setting(changed, len, "xdp interfaces/mode");
 	if (changed[0])
-		log_warn("reload: %s need a restart; the running values are kept", changed);
+		log_warnx("reload: %s need a restart; the running values are kept", changed);
 	nc->mode = old->mode;
 	nc->queue = old->queue;
 	nc->mark = old->mark;
@@ -355,9 +349,42 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc, char 
 	nc->log_target = old->log_target;
 	nc->fastpath = old->fastpath;
 	nc->engine = old->engine;
+	nc->metrics = old->metrics;
 	nc->xdp.nifaces = old->xdp.nifaces;
 	nc->xdp.mode = old->xdp.mode;
 	memcpy(nc->xdp.ifaces, old->xdp.ifaces, sizeof(nc->xdp.ifaces));
+}
+
+/* Records a (re)load for the metrics page: at start (ok) and after each
+ * reload, with d->conf the configuration now running. */
+static void info_update(struct daemon *d, bool ok)
+{
+	struct stats_info *i = &d->info;
+	uint32_t r;
+
+	pthread_mutex_lock(&d->info_lock);
+	if (i->si_start_ms == 0) {
+		i->si_version = PACKAGE_VERSION;
+#ifdef HAVE_XDP
+		i->si_xdp_built = true;
+#endif
+		i->si_start_ms = wall_ms();
+	} else {
+		i->si_reloads++;
+		i->si_reload_failures += !ok;
+	}
+	i->si_reload_ok = ok;
+	if (ok) {
+		i->si_loaded_ms = wall_ms();
+		i->si_nrules = d->conf->policy.nrules;
+		i->si_rules_gen = d->conf->generation;
+		for (r = 0; r < i->si_nrules; r++) {
+			memcpy(i->si_rule[r].name, d->conf->policy.rules[r].name,
+			       sizeof(i->si_rule[r].name));
+			i->si_rule[r].action = d->conf->policy.rules[r].action;
+		}
+	}
+	pthread_mutex_unlock(&d->info_lock);
 }
 
 enum reload_result { RELOAD_OK, RELOAD_PARTIAL, RELOAD_FAILED };
@@ -381,9 +408,10 @@ static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
 	if (!nc || conf_load(d->conf_path, nc, err, errlen) < 0) {
 		if (!nc)
 			snprintf(err, errlen, "out of memory");
-		log_err("%s", err);
-		log_err("reload failed: previous configuration kept");
+		log_errx("%s", err);
+		log_errx("reload failed: previous configuration kept");
 		free(nc);
+		info_update(d, false);
 		notify_send("READY=1");
 		return RELOAD_FAILED;
 	}
@@ -393,26 +421,29 @@ static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
 		 * set back covers a failure between the two families. */
 		snprintf(err, errlen, "the kernel refused the new rules; previous "
 			 "configuration and rules kept (the log has iptables' message)");
-		log_err("reload failed: %s", err);
+		log_errx("reload failed: %s", err);
 		if (rules_install(d->conf) < 0)
-			log_err("reload: reinstalling the previous rules failed too");
+			log_errx("reload: reinstalling the previous rules failed too");
 		unload(nc);
+		info_update(d, false);
 		notify_send("READY=1");
 		return RELOAD_FAILED;
 	}
+	nc->generation = d->conf->generation + 1;
 	conf_notes(nc);
 	log_set_level(nc->log_level);
 	if (d->xdp)
 		(void)xdp_stage_set_conf(d->xdp, nc);
 	for (i = 0; i < d->nworkers; i++) {
 		if (worker_set_conf(d->workers[i], nc) < 0) {
-			log_err("reload: worker %u did not answer; old rules kept in memory", i);
+			log_errx("reload: worker %u did not answer; old rules kept in memory", i);
 			leak = true;
 		}
 	}
 	if (!leak)
 		unload(d->conf);
 	d->conf = nc;
+	info_update(d, true);
 	log_notice("reloaded %s: %u rules", d->conf_path, nc->policy.nrules);
 	notify_send("READY=1");
 	if (changed[0]) {
@@ -422,18 +453,34 @@ static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
 	return RELOAD_OK;
 }
 
+/* The control socket's stats request: every worker asked for a fresh
+ * snapshot, the sum written in format f. */
+static void print_stats(struct daemon *d, FILE *out, enum stats_format f)
+{
+	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
+	struct stats sum;
+
+	if (!q) {
+		fprintf(out, "error: out of memory\n");
+		return;
+	}
+	stats_collect(d, true, q, &sum);
+	stats_print(out, &sum, f);
+	free(q);
+}
+
 static void handle_request(const char *req, FILE *out, void *ctx)
 {
 	struct daemon *d = ctx;
-	struct worker_snapshot sum;
 	char err[512];
 	unsigned i;
 
-	if (strcmp(req, "stats") == 0 || strcmp(req, "stats json") == 0 ||
-	    strcmp(req, "stats prometheus") == 0) {
-		stats_sum(d, &sum);
-		control_print_stats(out, &sum, req[5] == '\0' ? CONTROL_TEXT :
-					       req[6] == 'j' ? CONTROL_JSON : CONTROL_PROMETHEUS);
+	if (strcmp(req, "stats") == 0) {
+		print_stats(d, out, STATS_TEXT);
+	} else if (strcmp(req, "stats json") == 0) {
+		print_stats(d, out, STATS_JSON);
+	} else if (strcmp(req, "stats prometheus") == 0) {
+		print_stats(d, out, STATS_PROMETHEUS);
 	} else if (strcmp(req, "flows") == 0) {
 		for (i = 0; i < d->nworkers; i++) {
 			size_t len;
@@ -462,6 +509,46 @@ static void handle_request(const char *req, FILE *out, void *ctx)
 	} else {
 		fprintf(out, "error: unknown request (stats [json|prometheus], flows, reload)\n");
 	}
+}
+
+/* The metrics page (on the metrics thread): every worker's published
+ * snapshot, labelled by queue, and what the main thread recorded. */
+static void metrics_page(FILE *out, void *ctx)
+{
+	struct daemon *d = ctx;
+	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
+	struct stats sum;
+	struct stats_info *info = malloc(sizeof(*info));
+
+	if (q && info) {
+		stats_collect(d, false, q, &sum);
+		stats_print_labelled(out, q, d->nworkers,
+				     d->nworkers ? worker_queue(d->workers[0]) : 0, &sum);
+		pthread_mutex_lock(&d->info_lock);
+		*info = d->info;
+		pthread_mutex_unlock(&d->info_lock);
+		stats_print_info(out, info, &sum);
+	}
+	free(info);
+	free(q);
+}
+
+/* Opens the metrics socket when the configuration asks for one (before
+ * privileges are dropped).  0, or -1 with a logged reason. */
+static int metrics_init(struct daemon *d)
+{
+	info_update(d, true);
+	if (!d->conf->metrics.enabled)
+		return 0;
+	d->metrics = metrics_open(d->conf);
+	return d->metrics ? 0 : -1;
+}
+
+/* Starts serving the metrics page, once the workers run (the thread
+ * inherits the main thread's reduced capabilities and signal mask). */
+static int metrics_run(struct daemon *d)
+{
+	return d->metrics ? metrics_start(d->metrics, metrics_page, d) : 0;
 }
 
 static int add_fd(int epfd, int fd)
@@ -541,16 +628,83 @@ static void rules_watch(struct daemon *d)
 
 	if (r <= 0) {
 		if (r < 0)
-			log_warn("rules: cannot read the kernel's rules to check ours");
+			log_warnx("rules: cannot read the kernel's rules to check ours");
 		return;
 	}
 	d->rules_reinstalled++;
 	if (rules_install(d->conf) == 0)
-		log_warn("rules: ours were removed or changed by someone else; reinstalled "
+		log_warnx("rules: ours were removed or changed by someone else; reinstalled "
 			 "(%llu times so far)", (unsigned long long)d->rules_reinstalled);
 	else
-		log_err("rules: ours were removed or changed by someone else, and reinstalling "
+		log_errx("rules: ours were removed or changed by someone else, and reinstalling "
 			"them failed (see above)");
+}
+
+/* What took over from the SYN cache during a flood, for its notices. */
+static const char *flood_means(const struct flood_report *r, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s",
+		 r->cookies ? "; the SYN cache is full, cookies answer" : "",
+		 r->xdp ? "; the XDP stage answers" : "",
+		 r->queue_full ? "; the queue overflows (fails closed)" : "",
+		 r->cookies || r->xdp || r->queue_full ? "" : "; nothing took over");
+	return buf + 2;
+}
+
+/* The rule a flood report names, as "rule NAME (N SYNs seen by the
+ * queue)", or what is known without one. */
+static const char *flood_rule(const struct daemon *d, const struct stats *sum,
+			      const struct flood_report *r, char *buf, size_t size)
+{
+	if (r->rule >= 0 && sum->st_rules_gen == d->conf->generation &&
+	    (uint32_t)r->rule < d->conf->policy.nrules)
+		snprintf(buf, size, "rule %s (%llu SYNs seen by the queue)",
+			 d->conf->policy.rules[r->rule].name, (unsigned long long)r->rule_syns);
+	else
+		snprintf(buf, size, "rule not known (the queue saw none of its SYNs)");
+	return buf;
+}
+
+/* SYN flood notices (flood.c): when one starts, once a minute while it
+ * lasts, and when it ends, with the rate, the rule and what took over. */
+static void flood_watch(struct daemon *d, const struct stats *sum, uint64_t now)
+{
+	struct flood_totals t = {
+		.syns = sum->st_engine[CNT_syn_received] + sum->st_xdp[XC_xdp_syn_answered],
+		.cookies = sum->st_engine[CNT_syncache_full],
+		/* With answer "always" the stage answers every SYN, flood or not. */
+		.xdp = d->conf->xdp.answer == CONF_XDP_ALWAYS ? 0 : sum->st_xdp[XC_xdp_syn_answered],
+		.queue_drops = sum->st_daemon[DS_queue_kernel_dropped] +
+			       sum->st_daemon[DS_queue_user_dropped],
+		.rule_syns = sum->st_rule_syn,
+		.nrules = sum->st_nrules,
+		.rules_gen = sum->st_rules_gen,
+	};
+	struct flood_report r = flood_sample(&d->flood, now, &t);
+	char rule[128], means[160];
+
+	switch (r.event) {
+	case FLOOD_NONE:
+		break;
+	case FLOOD_START:
+		log_notice("SYN flood: %llu SYNs/s, %s; %s", (unsigned long long)r.rate,
+			   flood_rule(d, sum, &r, rule, sizeof(rule)),
+			   flood_means(&r, means, sizeof(means)));
+		break;
+	case FLOOD_ONGOING:
+		log_notice("SYN flood goes on: %llu SYNs in %llu s (peak %llu/s), %s; %s",
+			   (unsigned long long)r.syns, (unsigned long long)r.ms / 1000,
+			   (unsigned long long)r.peak, flood_rule(d, sum, &r, rule, sizeof(rule)),
+			   flood_means(&r, means, sizeof(means)));
+		break;
+	case FLOOD_END:
+		log_notice("SYN flood ended: %llu SYNs over %llu.%llu s (peak %llu/s), %s; %s",
+			   (unsigned long long)r.syns, (unsigned long long)r.ms / 1000,
+			   (unsigned long long)(r.ms % 1000) / 100, (unsigned long long)r.peak,
+			   flood_rule(d, sum, &r, rule, sizeof(rule)),
+			   flood_means(&r, means, sizeof(means)));
+		break;
+	}
 }
 
 /* Every OVERLOAD_SAMPLE_MS: is the queue the bottleneck?  The kernel's
@@ -559,17 +713,15 @@ static void rules_watch(struct daemon *d)
  * starts, once a minute while it lasts, and when it ends. */
 static void housekeeping(struct daemon *d)
 {
-	struct worker_kqueue k = { 0 };
-	struct worker_snapshot s;
+	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
+	struct stats sum;
 	struct overload_report r;
-	uint64_t pressure = 0, now;
-	unsigned i;
+	uint64_t now;
 
-	kqueue_stats(d->conf, &k);
-	for (i = 0; i < d->nworkers; i++) {
-		worker_published(d->workers[i], &s);
-		pressure += s.counters[CNT_syncache_full] + s.counters[CNT_syncache_shed];
-	}
+	if (!q)
+		return;
+	stats_collect(d, false, q, &sum);
+	free(q);
 	now = mono_ms();
 	/* Every RULES_CHECK_MS, with -r: are our rules still there? */
 	if (d->manage_rules && d->rules_installed &&
@@ -577,21 +729,24 @@ static void housekeeping(struct daemon *d)
 		d->hk_ticks = 0;
 		rules_watch(d);
 	}
-	r = overload_sample(&d->overload, now, k.dropped + k.user_dropped, pressure);
+	flood_watch(d, &sum, now);
+	r = overload_sample(&d->overload, now,
+			    sum.st_daemon[DS_queue_kernel_dropped] + sum.st_daemon[DS_queue_user_dropped],
+			    sum.st_engine[CNT_syncache_full] + sum.st_engine[CNT_syncache_shed]);
 	if (d->xdp)
 		xdp_stage_tick(d->xdp, now, wall_ms(), d->overload.ol_pressure_until);
 	switch (r.event) {
 	case OVERLOAD_NONE:
 		break;
 	case OVERLOAD_START:
-		log_warn("queue overflow: the kernel dropped %llu packets at queues %u-%u "
-			 "(the queues fail closed: nothing passed unproxied)",
-			 (unsigned long long)r.dropped, d->conf->queue.num,
-			 d->conf->queue.num + d->conf->queue.count - 1);
+		log_warnx("queue overflow: the kernel dropped %llu packets at queues %u-%u "
+			  "(the queues fail closed: nothing passed unproxied)",
+			  (unsigned long long)r.dropped, d->conf->queue.num,
+			  d->conf->queue.num + d->conf->queue.count - 1);
 		break;
 	case OVERLOAD_ONGOING:
-		log_warn("queue overflow goes on: %llu packets dropped in %llu s",
-			 (unsigned long long)r.dropped, (unsigned long long)r.ms / 1000);
+		log_warnx("queue overflow goes on: %llu packets dropped in %llu s",
+			  (unsigned long long)r.dropped, (unsigned long long)r.ms / 1000);
 		break;
 	case OVERLOAD_END:
 		log_notice("queue overflow ended: %llu packets dropped over %llu.%llu s",
@@ -611,7 +766,7 @@ static void loop_run(struct daemon *d)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			log_err("epoll: %s", strerror(errno));
+			log_err("epoll");
 			return;
 		}
 		for (i = 0; i < n; i++) {
@@ -644,7 +799,7 @@ static void log_started(const struct daemon *d)
 	log_notice("started: %s mode, %u rules, queues %u-%u%s, mark 0x%x, cookies %s, "
 		   "fastpath %s, replies by %s, "
 		   "syncache %u entries, %u flows, hold %u packets/flow %u bytes total, "
-		   "secret %s, xdp stage on %u interface(s), control %s%s",
+		   "secret %s, xdp stage on %u interface(s), control %s%s%s%s",
 		   c->mode == CONF_MODE_GATEWAY ? "gateway" : "local", c->policy.nrules,
 		   c->queue.num, c->queue.num + c->queue.count - 1,
 		   c->queue.bypass ? " bypass (not for SYNs)" : "",
@@ -654,6 +809,7 @@ static void log_started(const struct daemon *d)
 		   c->engine.max_flows, c->engine.hold_packets_per_flow,
 		   c->engine.hold_bytes_total, c->secret_file[0] ? c->secret_file : "random",
 		   xdp_stage_attached(d->xdp), c->control_socket,
+		   d->metrics ? ", metrics on " : "", d->metrics ? c->metrics.listen : "",
 		   d->rules_installed ? ", rules installed" : "");
 	notify_status("proxying with %u rules on %u queue(s)", c->policy.nrules, c->queue.count);
 }
@@ -668,7 +824,7 @@ static struct state *state_take(const struct conf *c)
 		return NULL;
 	s = state_load(c->state_file, c, why, sizeof(why));
 	if (!s && why[0])
-		log_warn("state file %s refused: %s; starting without its connections",
+		log_warnx("state file %s refused: %s; starting without its connections",
 			 c->state_file, why);
 	return s;
 }
@@ -739,13 +895,13 @@ static void adopt(struct daemon *d)
 		return;
 	fp = fastpath_open(d->conf->mark, d->conf->engine.established_idle_ms / 1000);
 	if (!fp) {
-		log_warn("adopting connections: ctnetlink: %s", strerror(errno));
+		log_warn("adopting connections: ctnetlink");
 		return;
 	}
 	n = fastpath_adopt(fp, &d->conf->policy);
 	fastpath_close(fp);
 	if (n < 0) {
-		log_warn("adopting connections: %s", strerror(errno));
+		log_warn("adopting connections");
 		return;
 	}
 	d->flows_adopted = (uint64_t)n;
@@ -763,7 +919,7 @@ static int run(struct daemon *d)
 	log_open(d->conf->log_target, d->conf->log_level);
 	conf_notes(d->conf);
 	if (notify_open() < 0)
-		log_warn("NOTIFY_SOCKET unusable: %s", strerror(errno));
+		log_warn("NOTIFY_SOCKET unusable");
 	/* A previous process's state brings its secret along (unless a
 	 * secret file names one), so that its cookies still validate. */
 	st = state_take(d->conf);
@@ -774,15 +930,15 @@ static int run(struct daemon *d)
 	/* Probed once: "auto" becomes "off" for the whole run when the
 	 * kernel will not take the entries, and the rules follow. */
 	if (d->conf->fastpath == CONF_FASTPATH_AUTO && fastpath_probe() < 0) {
-		log_warn("kernel fast path unavailable (ctnetlink: %s); flows stay in userspace",
-			 strerror(errno));
+		log_warnx("kernel fast path unavailable (ctnetlink: %s); flows stay in userspace",
+			  strerror(errno));
 		d->conf->fastpath = CONF_FASTPATH_OFF;
 	}
 	if (d->conf->fastpath != CONF_FASTPATH_OFF && fastpath_loose_pickup())
 		log_notice("net.netfilter.nf_conntrack_tcp_loose is 1: a packet racing a kernel "
 			   "offload can be dropped once; 0 is recommended (synproxyd(8))");
 	if (d->conf->queue.count > MAX_WORKERS) {
-		log_err("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
+		log_errx("queue count %u above %u", d->conf->queue.count, MAX_WORKERS);
 		goto out;
 	}
 	/* Loaded before the workers, which keep its flow map. */
@@ -809,20 +965,22 @@ static int run(struct daemon *d)
 		d->rules_installed = true;
 	}
 	d->control = control_open(d->conf->control_socket);
-	if (!d->control)
+	if (!d->control || metrics_init(d) < 0)
 		goto out;
 	if (loop_init(d) < 0) {
-		log_err("event loop: %s", strerror(errno));
+		log_err("event loop");
 		goto out;
 	}
 	if (caps_drop(d->xdp != NULL) < 0)
-		log_warn("dropping capabilities: %s (running with all of them)", strerror(errno));
+		log_warnx("dropping capabilities: %s (running with all of them)", strerror(errno));
 	for (i = 0; i < d->nworkers; i++) {
 		if (worker_start(d->workers[i]) < 0) {
-			log_err("worker thread: %s", strerror(errno));
+			log_err("worker thread");
 			goto out;
 		}
 	}
+	if (metrics_run(d) < 0)
+		goto out;
 	log_started(d);
 	notify_send("READY=1");
 	loop_run(d);
@@ -830,6 +988,8 @@ static int run(struct daemon *d)
 	rc = 0;
 out:
 	state_free(st);
+	metrics_close(d->metrics);
+	d->metrics = NULL;
 	workers_stop(d);
 	/* After a normal stop: the next process takes the connections over. */
 	if (rc == 0)
@@ -878,7 +1038,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .conf_path = DEFAULT_CONF, .sigfd = -1, .wdfd = -1, .hkfd = -1,
-			    .epfd = -1 };
+			    .epfd = -1, .info_lock = PTHREAD_MUTEX_INITIALIZER };
 	int action = 0, opt, rc;
 
 	while ((opt = getopt_long(argc, argv, "c:trVh", opts, NULL)) != -1) {

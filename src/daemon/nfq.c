@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
@@ -19,6 +18,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "clock.h"
 #include "log.h"
 #include "nfq.h"
 #include "vbatch.h"
@@ -42,28 +42,14 @@ struct nfqueue {
 	struct vbatch vb;
 	uint32_t cur_id;         /* the packet being handed to the callback */
 	bool cur_pending;        /* ... and still without a verdict */
-	struct log_limit errlimit;
 	struct nfqueue_stats st;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void netlink_error(struct nfqueue *q, int err, const char *what)
 {
-	uint32_t suppressed;
-
 	q->st.nq_netlink_errors++;
-	if (!log_limit_allow(&q->errlimit, mono_ms(), &suppressed))
-		return;
-	if (suppressed)
-		log_warn("queue %u: %u similar messages suppressed", q->num, suppressed);
-	log_warn("queue %u: %s: %s", q->num, what, strerror(err));
+	errno = err;
+	log_warn_limited(mono_ms(), "queue %u: %s", q->num, what);
 }
 
 /* Sends one configuration message and waits for its acknowledgement.
@@ -154,8 +140,8 @@ static void sockbuf_grow(struct nfqueue *q)
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &one, sizeof(one)) < 0 && !warned++)
-		log_warn("NETLINK_NO_ENOBUFS: %s (queue overruns will be counted)",
-			 strerror(errno));
+		log_warnx("NETLINK_NO_ENOBUFS: %s (queue overruns will be counted)",
+			  strerror(errno));
 }
 
 static void free_queue(struct nfqueue *q)
@@ -197,33 +183,32 @@ struct nfqueue *nfqueue_open(uint16_t num, uint32_t maxlen)
 		goto nomem;
 	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		log_err("queue %u: netlink socket: %s", num, strerror(errno));
+		log_err("queue %u: netlink socket", num);
 		goto fail;
 	}
 	q->portid = mnl_socket_get_portid(q->nl);
 	sockbuf_grow(q);
 
 	if (config_cmd(q, NFQNL_CFG_CMD_BIND) < 0) {
-		log_err("queue %u: bind: %s%s", num, strerror(errno),
-			errno == EBUSY ? " (another program holds this queue)" : "");
+		log_errx("queue %u: bind: %s%s", num, strerror(errno),
+			 errno == EBUSY ? " (another program holds this queue)" : "");
 		goto fail;
 	}
 	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, num);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
 	if (config_send(q, nlh) < 0) {
-		log_err("queue %u: copy mode: %s", num, strerror(errno));
+		log_err("queue %u: copy mode", num);
 		goto fail;
 	}
 	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, num);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, maxlen);
 	if (config_send(q, nlh) < 0 && !warned_maxlen++)
-		log_warn("queue %u: queue length %u refused: %s", num, maxlen, strerror(errno));
+		log_warn("queue %u: queue length %u refused", num, maxlen);
 	if (config_flag(q, NFQA_CFG_F_GSO) < 0 && !warned_gso++)
-		log_warn("queue %u: GSO refused (large packets are segmented first): %s", num,
-			 strerror(errno));
+		log_warn("queue %u: GSO refused (large packets are segmented first)", num);
 	return q;
 nomem:
-	log_err("queue %u: out of memory", num);
+	log_errx("queue %u: out of memory", num);
 fail:
 	if (q)
 		free_queue(q);

@@ -29,11 +29,11 @@ int rules_print_remove(const struct conf *c, enum rules_family f, FILE *out);
  * ip6tables-restore --noflush.  An older copy with the same chains and
  * jumps is replaced in one transaction per table (no packet sees the
  * chains empty); any other older copy is removed first.  Returns 0, or -1
- * with a message on stderr; on failure nothing stays installed. */
+ * with the reason logged; on failure nothing stays installed. */
 int rules_install(const struct conf *c);
 
 /* Removes what rules_install applied; missing chains are not an error.
- * Returns 0, or -1 with a message on stderr. */
+ * Returns 0, or -1 with the reason logged. */
 int rules_remove(const struct conf *c);
 
 /* Compares what iptables-save shows with what c makes: our chains, the

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "rules.h"
 #include "rules_int.h"
 
@@ -82,8 +83,8 @@ fail_fa:
 	posix_spawn_file_actions_destroy(&fa);
 fail:
 	if (rc != 0) {
-		fprintf(stderr, "synproxyd: cannot run %s: %s\n", path, strerror(rc));
 		errno = rc;
+		log_err("cannot run %s", path);
 		return -1;
 	}
 	return 0;
@@ -96,17 +97,16 @@ static int reap(const char *path, pid_t pid)
 
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
-			fprintf(stderr, "synproxyd: waiting for %s: %s\n", path, strerror(errno));
+			log_err("waiting for %s", path);
 			return -1;
 		}
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		fprintf(stderr, "synproxyd: %s exited with status %d\n", path,
-			WEXITSTATUS(status));
+		log_errx("%s exited with status %d", path, WEXITSTATUS(status));
 	else
-		fprintf(stderr, "synproxyd: %s killed by signal %d\n", path, WTERMSIG(status));
+		log_errx("%s killed by signal %d", path, WTERMSIG(status));
 	return -1;
 }
 
@@ -150,7 +150,7 @@ static int spawn_piped(const char *path, char *const argv[], bool to_child, pid_
 	int fds[2];
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
-		fprintf(stderr, "synproxyd: pipe: %s\n", strerror(errno));
+		log_err("pipe");
 		return -1;
 	}
 	if (spawn(path, argv, to_child ? fds[0] : -1, to_child ? -1 : fds[1], pid) < 0) {
@@ -175,7 +175,7 @@ static int run_restore(const char *path, const char *text, size_t len)
 	if ((fd = spawn_piped(path, argv, true, &pid)) < 0)
 		return -1;
 	if (write_all(fd, text, len) < 0 && errno != EPIPE) {
-		fprintf(stderr, "synproxyd: writing to %s: %s\n", path, strerror(errno));
+		log_err("writing to %s", path);
 		rc = -1;
 	}
 	close(fd);
@@ -206,12 +206,12 @@ static int run_save(const char *path, char **text)
 			char *bigger;
 
 			if (want > SAVE_MAX) {
-				fprintf(stderr, "synproxyd: %s output too large\n", path);
+				log_errx("%s output too large", path);
 				rc = -1;
 				break;
 			}
 			if (!(bigger = realloc(buf, want))) {
-				fprintf(stderr, "synproxyd: out of memory\n");
+				log_errx("out of memory");
 				rc = -1;
 				break;
 			}
@@ -222,7 +222,7 @@ static int run_save(const char *path, char **text)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "synproxyd: reading from %s: %s\n", path, strerror(errno));
+			log_err("reading from %s", path);
 			rc = -1;
 			break;
 		}
@@ -343,8 +343,8 @@ static int tools_find(const struct conf *c, struct tools *t)
 			missing = TOOL_SAVE[f];
 		t->usable[f] = missing == NULL;
 		if (missing && rules_have(c, (enum rules_family)f, NEEDED)) {
-			fprintf(stderr, "synproxyd: %s not found in PATH, but the configuration "
-				"has %s rules\n", missing, FAMILY_NAME[f]);
+			log_errx("%s not found in PATH, but the configuration has %s rules",
+				 missing, FAMILY_NAME[f]);
 			rc = -1;
 		}
 	}
@@ -379,7 +379,7 @@ static int remove_family(const struct tools *t, int f)
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "synproxyd: could not remove the %s rules\n", FAMILY_NAME[f]);
+	log_errx("could not remove the %s rules", FAMILY_NAME[f]);
 	return -1;
 }
 
@@ -475,7 +475,7 @@ static int install_family(const struct conf *c, const struct tools *t, int f)
 	int rc;
 
 	if (!out) {
-		fprintf(stderr, "synproxyd: out of memory\n");
+		log_errx("out of memory");
 		return -1;
 	}
 	rc = rules_print(c, (enum rules_family)f, out);
@@ -485,7 +485,7 @@ static int install_family(const struct conf *c, const struct tools *t, int f)
 		rc = run_restore(t->restore[f], text, len);
 	free(text);
 	if (rc < 0)
-		fprintf(stderr, "synproxyd: could not install the %s rules\n", FAMILY_NAME[f]);
+		log_errx("could not install the %s rules", FAMILY_NAME[f]);
 	return rc;
 }
 
@@ -516,21 +516,23 @@ int rules_install(const struct conf *c)
 		free(text);
 		if (rc == 1) {
 			refreshed[f] = true;
+			log_info("rules: %s rules replaced in place", FAMILY_NAME[f]);
 			continue;
 		}
 		if (rc < 0 || remove_family(&t, f) < 0)
 			return -1;
 	}
 	for (f = RULES_IPV4; f <= RULES_IPV6; f++) {
-		if (refreshed[f])
+		if (refreshed[f] || !t.usable[f])
 			continue;
-		if (t.usable[f] && install_family(c, &t, f) < 0) {
+		if (install_family(c, &t, f) < 0) {
 			/* iptables-restore commits table by table: undo whatever got in */
 			for (f = RULES_IPV4; f <= RULES_IPV6; f++)
 				if (t.usable[f])
 					remove_family(&t, f);
 			return -1;
 		}
+		log_info("rules: %s rules installed", FAMILY_NAME[f]);
 	}
 	return 0;
 }
@@ -632,8 +634,13 @@ int rules_remove(const struct conf *c)
 
 	/* Even when a family cannot be handled, remove what can be. */
 	rc = tools_find(c, &t);
-	for (f = RULES_IPV4; f <= RULES_IPV6; f++)
-		if (t.usable[f] && remove_family(&t, f) < 0)
+	for (f = RULES_IPV4; f <= RULES_IPV6; f++) {
+		if (!t.usable[f])
+			continue;
+		if (remove_family(&t, f) < 0)
 			rc = -1;
+		else
+			log_info("rules: %s rules removed", FAMILY_NAME[f]);
+	}
 	return rc;
 }

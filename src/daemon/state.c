@@ -148,7 +148,7 @@ int state_save(const char *path, const struct conf *c, const uint8_t secret[ENGI
 
 	*flows = 0;
 	if (!boot_id(id))
-		log_warn("state: cannot read the boot id; the file will be refused");
+		log_warnx("state: cannot read the boot id; the file will be refused");
 	memcpy(head, magic, 16);
 	put_be32(head + 16, STATE_VERSION);
 	memcpy(head + 20, id, 16);
@@ -172,13 +172,13 @@ int state_save(const char *path, const struct conf *c, const uint8_t secret[ENGI
 		out_put(&o, sum, sizeof(sum));
 	}
 	if (o.err) {
-		log_err("state: out of memory writing %s", path);
+		log_errx("state: out of memory writing %s", path);
 		goto out;
 	}
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		log_err("state: %s: %s", tmp, strerror(errno));
+		log_err("state: %s", tmp);
 		goto out;
 	}
 	while (off < o.len) {
@@ -187,19 +187,19 @@ int state_save(const char *path, const struct conf *c, const uint8_t secret[ENGI
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_err("state: writing %s: %s", tmp, strerror(n < 0 ? errno : ENOSPC));
+			log_errx("state: writing %s: %s", tmp, strerror(n < 0 ? errno : ENOSPC));
 			goto out;
 		}
 		off += (size_t)n;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
 		fd = -1;
-		log_err("state: writing %s: %s", tmp, strerror(errno));
+		log_err("state: writing %s", tmp);
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		log_err("state: %s: %s", path, strerror(errno));
+		log_err("state: %s", path);
 		goto out;
 	}
 	rc = 0;

@@ -8,10 +8,10 @@
  * Emitted packets and verdicts are both gathered and sent per receive
  * batch (sendmmsg, one verdict datagram).  Only an accept lets a packet
  * out, so only emits and accept verdicts must keep engine order between
- * them: queueing an emit first sends any pending accept verdict, and
- * queueing an accept first sends any pending emit.  Drop verdicts and
- * emits travel in either order, which is what lets a SYN flood's SYN-ACKs
- * and drops go out as two batches. */
+ * them; drop verdicts and emits travel in either order, which is what
+ * lets a SYN flood's SYN-ACKs and drops go out as two batches.  egress.c
+ * keeps that rule (tests/unit/test_egress.c checks it against a model of
+ * the kernel); this file binds its two queues to the sockets. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "egress.h"
 #include "fastpath.h"
 #include "log.h"
 #include "packet.h"
@@ -39,6 +41,16 @@
 /* Receive rounds per wakeup, so timers still run under a flood. */
 #define WORKER_RX_ROUNDS 64
 
+/* What became of the flows offered for the kernel fast path. */
+struct worker_offload {
+	uint64_t ok;                /* flows the kernel now translates */
+	uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */
+	uint64_t refused_off;       /* fast path off or unavailable */
+	uint64_t failed;            /* ctnetlink refused: flow stays here */
+	uint64_t stale_removed;     /* entries removed for a new or withdrawn flow */
+	uint64_t forget_failed;     /* ctnetlink refused such a removal */
+};
+
 struct worker {
 	uint16_t wk_queue;
 	pthread_t wk_thread;
@@ -50,6 +62,8 @@ struct worker {
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;
+	uint64_t wk_reason[2][CNT_MAX];  /* input verdicts (accept, drop) by reason */
+	uint64_t wk_rule_syn[POLICY_MAX_RULES];  /* client SYNs per rule of wk_conf */
 	int wk_epfd;
 	int wk_timerfd;
 	int wk_eventfd;
@@ -59,11 +73,10 @@ struct worker {
 	uint64_t wk_snap_ms;
 	bool wk_dirty;
 	struct engine_out *wk_out;
-	bool wk_accepts;                 /* accept verdicts queued, not sent */
+	struct egress wk_egress;         /* emits and verdicts, in order */
 	/* The packet being handled while its answers are queued, when they
 	 * may go back on its link (see reply_to); NULL otherwise. */
 	const struct nfqueue_pkt *wk_reply_to;
-	struct log_limit wk_errlimit;
 
 	/* The mailbox, shared with the main thread under wk_lock. */
 	pthread_mutex_t wk_lock;
@@ -75,26 +88,8 @@ struct worker {
 	bool wk_snap_wanted;
 	char *wk_flows;
 	size_t wk_flows_len;
-	struct worker_snapshot wk_snap;
+	struct stats wk_snap;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds since the epoch: the SYN-cookie counter runs on it so that
- * proxies sharing a secret agree (engine_set_wallclock). */
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void poke(struct worker *w)
 {
@@ -102,28 +97,25 @@ static void poke(struct worker *w)
 
 	/* The counter only saturates after 2^64-2 writes: this cannot fail usefully. */
 	if (write(w->wk_eventfd, &one, sizeof(one)) < 0)
-		log_warn("worker %u: eventfd: %s", w->wk_queue, strerror(errno));
+		log_warn("worker %u: eventfd", w->wk_queue);
 }
 
 static void raw_error(int err, void *ctx)
 {
 	struct worker *w = ctx;
-	uint32_t suppressed;
 
 	/* Expected transient errors are counted only (rs_errors). */
 	if (err == ENOBUFS || err == EHOSTUNREACH || err == ENETUNREACH || err == EAGAIN ||
 	    err == EPERM || err == EMSGSIZE)
 		return;
-	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-		log_warn("worker %u: raw send: %s", w->wk_queue, strerror(err));
+	errno = err;
+	log_warn_limited(w->wk_now, "worker %u: raw send", w->wk_queue);
 }
 
 /* Sends every gathered emit and verdict. */
 static void flush_out(struct worker *w)
 {
-	rawsock_flush(&w->wk_raw, raw_error, w);
-	nfqueue_flush(w->wk_nfq);
-	w->wk_accepts = false;
+	egress_flush(&w->wk_egress);
 }
 
 /* p itself when its answers may go back on its link: reply_path "link",
@@ -152,14 +144,26 @@ static bool answers(const struct nfqueue_pkt *p, const struct engine_emit *em)
 	return v == 6 && memcmp(em->data + 24, p->data + 8, 16) == 0;
 }
 
-static void queue_emit(struct worker *w, const struct engine_emit *em)
+/* "CLIENT:PORT -> SERVER:PORT" for debug lines (IPv6 in brackets). */
+static const char *tuple_text(const struct conn_key *k, char *buf, size_t size)
 {
+	char c[ADDR_STRLEN], s[ADDR_STRLEN];
+	bool v4 = addr_is_v4(&k->caddr);
+
+	addr_format(&k->caddr, c, sizeof(c));
+	addr_format(&k->saddr, s, sizeof(s));
+	snprintf(buf, size, "%s%s%s:%u -> %s%s%s:%u", v4 ? "" : "[", c, v4 ? "" : "]", k->cport,
+		 v4 ? "" : "[", s, v4 ? "" : "]", k->sport);
+	return buf;
+}
+
+/* The egress queues (egress.h): emits go back on the link of the packet
+ * being handled when they answer it (reply_to), else through routing. */
+static void emit_queue(void *ctx, const struct engine_emit *em)
+{
+	struct worker *w = ctx;
 	int r;
 
-	if (w->wk_accepts) {
-		nfqueue_flush(w->wk_nfq);
-		w->wk_accepts = false;
-	}
 	if (w->wk_reply_to && answers(w->wk_reply_to, em))
 		r = rawsock_queue_link(&w->wk_raw, em->data, em->len, w->wk_reply_to->indev,
 				       w->wk_reply_to->hwaddr, w->wk_reply_to->hwlen, raw_error, w);
@@ -169,31 +173,49 @@ static void queue_emit(struct worker *w, const struct engine_emit *em)
 		raw_error(errno, w);
 }
 
-static void queue_verdict(struct worker *w, uint32_t id, bool accept, const uint8_t *data,
+static void emit_flush(void *ctx)
+{
+	struct worker *w = ctx;
+
+	rawsock_flush(&w->wk_raw, raw_error, w);
+}
+
+static void verdict_queue(void *ctx, uint32_t id, bool accept, const uint8_t *data,
 			  uint32_t len)
 {
-	if (accept) {
-		if (w->wk_raw.rs_pending)
-			rawsock_flush(&w->wk_raw, raw_error, w);
-		w->wk_accepts = true;
-	}
+	struct worker *w = ctx;
+
 	nfqueue_verdict(w->wk_nfq, id, accept, data, len);
 }
 
+static void verdict_flush(void *ctx)
+{
+	struct worker *w = ctx;
+
+	nfqueue_flush(w->wk_nfq);
+}
+
+static const struct egress_ops worker_egress = {
+	.eo_emit = emit_queue,
+	.eo_emit_flush = emit_flush,
+	.eo_verdict = verdict_queue,
+	.eo_verdict_flush = verdict_flush,
+};
+
 static void apply_out(struct worker *w, const struct engine_out *o)
 {
-	uint32_t i;
-
-	for (i = 0; i < o->nemit; i++)
-		queue_emit(w, &o->emit[i]);
-	for (i = 0; i < o->nrelease; i++) {
-		const struct engine_release *r = &o->release[i];
-		bool accept = r->verdict == VERDICT_ACCEPT;
-
-		queue_verdict(w, r->id, accept, accept ? r->data : NULL, r->len);
-	}
+	egress_out(&w->wk_egress, o);
 	if (o->nemit || o->nrelease)
 		w->wk_dirty = true;
+	if (o->nflowev && log_enabled(LOG_DEBUG)) {
+		char t[2 * ADDR_STRLEN + 32];
+		uint32_t i;
+
+		for (i = 0; i < o->nflowev; i++)
+			log_debug_limited(w->wk_now, "worker %u: flow %s %s", w->wk_queue,
+					  tuple_text(&o->flowev[i].key, t, sizeof(t)),
+					  o->flowev[i].up ? "opened" : "ended");
+	}
 	/* The stage must know a flow before its next packet arrives, and
 	 * forget it once it ended (its packets are then dropped there). */
 	if (w->wk_xdp && (o->nflowev || o->learned))
@@ -204,7 +226,7 @@ static void apply_out(struct worker *w, const struct engine_out *o)
  * stays on the userspace path, which keeps translating it. */
 static void offload(struct worker *w, const struct flow_info *fi)
 {
-	uint32_t suppressed;
+	char t[2 * ADDR_STRLEN + 32];
 
 	if (!w->wk_fp) {
 		w->wk_offload.refused_off++;
@@ -212,6 +234,10 @@ static void offload(struct worker *w, const struct flow_info *fi)
 	}
 	if (fi->rescaled) {
 		w->wk_offload.refused_rescaled++;
+		if (log_enabled(LOG_DEBUG))
+			log_debug_limited(w->wk_now, "worker %u: flow %s stays in userspace: its "
+					  "window is rescaled", w->wk_queue,
+					  tuple_text(&fi->key, t, sizeof(t)));
 		return;
 	}
 	/* The verdicts first: a released packet may carry a conntrack entry
@@ -221,19 +247,20 @@ static void offload(struct worker *w, const struct flow_info *fi)
 	if (fastpath_offload(w->wk_fp, fi) == 0 &&
 	    engine_offloaded(w->wk_engine, &fi->key, w->wk_now)) {
 		w->wk_offload.ok++;
+		if (log_enabled(LOG_DEBUG))
+			log_debug_limited(w->wk_now, "worker %u: flow %s handed to the kernel",
+					  w->wk_queue, tuple_text(&fi->key, t, sizeof(t)));
 		return;
 	}
 	w->wk_offload.failed++;
-	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-		log_warn("worker %u: kernel offload failed: %s (flow kept in userspace)",
-			 w->wk_queue, strerror(errno));
+	log_warn_limited(w->wk_now, "worker %u: kernel offload failed (flow kept in userspace)",
+			 w->wk_queue);
 }
 
 /* Removes the kernel's entries for a tuple the engine keeps in userspace
  * (see engine_out.forget). */
 static void forget(struct worker *w, const struct conn_key *k)
 {
-	uint32_t suppressed;
 	int n;
 
 	if (!w->wk_fp)
@@ -241,14 +268,60 @@ static void forget(struct worker *w, const struct conn_key *k)
 	n = fastpath_forget(w->wk_fp, k);
 	if (n > 0) {
 		w->wk_offload.stale_removed += (uint64_t)n;
+		if (log_enabled(LOG_DEBUG)) {
+			char t[2 * ADDR_STRLEN + 32];
+
+			log_debug_limited(w->wk_now, "worker %u: stale conntrack entry of %s removed",
+					  w->wk_queue, tuple_text(k, t, sizeof(t)));
+		}
 		return;
 	}
 	if (n == 0)
 		return;
 	w->wk_offload.forget_failed++;
-	if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-		log_warn("worker %u: removing a conntrack entry failed: %s", w->wk_queue,
-			 strerror(errno));
+	log_warn_limited(w->wk_now, "worker %u: removing a conntrack entry failed", w->wk_queue);
+}
+
+/* The destination of a TCP SYN without ACK at d (IPv4 unfragmented, or
+ * IPv6 with TCP right after the fixed header); false for anything else. */
+static bool syn_dest(const uint8_t *d, uint32_t len, struct addr *dst, uint16_t *port)
+{
+	uint32_t l4;
+
+	if (len < 40)
+		return false;
+	if (d[0] >> 4 == 4) {
+		l4 = (d[0] & 15) * 4u;
+		if (d[9] != 6 || l4 < 20 || len < l4 + 14 || ((d[6] & 0x1f) | d[7]))
+			return false;
+		addr_from_v4(dst, d + 16);
+	} else if (d[0] >> 4 == 6) {
+		l4 = 40;
+		if (d[6] != 6 || len < l4 + 14)
+			return false;
+		addr_from_v6(dst, d + 24);
+	} else {
+		return false;
+	}
+	if ((d[l4 + 13] & 0x12) != 0x02)
+		return false;
+	*port = (uint16_t)(d[l4 + 2] << 8 | d[l4 + 3]);
+	return true;
+}
+
+/* Counts a client SYN against its rule (the flood notices and the metrics
+ * name the rule a flood is for; the engine keeps no per-rule counts). */
+static void count_rule_syn(struct worker *w, const struct nfqueue_pkt *p)
+{
+	struct addr dst;
+	uint16_t port;
+	int r;
+
+	if (!syn_dest(p->data, p->len, &dst, &port))
+		return;
+	r = policy_match(&w->wk_conf->policy, &dst, port);
+	if (r >= 0)
+		w->wk_rule_syn[r]++;
 }
 
 static void on_packet(const struct nfqueue_pkt *p, void *ctx)
@@ -276,14 +349,18 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	w->wk_reply_to = NULL;
 	switch (o->verdict) {
 	case VERDICT_ACCEPT:
-		queue_verdict(w, p->id, true, o->modified ? p->data : NULL, p->len);
+		egress_verdict(&w->wk_egress, p->id, true, o->modified ? p->data : NULL, p->len);
 		break;
 	case VERDICT_DROP:
-		queue_verdict(w, p->id, false, NULL, 0);
+		egress_verdict(&w->wk_egress, p->id, false, NULL, 0);
 		break;
 	case VERDICT_HOLD:
 		break; /* its verdict comes with a later release */
 	}
+	if (o->verdict != VERDICT_HOLD && (unsigned)o->reason < CNT_MAX)
+		w->wk_reason[o->verdict == VERDICT_DROP][o->reason]++;
+	if (o->dir == DIR_CLIENT)
+		count_rule_syn(w, p);
 	/* While the emits are still queued: the backend SYN of a new flow
 	 * must not draw an answer that a stale entry would translate. */
 	if (o->forget)
@@ -313,15 +390,40 @@ static void run_timers(struct worker *w)
 
 static void publish(struct worker *w)
 {
+	struct stats *st = &w->wk_snap;
+	struct nfqueue_stats q;
+	struct engine_gauges g;
+
+	nfqueue_stats(w->wk_nfq, &q);
+	engine_gauges(w->wk_engine, &g);
 	pthread_mutex_lock(&w->wk_lock);
-	memcpy(w->wk_snap.counters, engine_counters(w->wk_engine), sizeof(w->wk_snap.counters));
-	engine_gauges(w->wk_engine, &w->wk_snap.gauges);
-	nfqueue_stats(w->wk_nfq, &w->wk_snap.queue);
-	w->wk_snap.raw_sent = w->wk_raw.rs_sent;
-	w->wk_snap.raw_errors = w->wk_raw.rs_errors;
-	w->wk_snap.link_sent = w->wk_raw.rs_link_sent;
-	w->wk_snap.xdp_map_errors = w->wk_xdp_errors;
-	w->wk_snap.offload = w->wk_offload;
+	memcpy(st->st_engine, engine_counters(w->wk_engine), sizeof(st->st_engine));
+	memcpy(st->st_reason, w->wk_reason, sizeof(st->st_reason));
+	memcpy(st->st_rule_syn, w->wk_rule_syn, sizeof(st->st_rule_syn));
+	st->st_rules_gen = w->wk_conf->generation;
+	st->st_nrules = w->wk_conf->policy.nrules;
+	st->st_daemon[DS_queue_received] = q.nq_received;
+	st->st_daemon[DS_queue_overruns] = q.nq_overruns;
+	st->st_daemon[DS_queue_truncated] = q.nq_truncated;
+	st->st_daemon[DS_queue_unread] = q.nq_unread;
+	st->st_daemon[DS_queue_verdicts] = q.nq_verdicts;
+	st->st_daemon[DS_queue_batches] = q.nq_batches;
+	st->st_daemon[DS_netlink_errors] = q.nq_netlink_errors;
+	st->st_daemon[DS_raw_sent] = w->wk_raw.rs_sent;
+	st->st_daemon[DS_raw_send_errors] = w->wk_raw.rs_errors;
+	st->st_daemon[DS_link_sent] = w->wk_raw.rs_link_sent;
+	st->st_daemon[DS_offload_ok] = w->wk_offload.ok;
+	st->st_daemon[DS_offload_refused_rescaled] = w->wk_offload.refused_rescaled;
+	st->st_daemon[DS_offload_refused_off] = w->wk_offload.refused_off;
+	st->st_daemon[DS_offload_failed] = w->wk_offload.failed;
+	st->st_daemon[DS_offload_stale_removed] = w->wk_offload.stale_removed;
+	st->st_daemon[DS_offload_forget_failed] = w->wk_offload.forget_failed;
+	st->st_daemon[DS_xdp_map_errors] = w->wk_xdp_errors;
+	st->st_daemon[DS_syncache_entries] = g.syncache_entries;
+	st->st_daemon[DS_flows_active] = g.flows_active;
+	st->st_daemon[DS_held_packets] = g.held_packets;
+	st->st_daemon[DS_held_bytes] = g.held_bytes;
+	st->st_daemon[DS_memory_bytes] = g.memory_bytes;
 	pthread_mutex_unlock(&w->wk_lock);
 	w->wk_snap_ms = w->wk_now;
 	w->wk_dirty = false;
@@ -372,11 +474,13 @@ static void mailbox(struct worker *w)
 	FILE *f;
 
 	if (read(w->wk_eventfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("worker %u: eventfd: %s", w->wk_queue, strerror(errno));
+		log_warn("worker %u: eventfd", w->wk_queue);
 	pthread_mutex_lock(&w->wk_lock);
 	if (w->wk_pending) {
 		engine_set_policy(w->wk_engine, &w->wk_pending->policy);
 		w->wk_conf = w->wk_pending;
+		memset(w->wk_rule_syn, 0, sizeof(w->wk_rule_syn));
+		w->wk_dirty = true;  /* publish the new rules' counts soon */
 		w->wk_pending = NULL;
 		pthread_cond_broadcast(&w->wk_cond);
 	}
@@ -439,7 +543,7 @@ static void *worker_main(void *arg)
 		int i;
 
 		if (n < 0 && errno != EINTR) {
-			log_err("worker %u: epoll: %s", w->wk_queue, strerror(errno));
+			log_err("worker %u: epoll", w->wk_queue);
 			break;
 		}
 		w->wk_now = mono_ms();
@@ -450,8 +554,7 @@ static void *worker_main(void *arg)
 
 			if (fd == w->wk_timerfd) {
 				if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					log_warn("worker %u: timerfd: %s", w->wk_queue,
-						 strerror(errno));
+					log_warn("worker %u: timerfd", w->wk_queue);
 				w->wk_armed = 0;
 			} else if (fd == w->wk_eventfd) {
 				mailbox(w);
@@ -462,13 +565,9 @@ static void *worker_main(void *arg)
 					got = nfqueue_receive(w->wk_nfq, on_packet, w);
 					flush_out(w);
 				}
-				if (got < 0) {
-					uint32_t suppressed;
-
-					if (log_limit_allow(&w->wk_errlimit, w->wk_now, &suppressed))
-						log_warn("worker %u: queue receive: %s",
-							 w->wk_queue, strerror(errno));
-				}
+				if (got < 0)
+					log_warn_limited(w->wk_now, "worker %u: queue receive",
+							 w->wk_queue);
 			}
 		}
 		run_timers(w);
@@ -497,7 +596,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	struct worker *w = calloc(1, sizeof(*w));
 
 	if (!w) {
-		log_err("worker %u: out of memory", num);
+		log_errx("worker %u: out of memory", num);
 		return NULL;
 	}
 	w->wk_queue = num;
@@ -505,25 +604,26 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	w->wk_xdp = xdp;
 	w->wk_epfd = w->wk_timerfd = w->wk_eventfd = -1;
 	w->wk_raw.rs_fd4 = w->wk_raw.rs_fd6 = w->wk_raw.rs_fdl = -1;
+	egress_init(&w->wk_egress, &worker_egress, w);
 	pthread_mutex_init(&w->wk_lock, NULL);
 	pthread_cond_init(&w->wk_cond, NULL);
 	w->wk_out = malloc(sizeof(*w->wk_out));
 	if (!w->wk_out) {
-		log_err("worker %u: out of memory", num);
+		log_errx("worker %u: out of memory", num);
 		goto fail;
 	}
 	w->wk_engine = engine_new(&c->engine, &c->policy, secret, mono_ms());
 	if (!w->wk_engine) {
-		log_err("worker %u: cannot create the engine (tables too large?)", num);
+		log_errx("worker %u: cannot create the engine (tables too large?)", num);
 		goto fail;
 	}
 	if (rawsock_open(&w->wk_raw, c->mark) < 0) {
-		log_err("worker %u: raw socket: %s", num, strerror(errno));
+		log_err("worker %u: raw socket", num);
 		goto fail;
 	}
 	if (w->wk_raw.rs_fdl < 0 && c->reply_path == CONF_REPLY_LINK)
-		log_warn("worker %u: packet socket: %s; answers follow the routing table", num,
-			 strerror(w->wk_raw.rs_link_errno));
+		log_warnx("worker %u: packet socket: %s; answers follow the routing table", num,
+			  strerror(w->wk_raw.rs_link_errno));
 	w->wk_nfq = nfqueue_open(num, c->queue.maxlen);
 	if (!w->wk_nfq)
 		goto fail;
@@ -531,8 +631,8 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 		/* Entries idle out as the engine's flows would. */
 		w->wk_fp = fastpath_open(c->mark, c->engine.established_idle_ms / 1000);
 		if (!w->wk_fp)
-			log_warn("worker %u: ctnetlink: %s; kernel fast path off", num,
-				 strerror(errno));
+			log_warnx("worker %u: ctnetlink: %s; kernel fast path off", num,
+				  strerror(errno));
 	}
 	w->wk_epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wk_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -540,13 +640,21 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	if (w->wk_epfd < 0 || w->wk_timerfd < 0 || w->wk_eventfd < 0 ||
 	    add_fd(w->wk_epfd, w->wk_timerfd) < 0 || add_fd(w->wk_epfd, w->wk_eventfd) < 0 ||
 	    add_fd(w->wk_epfd, nfqueue_fd(w->wk_nfq)) < 0) {
-		log_err("worker %u: event loop: %s", num, strerror(errno));
+		log_err("worker %u: event loop", num);
 		goto fail;
 	}
+	log_info("worker %u: queue bound, replies by %s%s", num,
+		 w->wk_raw.rs_fdl >= 0 && c->reply_path == CONF_REPLY_LINK ? "link" : "route",
+		 w->wk_fp ? ", kernel fast path on" : "");
 	return w;
 fail:
 	worker_free(w);
 	return NULL;
+}
+
+uint16_t worker_queue(const struct worker *w)
+{
+	return w->wk_queue;
 }
 
 int worker_start(struct worker *w)
@@ -607,7 +715,7 @@ static bool snap_done(const struct worker *w, const void *arg)
 	return !w->wk_snap_wanted;
 }
 
-void worker_snapshot(struct worker *w, struct worker_snapshot *s)
+void worker_snapshot(struct worker *w, struct stats *s)
 {
 	pthread_mutex_lock(&w->wk_lock);
 	if (w->wk_started) {
@@ -621,7 +729,7 @@ void worker_snapshot(struct worker *w, struct worker_snapshot *s)
 	pthread_mutex_unlock(&w->wk_lock);
 }
 
-void worker_published(struct worker *w, struct worker_snapshot *s)
+void worker_published(struct worker *w, struct stats *s)
 {
 	pthread_mutex_lock(&w->wk_lock);
 	*s = w->wk_snap;

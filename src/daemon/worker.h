@@ -13,38 +13,10 @@
 #include "counters.h"
 #include "engine.h"
 #include "nfq.h"
+#include "stats.h"
 #include "xdp.h"
 
 struct worker;
-
-/* Counters and gauges a worker published. */
-struct worker_snapshot {
-	uint64_t counters[CNT_MAX];
-	struct engine_gauges gauges;
-	struct nfqueue_stats queue;
-	uint64_t raw_sent;
-	uint64_t raw_errors;
-	uint64_t link_sent;         /* of raw_sent, on the packet socket */
-	uint64_t xdp_map_errors;    /* updates of the XDP stage's maps that failed */
-	struct worker_offload {
-		uint64_t ok;                /* flows the kernel now translates */
-		uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */
-		uint64_t refused_off;       /* fast path off or unavailable */
-		uint64_t failed;            /* ctnetlink refused: flow stays here */
-		uint64_t stale_removed;     /* entries removed for a new or withdrawn flow */
-		uint64_t forget_failed;     /* ctnetlink refused such a removal */
-	} offload;
-	struct worker_kqueue {
-		uint64_t dropped;           /* queue full: kernel dropped */
-		uint64_t user_dropped;      /* our socket buffer full: kernel dropped */
-	} kqueue;                           /* read from the kernel, not by the worker */
-	uint64_t rules_reinstalled;         /* the main thread's: rules put back */
-	uint64_t flows_adopted;             /* the main thread's: connections adopted */
-	/* The XDP stage's counters (read from the kernel by the main thread;
-	 * all zero when the stage does not run). */
-	unsigned xdp_attached;              /* interfaces carrying the stage */
-	uint64_t xdp[XC_MAX];
-};
 
 /* Creates the worker for queue num: its engine (rules from c, which must
  * stay alive until replaced), the bound queue, the raw sockets and, unless
@@ -53,6 +25,9 @@ struct worker_snapshot {
  * not start the thread.  Returns NULL with a logged reason. */
 struct worker *worker_new(uint16_t num, const struct conf *c,
 			  const uint8_t secret[ENGINE_SECRET_LEN], struct xdp_stage *xdp);
+
+/* The queue number w serves. */
+uint16_t worker_queue(const struct worker *w);
 
 /* Starts the thread.  Returns 0, or -1 with errno. */
 int worker_start(struct worker *w);
@@ -64,12 +39,12 @@ int worker_set_conf(struct worker *w, const struct conf *c);
 
 /* Copies a snapshot the worker publishes on request into s (the latest
  * published one if the worker does not answer within a few seconds). */
-void worker_snapshot(struct worker *w, struct worker_snapshot *s);
+void worker_snapshot(struct worker *w, struct stats *s);
 
 /* Copies the snapshot the worker published last (at most about 100 ms
  * old) into s without asking it for a new one: for periodic sampling,
  * which must not interrupt a busy worker. */
-void worker_published(struct worker *w, struct worker_snapshot *s);
+void worker_published(struct worker *w, struct stats *s);
 
 /* Returns a malloc'd text listing of the worker's flows, one per line,
  * with its length in *len, or NULL when the worker did not answer in time

@@ -70,13 +70,13 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 		}
 	}
 	if (keep != text)
-		log_msg(LOG_INFO, "xdp: (%d lines of the verifier log left out)", shown);
+		log_msg(LOG_INFO, false, "xdp: (%d lines of the verifier log left out)", shown);
 	for (line = keep; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
 		if (*line)
-			log_msg(level == LIBBPF_WARN ? LOG_WARNING : LOG_INFO, "xdp: %s", line);
+			log_msg(level == LIBBPF_WARN ? LOG_WARNING : LOG_INFO, false, "xdp: %s", line);
 	}
 	return 0;
 }
@@ -150,7 +150,7 @@ static int fill_gen(struct xdp_stage *x, const struct policy *pol, uint8_t gen)
 	if (clear_gen(fd_port, sizeof(struct xdp_dst_port_key), gen) < 0 ||
 	    clear_gen(fd_any, sizeof(struct xdp_dst_any_key), gen) < 0 ||
 	    clear_gen(fd_lists, sizeof(struct xdp_list_key), gen) < 0) {
-		log_err("xdp: clearing the idle rule tables: %s", strerror(errno));
+		log_err("xdp: clearing the idle rule tables");
 		return -1;
 	}
 	for (uint32_t i = 0; i < pol->nrules; i++) {
@@ -194,7 +194,7 @@ static int fill_gen(struct xdp_stage *x, const struct policy *pol, uint8_t gen)
 	}
 	return 0;
 fail:
-	log_err("xdp: writing the rule tables: %s", strerror(errno));
+	log_err("xdp: writing the rule tables");
 	return -1;
 }
 
@@ -213,8 +213,8 @@ int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c)
 		 * which has the new rules, answers every SYN until a reload
 		 * succeeds. */
 		cfg->enabled = 0;
-		log_err("xdp: the stage passes every packet to the queue until a reload "
-			"succeeds");
+		log_errx("xdp: the stage passes every packet to the queue until a reload "
+			 "succeeds");
 		return -1;
 	}
 	cfg->queue_rate = per_cpu;
@@ -318,8 +318,8 @@ static int attach(struct xdp_stage *x, const struct conf *c, const char *ifname)
 	int modes[2], nmodes = 0, fd = -1, i;
 
 	if (!ifindex) {
-		log_err("xdp: interface %s: %s; the stage is not attached there", ifname,
-			strerror(errno));
+		log_errx("xdp: interface %s: %s; the stage is not attached there", ifname,
+			 strerror(errno));
 		return -1;
 	}
 	if (c->xdp.mode != CONF_XDP_GENERIC)
@@ -338,8 +338,8 @@ static int attach(struct xdp_stage *x, const struct conf *c, const char *ifname)
 				   mode_name[modes[i]], strerror(errno), mode_name[modes[i + 1]]);
 	}
 	if (fd < 0) {
-		log_err("xdp: %s: cannot attach: %s%s", ifname, strerror(errno),
-			errno == EBUSY ? " (another XDP program is attached)" : "");
+		log_errx("xdp: %s: cannot attach: %s%s", ifname, strerror(errno),
+			 errno == EBUSY ? " (another XDP program is attached)" : "");
 		return -1;
 	}
 	x->links[x->nlinks++] = fd;
@@ -359,18 +359,18 @@ struct xdp_stage *xdp_stage_open(const struct conf *c, const uint8_t secret[ENGI
 	libbpf_set_print(libbpf_log);
 	x = calloc(1, sizeof(*x));
 	if (!x) {
-		log_err("xdp: out of memory");
+		log_errx("xdp: out of memory");
 		return NULL;
 	}
 	memcpy(x->secret, secret, ENGINE_SECRET_LEN);
 	x->ncpus = libbpf_num_possible_cpus();
 	if (x->ncpus <= 0) {
-		log_err("xdp: cannot count the CPUs: %s", strerror(-x->ncpus));
+		log_errx("xdp: cannot count the CPUs: %s", strerror(-x->ncpus));
 		goto fail;
 	}
 	x->skel = xdp_synproxy__open();
 	if (!x->skel) {
-		log_err("xdp: cannot open the program: %s", strerror(errno));
+		log_err("xdp: cannot open the program");
 		goto fail;
 	}
 	/* Every flow of every engine has its entry, so an insert never fails
@@ -379,12 +379,12 @@ struct xdp_stage *xdp_stage_open(const struct conf *c, const uint8_t secret[ENGI
 		flows = XDP_FLOWS_MIN;
 	if (flows > UINT32_MAX / 2 ||
 	    bpf_map__set_max_entries(x->skel->maps.flows, (uint32_t)flows) < 0) {
-		log_err("xdp: flow map of %llu entries refused", (unsigned long long)flows);
+		log_errx("xdp: flow map of %llu entries refused", (unsigned long long)flows);
 		goto fail;
 	}
 	if (xdp_synproxy__load(x->skel) < 0) {
-		log_err("xdp: the kernel refused the program (%s); SYNs are answered through "
-			"the queue only, which fails closed", strerror(errno));
+		log_errx("xdp: the kernel refused the program (%s); SYNs are answered through "
+			 "the queue only, which fails closed", strerror(errno));
 		goto fail;
 	}
 	x->skel->bss->cfg.ts_base = engine_ts_base(secret);
@@ -396,8 +396,8 @@ struct xdp_stage *xdp_stage_open(const struct conf *c, const uint8_t secret[ENGI
 	for (unsigned i = 0; i < c->xdp.nifaces; i++)
 		(void)attach(x, c, c->xdp.ifaces[i]);
 	if (!x->nlinks) {
-		log_err("xdp: attached to no interface; SYNs are answered through the queue "
-			"only, which fails closed");
+		log_errx("xdp: attached to no interface; SYNs are answered through the queue "
+			 "only, which fails closed");
 		goto fail;
 	}
 	return x;

@@ -18,12 +18,11 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "xdp_abi.h"
 
 struct xdp_stage;
 
 #ifdef HAVE_XDP
-#include "xdp_abi.h"
-
 /* Loads the program with c's rules and settings, the period keys of the
  * master secret and, when ct_lookup, conntrack lookups for flows on the
  * kernel fast path; sizes the flow map for nworkers engines of c's flow
@@ -66,17 +65,15 @@ void xdp_stage_close(struct xdp_stage *x);
 #else /* !HAVE_XDP: stubs */
 #include "log.h"
 
-#define XC_MAX 1
-
 static inline struct xdp_stage *xdp_stage_open(const struct conf *c,
 					       const uint8_t secret[ENGINE_SECRET_LEN],
 					       bool ct_lookup, unsigned nworkers,
 					       uint64_t mono_ms, uint64_t wall_ms)
 {
 	if (c->xdp.nifaces)
-		log_warn("xdp: this synproxyd was built without the XDP stage (configure "
-			 "found no clang BPF target, libbpf or bpftool); SYNs are answered "
-			 "through the queue only, which fails closed");
+		log_warnx("xdp: this synproxyd was built without the XDP stage (configure "
+			  "found no clang BPF target, libbpf or bpftool); SYNs are answered "
+			  "through the queue only, which fails closed");
 	return NULL;
 }
 static inline int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c) { return 0; }

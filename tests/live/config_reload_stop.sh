@@ -145,12 +145,7 @@ cp "$CONF" "$TMP/good.conf"
 printf 'mode = "gateway";\nrules = (\n\t{ name = "x"; dst = "203.0.113.2"; ports = [ 0 ]; }\n);\n' >"$CONF"
 in_ns "$GW" iptables-save | grep SYNPROXYD | sed 's/\[[0-9]*:[0-9]*\]//' >"$TMP/rules.good"
 kill -HUP "$DPID"
-i=0
-until grep -q "$CONF:3:" "$TMP/daemon.log"; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && break
-	sleep 0.1
-done
+wait_log "$CONF:3:" 5
 echo "daemon log: $(grep "$CONF:" "$TMP/daemon.log" | tail -n 1)"
 check "the failed reload is logged as FILE:LINE: message" grep -q "$CONF:3: " "$TMP/daemon.log"
 check "daemon still running after the bad reload" kill -0 "$DPID"

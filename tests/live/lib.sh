@@ -283,6 +283,17 @@ wait_listen() {	# NS PORT
 	done
 }
 
+# wait_log PATTERN SECONDS: waits until the daemon's log has a line
+# matching PATTERN (grep), at most SECONDS; false when it never came.
+wait_log() {
+	i=0
+	until grep -q -- "$1" "$TMP/daemon.log"; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+
 # wait_gone PID SECONDS WHAT: waits for PID to exit (it was started with a
 # bound of its own); fails after SECONDS.
 wait_gone() {

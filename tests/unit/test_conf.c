@@ -462,6 +462,36 @@ static void test_good(void **state)
 	free(c);
 }
 
+/* metrics.listen: IPv4, IPv6 in brackets; off without the group. */
+static void test_metrics(void **state)
+{
+	static const uint8_t v6[16] = { [15] = 1 };
+	struct conf *c = new_conf();
+	char err[512] = "";
+
+	assert_int_equal(load_text("rules = ( { name = \"a\"; dst = \"192.0.2.1\"; } );\n", c, err,
+				   sizeof(err)), 0);
+	assert_false(c->metrics.enabled);
+	conf_free(c);
+	assert_int_equal(load_text("metrics = { listen = \"127.0.0.1:9464\"; };\n"
+				   "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; } );\n", c, err,
+				   sizeof(err)), 0);
+	assert_true(c->metrics.enabled);
+	assert_int_equal(c->metrics.family, 4);
+	assert_memory_equal(c->metrics.addr, "\x7f\0\0\x01", 4);
+	assert_int_equal(c->metrics.port, 9464);
+	assert_string_equal(c->metrics.listen, "127.0.0.1:9464");
+	conf_free(c);
+	assert_int_equal(load_text("metrics = { listen = \"[::1]:1\"; };\n"
+				   "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; } );\n", c, err,
+				   sizeof(err)), 0);
+	assert_int_equal(c->metrics.family, 6);
+	assert_memory_equal(c->metrics.addr, v6, 16);
+	assert_int_equal(c->metrics.port, 1);
+	conf_free(c);
+	free(c);
+}
+
 static void test_edges(void **state)
 {
 	struct conf *c = new_conf();
@@ -588,6 +618,15 @@ static const struct bad bad_cases[] = {
 	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxx\";\n" R, 1, "shorter than 108 bytes" },
 	{ "secret_file = \"\";\n" R, 1, "'secret_file' must be an absolute" },
+	{ "metrics = { };\n" R, 1, "'metrics' needs 'listen'" },
+	{ "metrics = { listen = \"localhost:9464\"; };\n" R, 1, "'listen' must be \"IPV4:PORT\"" },
+	{ "metrics = { listen = \"127.0.0.1\"; };\n" R, 1, "'listen' must be" },
+	{ "metrics = { listen = \"127.0.0.1:0\"; };\n" R, 1, "'listen' must be" },
+	{ "metrics = { listen = \"127.0.0.1:65536\"; };\n" R, 1, "'listen' must be" },
+	{ "metrics = { listen = \"127.0.0.1:94x\"; };\n" R, 1, "'listen' must be" },
+	{ "metrics = { listen = \"::1:9464\"; };\n" R, 1, "'listen' must be" },
+	{ "\nmetrics = { listen = \"[::1]:9464\"; port = 1; };\n" R, 2,
+	  "unknown setting 'port' in 'metrics'" },
 	{ "syncache = { buckets = 8; };\n" R, 1, "'buckets' is 8, must be 16 to 16777216" },
 	{ "syncache = { buckets = 33554432; };\n" R, 1, "'buckets' is 33554432" },
 	{ "syncache = { buckets = 100; };\n" R, 1, "'buckets' must be a power of two" },
@@ -850,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_rule_count),
 		cmocka_unit_test(test_error_frees),
