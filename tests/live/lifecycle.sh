@@ -13,8 +13,10 @@
 #  3. secret_file across a restart: a client gets its SYN-ACK (a cookie)
 #     from one daemon, the daemon restarts, and the ACK the client then
 #     sends validates by cookie in the new daemon, whose SYN cache is
-#     empty; with a random secret (no secret_file) the same ACK fails, so
-#     the check can fail;
+#     empty; without secret_file the state file carries the secret over
+#     (the same ACK validates); with neither (state_file "") the new
+#     daemon draws a random secret and the same ACK fails, so the checks
+#     can fail;
 #  4. a reload rewrites the chains without letting a segment pass them: a
 #     stream through the daemon (every segment in userspace) while 20
 #     reloads alternate two rule sets; in the capture at the client every
@@ -140,8 +142,14 @@ grow() {	# NAME: the counter's growth since held_ack's snapshot
 with_secret() {
 	write_conf "secret_file = \"$TMP/secret\";"
 }
+state_only() {
+	write_conf
+}
+# The negative control: no secret file and no state file to carry the
+# secret over (state_file describes the lab, so this is no override).
 without_secret() {
 	write_conf
+	sed -i 's|^state_file = .*|state_file = "";|' "$CONF"
 }
 
 with_secret
@@ -154,6 +162,11 @@ check_eq "secret_file: validated by cookie in the new daemon" "$(grow cookie_val
 check_eq "secret_file: not by its (empty) SYN cache" "$(grow syncache_hit)" 0
 check_eq "secret_file: the backend connection opened" "$(grow backend_established)" 1
 # The negative control: a random secret per start, the same sequence.
+held_ack 42003 state_only
+echo "state file: $(cat "$TMP/held.42003/out")"
+check_eq "state file: the ACK to the old daemon's SYN-ACK completes" \
+	"$(cat "$TMP/held.42003/out.rc")" 0
+check_eq "state file: validated by cookie in the new daemon" "$(grow cookie_valid)" 1
 held_ack 42002 without_secret
 echo "random secret: $(cat "$TMP/held.42002/out")"
 check "random secret: the ACK does not complete" test "$(cat "$TMP/held.42002/out.rc")" != 0

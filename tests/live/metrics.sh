@@ -87,7 +87,9 @@ for name, want in text.items():
     if int(got) != want:
         errors.append("%s: metrics %s, stats %d" % (name, got, want))
     queues = sorted(s.labels.get("queue", "-") for s in f.samples)
-    daemon_wide = name == "xdp_interfaces" or (name.startswith("xdp_") and name != "xdp_map_errors")
+    # DAEMON scope in src/daemon/stats.h, and the XDP stage's counters
+    daemon_wide = name in ("xdp_interfaces", "rules_reinstalled", "flows_adopted") or \
+        (name.startswith("xdp_") and name != "xdp_map_errors")
     if queues != (["-"] if daemon_wide else ["0", "1"]):
         errors.append("%s: queue labels %r" % (name, queues))
 r = family("verdict_reasons")
