@@ -56,8 +56,8 @@ struct xdp_rule {
 	uint8_t wscale;             /* OPT_ON value, fallback for OPT_AUTO */
 	uint8_t ecn;
 	uint8_t lists;              /* XDP_LIST_ALLOW | XDP_LIST_DENY: the rule has it */
-	uint16_t mss;
-	uint16_t pad;
+	uint16_t mss;               /* OPT_ON value; for OPT_AUTO, AUTO_MSS4 */
+	uint16_t mss6;              /* OPT_ON value; for OPT_AUTO, AUTO_MSS6 */
 	uint32_t syn_rate;          /* syn_rate_per_source; 0: none */
 	uint32_t syn_burst;         /* 0: equal to syn_rate */
 };

@@ -722,7 +722,7 @@ static __always_inline void negotiate(const struct xdp_rule *r, const struct seg
 		__builtin_memcpy(lk.addr, s->dst, 16);
 		lo = bpf_map_lookup_elem(&learned, &lk);
 	}
-	n->mss = r->mss_mode == OPT_AUTO && lo ? lo->mss : r->mss;
+	n->mss = r->mss_mode == OPT_AUTO && lo ? lo->mss : s->v4 ? r->mss : r->mss6;
 	if (r->mss_mode == OPT_OFF)
 		n->mss = 0;
 	n->ws = WS_NONE;

@@ -47,7 +47,10 @@ static struct nego negotiate(struct engine *e, const struct rule *r, const struc
 	if (r->mss_mode == OPT_AUTO || r->wscale_mode == OPT_AUTO || r->sack_mode == OPT_AUTO ||
 	    r->ts_mode == OPT_AUTO)
 		learned_get(e->learned, &k->saddr, k->sport, &lo);
-	n.mss = r->mss_mode == OPT_AUTO && lo.valid ? lo.mss : r->mss;
+	if (r->mss_mode == OPT_AUTO)
+		n.mss = lo.valid ? lo.mss : addr_is_v4(&k->saddr) ? AUTO_MSS4 : AUTO_MSS6;
+	else
+		n.mss = r->mss;
 	if (r->mss_mode == OPT_OFF)
 		n.mss = 0;
 	if ((o->have & TO_WSCALE) && r->wscale_mode != OPT_OFF) {

@@ -30,6 +30,11 @@ enum opt_mode {
 	OPT_AUTO,
 };
 
+/* The MSS mss "auto" announces before the server's own is learned: what a
+ * 1500-byte link carries in each family, as the kernel announces on one. */
+#define AUTO_MSS4 1460
+#define AUTO_MSS6 1440
+
 #define RULE_NAME_MAX 32
 #define RULE_MAX_PORTS 64
 
@@ -42,7 +47,7 @@ struct rule {
 	uint8_t nports;
 	enum rule_action action;
 	enum opt_mode mss_mode;
-	uint16_t mss;                    /* OPT_ON value; fallback for OPT_AUTO */
+	uint16_t mss;                    /* OPT_ON value */
 	enum opt_mode wscale_mode;
 	uint8_t wscale;
 	enum opt_mode sack_mode;

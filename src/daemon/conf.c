@@ -765,7 +765,7 @@ static void rule_defaults(struct rule *r)
 	*r = (struct rule){
 		.action = RULE_PROXY,
 		.mss_mode = OPT_AUTO,
-		.mss = 1460,
+		.mss = AUTO_MSS4,
 		.wscale_mode = OPT_AUTO,
 		.wscale = 7,
 		.sack_mode = OPT_AUTO,

@@ -92,7 +92,8 @@ static struct xdp_rule rule_of(const struct rule *r)
 		.wscale = r->wscale,
 		.ecn = r->ecn,
 		.lists = (uint8_t)((r->allow ? XDP_LIST_ALLOW : 0) | (r->deny ? XDP_LIST_DENY : 0)),
-		.mss = r->mss,
+		.mss = r->mss_mode == OPT_AUTO ? AUTO_MSS4 : r->mss,
+		.mss6 = r->mss_mode == OPT_AUTO ? AUTO_MSS6 : r->mss,
 		.syn_rate = r->syn_rate_per_source,
 		.syn_burst = r->syn_burst_per_source,
 	};
