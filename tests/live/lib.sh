@@ -311,7 +311,7 @@ wait_gone() {
 start_listener() {
 	sl_sock=$1 sl_out=$2
 	shift 2
-	bg_ns "$GW" timeout 300 "$PY" "$LIVE_DIR/unix_listener.py" "$sl_sock" "$sl_out" \
+	bg_ns "$DAEMON_NS" timeout 300 "$PY" "$LIVE_DIR/unix_listener.py" "$sl_sock" "$sl_out" \
 		--seconds 290 "$@"
 	i=0
 	until [ -S "$sl_sock" ]; do

@@ -100,10 +100,14 @@ PKGCONF=$ROOT/etc/synproxyd/synproxyd.conf
 cp "$PKGCONF" "$TMP/packaged.conf"
 check "the packaged configuration is the example" \
 	cmp -s "$TMP/packaged.conf" "$top_srcdir/etc/synproxyd.conf.example"
+# The metrics endpoint is off by default; its lines are uncommented as
+# shipped, to check that it serves under the unit's sandbox.
 sed -i -e 's|"198\.51\.100\.0/24"|"192.0.2.0/24"|' -e 's|"2001:db8:100::/48"|"2001:db8:1::/48"|' \
-	"$PKGCONF"
-check_eq "lines changed in the packaged configuration (the allow list)" \
-	"$(diff "$TMP/packaged.conf" "$PKGCONF" | grep -c '^>')" 1
+	-e 's|^# metrics = {|metrics = {|' -e 's|^#\tlisten = "127.0.0.1:9464";|\tlisten = "127.0.0.1:9464";|' \
+	-e '/^\tlisten = "127.0.0.1:9464";/{n;s|^# };|};|}' "$PKGCONF"
+diff "$TMP/packaged.conf" "$PKGCONF"
+check_eq "lines changed in the packaged configuration (the allow list, metrics)" \
+	"$(diff "$TMP/packaged.conf" "$PKGCONF" | grep -c '^>')" 4
 cp "$PKGCONF" "$TMP/lab.conf"
 
 # ---- boot -----------------------------------------------------------------------------
@@ -113,7 +117,9 @@ systemd-nspawn --quiet --register=no --keep-unit --console=passive \
 	--network-namespace-path="/run/netns/$GW" -D "$ROOT" -b >"$TMP/nspawn.log" 2>&1 &
 NSPAWN=$!
 i=0
-until INIT=$(pgrep -P "$NSPAWN" 2>/dev/null | head -n 1) && [ -n "$INIT" ]; do
+# The container's init: nspawn's child once it runs systemd (nspawn forks
+# helpers first).
+until INIT=$(pgrep -P "$NSPAWN" -x systemd 2>/dev/null | head -n 1) && [ -n "$INIT" ]; do
 	i=$((i + 1))
 	[ $i -gt 100 ] && fail "the container did not start: $(tail -n 5 "$TMP/nspawn.log")"
 	sleep 0.1
@@ -198,6 +204,24 @@ echo_once() {	# PORT: one line echoed through a new connection
 check_eq "the web port (an echo server on 80) through the proxy" "$(echo_once 80)" ok
 check_ge "the daemon answered the SYNs" "$(ctl_counter syn_received)" 2
 check "journal: the start line" sh -c "nsenter -t $INIT -a journalctl -u synproxyd -o cat | grep -q 'started: gateway mode, 2 rules'"
+# The metrics endpoint, from the gateway's namespace (the container's),
+# through the Prometheus client's own parser.
+metrics=$(in_ns "$GW" "$PY" -c '
+from urllib.request import urlopen
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(
+    urlopen("http://127.0.0.1:9464/metrics", timeout=5).read().decode())}
+def val(name):
+    return sum(s.value for s in fams[name].samples if s.name.startswith(name))
+print(len(fams), int(val("synproxyd_syn_received")),
+      int(val("synproxyd_config_last_reload_successful")),
+      "synproxyd_build_info" in fams)
+' 2>&1)
+echo "metrics: $metrics (families, syn_received, last reload ok, build info)"
+set -- $metrics
+check_ge "metrics: families parsed" "${1:-0}" 50
+check_ge "metrics: syn_received matches the traffic" "${2:-0}" 2
+check_eq "metrics: the last (re)load succeeded, build info present" "${3:-}:${4:-}" "1:True"
 
 # ---- reload ----------------------------------------------------------------------------
 log "== reload"

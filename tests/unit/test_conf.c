@@ -367,6 +367,41 @@ static void test_example(void **state)
 	free(c);
 }
 
+/* etc/synproxyd-local.conf.example loads as the local-mode example its
+ * comments describe (tests/live/shipped_local.sh runs it). */
+static void test_example_local(void **state)
+{
+	const char *top = getenv("top_srcdir");
+	struct conf *c = new_conf();
+	char path[1024], err[512] = "";
+	const struct rule *r;
+	struct addr a;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/etc/synproxyd-local.conf.example", top ? top : ".");
+	if (conf_load(path, c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c->mode, CONF_MODE_LOCAL);
+	assert_int_equal(c->queue.count, 2);
+	assert_int_equal(c->policy.nrules, 3);
+	r = &c->policy.rules[0];
+	assert_string_equal(r->name, "web4");
+	assert_v4_prefix(&r->dst, 203, 0, 113, 2, 32);
+	assert_int_equal(r->nports, 2);
+	assert_int_equal(r->ports[0], 80);
+	assert_int_equal(r->ports[1], 443);
+	assert_string_equal(c->policy.rules[1].name, "web6");
+	assert_int_equal(c->policy.rules[1].dst.len, 128);
+	r = &c->policy.rules[2];
+	assert_string_equal(r->name, "redis");
+	a = v4(198, 51, 100, 10);
+	assert_true(cidrset_contains(r->allow, &a));
+	a = v4(192, 0, 2, 10);
+	assert_false(cidrset_contains(r->allow, &a));
+	conf_free(c);
+	free(c);
+}
+
 static void test_ipv6(void **state)
 {
 	static const char text[] =
@@ -886,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_reset_default),
 		cmocka_unit_test(test_example),
+		cmocka_unit_test(test_example_local),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_edges),
