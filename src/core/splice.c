@@ -523,7 +523,7 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		s.seq = f->fl_iss + 1;
 		s.ack = f->fl_c_nxt;
 		s.flags = TCPH_ACK;
-		s.win = (uint16_t)(w ? w : 1);
+		s.win = (uint16_t)(w > 65535 ? 65535 : w);
 		if ((f->fl_flags & FL_TS) && (f->fl_flags & FL_B_TS)) {
 			wo.have = TO_TS;
 			wo.tsval = o.tsval + f->fl_s2c.tsval_add;
