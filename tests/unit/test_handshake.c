@@ -348,6 +348,60 @@ static void test_half_open_limit_added_by_reload(void **state)
 	env_free(v);
 }
 
+/* A second rule, for another server, ahead of or behind the env's. */
+static void web_rule(struct rule *r)
+{
+	default_rule(r);
+	strcpy(r->name, "web");
+	addr4(&r->dst.addr, 198, 51, 100, 9);
+	r->ports[0] = 80;
+	r->mss = 1220;
+	r->wscale = 2;
+}
+
+static void redis_then_web(struct env *v)
+{
+	web_rule(&v->pol.rules[1]);
+	v->pol.nrules = 2;
+}
+
+/* A reload that reorders the rules and changes the redis rule's options
+ * while a handshake is half open: the retransmitted SYN-ACK and the flow
+ * made from the client's ACK keep the window scale the client was told
+ * (7) and take the rest from the redis rule in force (MSS 1400), not from
+ * the rule that now has the index the entry was made under (web: MSS
+ * 1220, window scale 2). */
+static void test_reload_keeps_half_open_entries(void **state)
+{
+	struct env *v = env_new(redis_then_web);
+	struct policy reordered = v->pol;
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct pkt p;
+	struct tcpopt so;
+
+	reordered.rules[0] = v->pol.rules[1];
+	reordered.rules[1] = v->pol.rules[0];
+	reordered.rules[1].mss = 1400;
+	reordered.rules[1].wscale = 9;
+	engine_set_policy(v->e, &reordered);
+	v->now += v->cfg.syncache.rto_ms;
+	engine_tick(v->e, v->now, &v->out);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(p.seq, iss);
+	assert_true(so.have & TO_WSCALE);
+	assert_int_equal(so.wscale, 7);
+	assert_int_equal(so.mss, 1400);
+
+	do_ack(v, iss, ts, NULL);
+	do_synack(v, 7, 5000);
+	assert_true(v->out.offer);
+	assert_int_equal(v->out.offer_flow.our_wscale, 7);
+	assert_false(v->out.offer_flow.rescaled);
+	engine_set_policy(v->e, &v->pol);
+	env_free(v);
+}
+
 static void auto_rule(struct env *v)
 {
 	v->pol.rules[0].wscale_mode = OPT_AUTO;
@@ -424,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_syn_rate_limit),
 		cmocka_unit_test(test_half_open_limit),
 		cmocka_unit_test(test_half_open_limit_added_by_reload),
+		cmocka_unit_test(test_reload_keeps_half_open_entries),
 		cmocka_unit_test(test_learned_options),
 		cmocka_unit_test(test_cookie_crosscheck_agrees),
 		cmocka_unit_test(test_shared_secret_wallclock),
