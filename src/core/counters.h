@@ -31,7 +31,7 @@
 	X(syn_received, "client SYNs to proxied services")                   \
 	X(syn_rate_limited, "dropped: per-source SYN rate exceeded")         \
 	X(syn_on_flow, "SYNs for a tuple with a live flow (answered by a challenge ACK)") \
-	X(challenge_ack_limited, "challenge ACKs not sent: over the global rate")  \
+	X(challenge_ack_limited, "challenge ACKs not sent: over the flow's rate or the engine's") \
 	X(syn_duplicate, "retransmitted client SYNs answered again")         \
 	X(synack_sent, "SYN-ACKs sent to clients")                           \
 	X(synack_retrans, "SYN-ACKs retransmitted from the SYN cache")       \
@@ -68,6 +68,8 @@
 	X(held_released, "held packets released to the backend")            \
 	X(held_dropped, "held packets dropped (limit or flow failure)")      \
 	X(rst_out_of_window, "dropped: RST outside the receive window")      \
+	X(rst_in_window, "dropped: RST in the window but not exact (answered by a challenge ACK)") \
+	X(seg_out_of_window, "segments outside the window or acknowledging unsent data: not tracked") \
 	X(rst_sent, "RSTs the proxy sent")                                   \
 	X(reset_action, "handshakes answered with RST by a reset rule")      \
 	X(reset_pass, "packets let through after a reset handshake")         \

@@ -93,6 +93,7 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 	_Static_assert(ENGINE_SECRET_LEN == COOKIE_SECRET_LEN, "one master secret");
 	cookie_keys_init(&e->cookie_keys, secret);
 	derive_key(secret, "synproxyd isn", e->isn_key);
+	derive_key(secret, "synproxyd challenge", e->challenge_key);
 	e->ts_base = engine_ts_base(secret);
 	derive_key(secret, "synproxyd syncache", k);
 	e->sc = c->cookies == COOKIES_ALWAYS ? NULL : syncache_new(&c->syncache, k);
@@ -238,7 +239,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	f = flowtab_lookup(e->ft, &k);
 	if (f && (fl & TCPH_SYN) && !(fl & TCPH_ACK)) {
 		if (f->fl_state != FLOW_TIME_WAIT) {
-			splice_challenge(e, f, now_ms, out);
+			splice_challenge(e, f, DIR_CLIENT, now_ms, out);
 			count_verdict(e, out, VERDICT_DROP, CNT_syn_on_flow);
 			return;
 		}

@@ -41,7 +41,7 @@ struct engine_config {
 	uint32_t established_idle_ms;   /* idle flow expiry */
 	uint32_t fin_wait_ms;           /* after the first FIN */
 	uint32_t time_wait_ms;          /* after both FINs are acknowledged */
-	uint32_t rst_grace_ms;          /* idle expiry after an in-window inexact RST */
+	uint32_t rst_grace_ms;          /* an offloaded flow's life in userspace */
 	uint16_t synack_window;         /* window in our SYN-ACKs */
 	uint32_t srclimit_slots;
 	uint32_t learned_slots;

@@ -41,7 +41,9 @@ struct engine {
 	struct passlist *pass;
 	int64_t wall_offset_ms;     /* wall clock - now_ms, for the cookie counter */
 	uint64_t sc_pressure_until; /* the SYN cache refused a SYN less than an rto ago */
-	uint64_t challenge_second;  /* now_ms / 1000 of the current challenge budget */
+	uint8_t challenge_key[SIPHASH_KEY_LEN];  /* draws each second's budget */
+	uint32_t challenge_second;  /* now_ms / 1000 of the current challenge budget */
+	uint32_t challenge_budget;  /* challenge ACKs allowed in that second (0: not drawn) */
 	uint32_t challenge_sent;    /* challenge ACKs sent in that second */
 	uint64_t cnt[CNT_MAX];
 };
@@ -155,9 +157,11 @@ void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct
 void splice_server(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
 		   struct engine_out *out);
 
-/* Answers a client SYN on the live flow f with a challenge ACK (RFC 5961
- * section 4), within the engine-wide budget. */
-void splice_challenge(struct engine *e, const struct flow *f, uint64_t now_ms,
+/* Answers a segment from side `to` of f that must not change it (a client
+ * SYN on the live flow, RFC 5961 section 4; an inexact RST in the window,
+ * section 3) with a challenge ACK to that side, within f's budget and the
+ * engine's (splice.c). */
+void splice_challenge(struct engine *e, struct flow *f, enum dir to, uint64_t now_ms,
 		      struct engine_out *out);
 
 /* Ends f, counted as why: its held segments are dropped, its end reported
