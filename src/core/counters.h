@@ -76,6 +76,8 @@
 	X(passthrough, "server packets for no flow passed untouched")        \
 	X(window_rescaled, "segments whose window was rescaled")             \
 	X(ts_missing, "flows whose backend dropped timestamps")              \
+	X(ecn_declined, "flows whose backend declined the ECN their client has (kept in userspace)") \
+	X(ecn_ce_dropped, "dropped: CE-marked client segments to a backend without ECN") \
 	X(options_learned, "SYN-ACK option sets learned from backends")      \
 	X(flows_offloaded, "flows handed to the kernel fast path")           \
 	X(offload_released, "offloaded flows forgotten after their grace time") \

@@ -44,6 +44,7 @@ const char *flow_state_name(enum flow_state s);
 #define FL_COOKIE 0x0400      /* created from a cookie (no SYN cache entry) */
 #define FL_OFFLOADED 0x0800   /* the kernel translates it (engine_offloaded) */
 #define FL_CHALLENGED 0x1000  /* a challenge ACK was sent (fl_challenge_ms valid) */
+#define FL_B_ECN 0x2000       /* the backend agreed to ECN (an ECN-setup SYN-ACK) */
 
 struct flow {
 	struct conn_key fl_key;

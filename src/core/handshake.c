@@ -62,7 +62,13 @@ static struct nego negotiate(struct engine *e, const struct rule *r, const struc
 		 (r->sack_mode == OPT_ON || !lo.valid || lo.sack);
 	n.ts = (o->have & TO_TS) && r->ts_mode != OPT_OFF &&
 	       (r->ts_mode == OPT_ON || !lo.valid || lo.ts);
-	n.ecn = ecn_setup && r->ecn;
+	/* ECN only where every way to the handshake ACK carries it: a
+	 * cookie does in its timestamp bits alone (cookie.c), and with
+	 * cookies on any SYN-ACK may come back as a cookie (an entry evicted
+	 * or shed, a restart with a shared secret, the XDP stage), after
+	 * which the backend SYN would go without ECN to a client that was
+	 * told it has it. */
+	n.ecn = ecn_setup && r->ecn && (n.ts || e->cfg.cookies == COOKIES_OFF);
 	return n;
 }
 

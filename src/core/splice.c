@@ -88,6 +88,34 @@ static void send_client_rst(struct engine *e, struct engine_out *out, const stru
 	engine_emit(e, out, DIR_CLIENT, &s);
 }
 
+/* Whether the client of f was told ECN works but its backend declined
+ * it (RFC 3168: its SYN-ACK was no ECN-setup SYN-ACK). */
+static bool ecn_declined(const struct flow *f)
+{
+	return (f->fl_flags & (FL_ECN | FL_B_ECN)) == FL_ECN && f->fl_state != FLOW_BACKEND_SYN;
+}
+
+/* Fits a client segment of f to a backend that declined ECN: its ECT
+ * mark is cleared, since the backend would ignore a CE mark and the
+ * client would never hear of the congestion, and a CE-marked segment is
+ * dropped, the signal a router gives a flow without ECN (RFC 6040's rule
+ * for a Not-ECT inner header).  False (counted) when p must be dropped. */
+static bool ecn_fit(struct engine *e, const struct flow *f, struct pkt *p)
+{
+	uint8_t ecn;
+
+	if (!ecn_declined(f))
+		return true;
+	ecn = packet_ecn(p);
+	if (ecn == IP_ECN_CE) {
+		count(e, CNT_ecn_ce_dropped);
+		return false;
+	}
+	if (ecn != IP_ECN_NOT_ECT)
+		packet_clear_ecn(p);
+	return true;
+}
+
 void splice_release_held(struct engine *e, struct engine_out *out, struct flow *f,
 			 enum verdict v)
 {
@@ -104,7 +132,8 @@ void splice_release_held(struct engine *e, struct engine_out *out, struct flow *
 		r->data = data;
 		r->len = len;
 		r->verdict = v;
-		if (v == VERDICT_ACCEPT && packet_parse(&p, data, len) == PKT_OK) {
+		if (v == VERDICT_ACCEPT && packet_parse(&p, data, len) == PKT_OK &&
+		    ecn_fit(e, f, &p)) {
 			translate_apply(&p, &f->fl_c2s);
 			count(e, CNT_held_released);
 		} else {
@@ -478,6 +507,10 @@ static void forward(struct engine *e, struct flow *f, struct pkt *p, const struc
 		count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
 		return;
 	}
+	if (from == DIR_CLIENT && !ecn_fit(e, f, p)) {
+		set_verdict(out, VERDICT_DROP, CNT_ecn_ce_dropped);
+		return;
+	}
 	if (!acceptable(f, p, from)) {
 		translate_apply(p, x);
 		out->modified = true;
@@ -591,6 +624,10 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		f->fl_flags |= FL_B_TS;
 	else if (f->fl_flags & FL_TS)
 		count(e, CNT_ts_missing);
+	if ((p->flags & (TCPH_ECE | TCPH_CWR)) == TCPH_ECE)
+		f->fl_flags |= FL_B_ECN;
+	else if (f->fl_flags & FL_ECN)
+		count(e, CNT_ecn_declined);
 	set_translation(f, o.tsval);
 	f->fl_s_wnd = p->win;   /* SYN windows are never scaled */
 	if (p->win > f->fl_s_maxwnd)
@@ -638,7 +675,8 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		engine_emit(e, out, DIR_CLIENT, &s);
 	}
 	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.established_idle_ms);
-	out->offer = true;
+	/* The kernel's fast path would not fit ECN to the backend. */
+	out->offer = !ecn_declined(f);
 	splice_describe(f, now_ms, &out->offer_flow);
 	set_verdict(out, VERDICT_DROP, CNT_backend_established);
 }

@@ -402,6 +402,45 @@ static void test_reload_keeps_half_open_entries(void **state)
 	env_free(v);
 }
 
+static void no_cookies(struct env *v)
+{
+	v->cfg.cookies = COOKIES_OFF;
+}
+
+/* The SYN-ACK flags answering an ECN-setup SYN with options o. */
+static uint8_t ecn_synack_flags(struct env *v, const struct tcpopt *o)
+{
+	uint8_t buf[256];
+	struct seginfo si = { .flags = TCPH_SYN | TCPH_ECE | TCPH_CWR, .seq = CISN, .win = 29200,
+			      .opt = *o };
+	struct pkt p;
+	struct tcpopt so;
+
+	assert_int_equal(feed(v, &si, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	v->cport++;
+	return p.flags;
+}
+
+/* ECN is offered only where the handshake ACK can bring it back (issue
+ * 13, item 5): with cookies on, a SYN without timestamps gets no ECE,
+ * since a cookie carries ECN only in its timestamp bits; with timestamps,
+ * or with cookies off (the SYN cache is then the only way), it does. */
+static void test_ecn_offered_only_where_carried(void **state)
+{
+	struct tcpopt no_ts = linux_syn_opts;
+	struct env *v = env_new(NULL);
+
+	no_ts.have &= (uint8_t)~TO_TS;
+	assert_int_equal(ecn_synack_flags(v, &no_ts), TCPH_SYN | TCPH_ACK);
+	assert_int_equal(ecn_synack_flags(v, &linux_syn_opts), TCPH_SYN | TCPH_ACK | TCPH_ECE);
+	env_free(v);
+	v = env_new(no_cookies);
+	assert_int_equal(ecn_synack_flags(v, &no_ts), TCPH_SYN | TCPH_ACK | TCPH_ECE);
+	env_free(v);
+}
+
 static void auto_rule(struct env *v)
 {
 	v->pol.rules[0].wscale_mode = OPT_AUTO;
@@ -479,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_half_open_limit),
 		cmocka_unit_test(test_half_open_limit_added_by_reload),
 		cmocka_unit_test(test_reload_keeps_half_open_entries),
+		cmocka_unit_test(test_ecn_offered_only_where_carried),
 		cmocka_unit_test(test_learned_options),
 		cmocka_unit_test(test_cookie_crosscheck_agrees),
 		cmocka_unit_test(test_shared_secret_wallclock),

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "testutil.h"
 #include "seq.h"
 
@@ -832,6 +833,93 @@ static void test_client_rst_in_backend_handshake(void **state)
 	env_free(v);
 }
 
+/* A flow whose client asked for ECN (and got it): the SYN, the ACK with
+ * nothing, a CE-marked and an ECT(0) data segment held before the
+ * backend answers, then the backend's SYN-ACK, with ECE when
+ * backend_ecn.  Returns our ISN. */
+static uint32_t ecn_flow(struct env *v, bool backend_ecn)
+{
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN | TCPH_ECE | TCPH_CWR, .seq = CISN, .win = 29200,
+			       .opt = linux_syn_opts };
+	struct seginfo ack = { .flags = TCPH_ACK, .seq = CISN + 1, .win = 229,
+			       .opt = { .have = TO_TS, .tsval = 2959270800u } };
+	struct seginfo d = ack;
+	struct seginfo sa = { .from_server = true, .seq = BISN, .ack = CISN + 1, .win = 28960,
+			      .flags = TCPH_SYN | TCPH_ACK | (backend_ecn ? TCPH_ECE : 0),
+			      .opt = { .have = TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE, .mss = 1460,
+				       .wscale = 7, .tsval = 5000, .tsecr = 2959270800u } };
+	struct pkt p;
+	struct tcpopt o;
+	uint32_t iss;
+
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(p.flags, TCPH_SYN | TCPH_ACK | TCPH_ECE);
+	iss = p.seq;
+	ack.ack = iss + 1;
+	ack.opt.tsecr = o.tsval;
+	assert_int_equal(feed(v, &ack, buf, sizeof(buf)), VERDICT_DROP);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(p.flags, TCPH_SYN | TCPH_ECE | TCPH_CWR);
+	d.flags = TCPH_ACK | TCPH_PSH;
+	d.ack = iss + 1;
+	d.opt.tsecr = o.tsval;
+	d.payload = "CE";
+	d.tos = IP_ECN_CE;
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	d.seq += 2;
+	d.payload = "ECT";
+	d.tos = IP_ECN_ECT0;
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	assert_int_equal(feed(v, &sa, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_backend_established);
+	return iss;
+}
+
+/* The ECN field of the IP packet at data. */
+static uint8_t ecn_of(const uint8_t *data, uint32_t len)
+{
+	struct pkt p;
+
+	assert_int_equal(packet_parse(&p, (uint8_t *)(uintptr_t)data, len), PKT_OK);
+	assert_true(packet_tcp_csum_ok(&p));
+	assert_int_equal(csum_fold(csum_add(0, data, 20)), 0);
+	return packet_ecn(&p);
+}
+
+/* A backend that declines the ECN its client was given (issue 13, item
+ * 5; RFC 3168): the client's ECT marks are cleared on the way to it and
+ * CE-marked segments dropped, held ones too, and the flow stays in
+ * userspace.  A backend that agrees gets every mark untouched. */
+static void test_ecn_backend_declines(void **state)
+{
+	for (int agrees = 0; agrees < 2; agrees++) {
+		struct env *v = env_new(NULL);
+		uint8_t buf[256];
+		uint32_t iss = ecn_flow(v, agrees);
+		struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 6, .ack = iss + 1,
+				     .win = 229, .payload = "data", .tos = IP_ECN_ECT0 };
+
+		/* The held segments: the ACK to the backend, then the two. */
+		assert_int_equal(v->out.nrelease, 2);
+		assert_int_equal(v->out.release[0].verdict, agrees ? VERDICT_ACCEPT : VERDICT_DROP);
+		assert_int_equal(v->out.release[1].verdict, VERDICT_ACCEPT);
+		assert_int_equal(ecn_of(v->out.release[1].data, v->out.release[1].len),
+				 agrees ? IP_ECN_ECT0 : IP_ECN_NOT_ECT);
+		assert_int_equal(v->out.offer, agrees);
+		assert_int_equal(cnt(v, CNT_ecn_declined), !agrees);
+
+		assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_ACCEPT);
+		assert_int_equal(ecn_of(buf, 20 + 20 + 4), agrees ? IP_ECN_ECT0 : IP_ECN_NOT_ECT);
+		d.seq += 4;
+		d.tos = IP_ECN_CE;
+		assert_int_equal(feed(v, &d, buf, sizeof(buf)), agrees ? VERDICT_ACCEPT : VERDICT_DROP);
+		assert_int_equal(cnt(v, CNT_ecn_ce_dropped), agrees ? 0 : 2);
+		env_free(v);
+	}
+}
+
 static void test_rescaled_flow_flagged(void **state)
 {
 	struct env *v = env_new(NULL);
@@ -954,6 +1042,7 @@ int main(void)
 		cmocka_unit_test(test_challenge_budget_engine_wide),
 		cmocka_unit_test(test_backend_rst_needs_ack),
 		cmocka_unit_test(test_client_rst_in_backend_handshake),
+		cmocka_unit_test(test_ecn_backend_declines),
 		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),
 		cmocka_unit_test(test_full_table_recycles_time_wait),
 	};

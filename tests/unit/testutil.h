@@ -230,6 +230,7 @@ struct seginfo {
 	uint8_t flags;
 	uint32_t seq, ack;
 	uint16_t win;
+	uint8_t tos;            /* the IP header's TOS / traffic class (ECN) */
 	struct tcpopt opt;      /* have == 0: no options */
 	const char *payload;
 };
@@ -242,7 +243,7 @@ static inline uint32_t mk(struct env *v, const struct seginfo *si, uint8_t *buf,
 		.sport = si->from_server ? v->sport : v->cport,
 		.dport = si->from_server ? v->cport : v->sport,
 		.seq = si->seq, .ack = si->ack, .win = si->win, .flags = si->flags,
-		.opt = si->opt.have ? &si->opt : NULL,
+		.tos = si->tos, .opt = si->opt.have ? &si->opt : NULL,
 	};
 	size_t len = packet_build(buf, cap, &s), plen = si->payload ? strlen(si->payload) : 0;
 	struct pkt p;
