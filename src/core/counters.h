@@ -74,11 +74,13 @@
 	X(reset_action, "handshakes answered with RST by a reset rule")      \
 	X(reset_pass, "packets let through after a reset handshake")         \
 	X(passthrough, "server packets for no flow passed untouched")        \
+	X(server_wrong_side, "dropped: a protected server's packet that came from elsewhere") \
 	X(window_rescaled, "segments whose window was rescaled")             \
 	X(ts_missing, "flows whose backend dropped timestamps")              \
 	X(ecn_declined, "flows whose backend declined the ECN their client has (kept in userspace)") \
 	X(ecn_ce_dropped, "dropped: CE-marked client segments to a backend without ECN") \
-	X(options_learned, "SYN-ACK option sets learned from backends")      \
+	X(options_learned, "option sets backends agreed on, now offered to clients") \
+	X(options_refused, "backend SYN-ACKs not learned from: MSS or window scale out of range, side unchecked") \
 	X(flows_offloaded, "flows handed to the kernel fast path")           \
 	X(offload_released, "offloaded flows forgotten after their grace time") \
 	X(offload_withdrawn, "offloaded flows back in userspace for a FIN or RST the kernel missed")

@@ -328,12 +328,16 @@ void engine_input(struct engine *e, uint8_t *data, uint32_t len, const struct en
 		struct flow *f;
 
 		out->dir = DIR_SERVER;
-		key_of(&p, DIR_SERVER, &k);
-		f = flowtab_lookup(e->ft, &k);
-		if (f)
-			splice_server(e, f, &p, now_ms, out);
-		else
-			count_verdict(e, out, VERDICT_ACCEPT, CNT_passthrough);
+		if (m && m->side == SIDE_WRONG) {
+			count_verdict(e, out, VERDICT_DROP, CNT_server_wrong_side);
+		} else {
+			key_of(&p, DIR_SERVER, &k);
+			f = flowtab_lookup(e->ft, &k);
+			if (f)
+				splice_server(e, f, &p, m, now_ms, out);
+			else
+				count_verdict(e, out, VERDICT_ACCEPT, CNT_passthrough);
+		}
 	} else {
 		count_verdict(e, out, VERDICT_ACCEPT, CNT_no_rule);
 	}

@@ -25,6 +25,7 @@
 
 #define WS_NONE 0xff
 #define DEFAULT_MSS 536      /* RFC 9293: MSS assumed when none is sent */
+#define DEFAULT_MSS6 1220    /* RFC 8200: the same for IPv6 (1280 - 60) */
 
 struct engine {
 	struct engine_config cfg;
@@ -153,9 +154,9 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
 		   uint64_t now_ms, struct engine_out *out);
 
-/* A server segment of flow f. */
-void splice_server(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
-		   struct engine_out *out);
+/* A server segment of flow f, from the side m says (m may be NULL). */
+void splice_server(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
+		   uint64_t now_ms, struct engine_out *out);
 
 /* Answers a segment from side `to` of f that must not change it (a client
  * SYN on the live flow, RFC 5961 section 4; an inexact RST in the window,

@@ -574,34 +574,64 @@ void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct
 	forward(e, f, p, &o, DIR_CLIENT, now_ms, out);
 }
 
-/* Records the options the backend of f announced in its SYN-ACK (o),
- * for rules whose options are "auto", and reports a change. */
+/* Counts the options the backend of f announced in its SYN-ACK (o) toward
+ * what rules whose options are "auto" offer clients, and reports a change
+ * (out->learned, which the XDP stage mirrors).  Only a sane set counts
+ * (an MSS a host must accept at least, RFC 9293 and RFC 8200; a window
+ * scale RFC 7323 allows), only from a SYN-ACK known to come from the
+ * backends' side, and a new set is used only once LEARNED_AGREE
+ * SYN-ACKs in a row agree on it: a forged or odd SYN-ACK must not change
+ * what every later client is offered. */
 static void learn(struct engine *e, const struct flow *f, const struct tcpopt *o,
-		  struct engine_out *out)
+		  const struct engine_meta *m, struct engine_out *out)
 {
-	struct learned_opts old, lo = {
-		.mss = (o->have & TO_MSS) ? o->mss : DEFAULT_MSS,
-		.wscale = (o->have & TO_WSCALE) ? f->fl_b_ws : WS_NONE,
+	uint16_t min_mss = addr_is_v4(&f->fl_key.saddr) ? DEFAULT_MSS : DEFAULT_MSS6;
+	struct learned_opts cur, lo = {
+		.mss = (o->have & TO_MSS) ? o->mss : min_mss,
+		.wscale = (o->have & TO_WSCALE) ? o->wscale : WS_NONE,
 		.sack = o->have & TO_SACKOK,
 		.ts = o->have & TO_TS,
 		.valid = true,
 	};
+	bool known = learned_get(e->learned, &f->fl_key.saddr, f->fl_key.sport, &cur);
+	int ridx = policy_match(e->pol, &f->fl_key.saddr, f->fl_key.sport);
+	const struct rule *r = ridx >= 0 ? &e->pol->rules[ridx] : NULL;
+	/* The "auto" options our SYN did not offer (its client had none). */
+	bool ws = r && r->wscale_mode == OPT_AUTO && !(f->fl_flags & FL_WS);
+	bool sack = r && r->sack_mode == OPT_AUTO && !(f->fl_flags & FL_SACK);
+	bool ts = r && r->ts_mode == OPT_AUTO && !(f->fl_flags & FL_TS);
 
-	if (!learned_get(e->learned, &f->fl_key.saddr, f->fl_key.sport, &old) ||
-	    old.mss != lo.mss || old.wscale != lo.wscale || old.sack != lo.sack ||
-	    old.ts != lo.ts) {
-		out->learned = true;
-		out->learned_addr = f->fl_key.saddr;
-		out->learned_port = f->fl_key.sport;
-		out->learned_opts = lo;
+	if (lo.mss < min_mss || (lo.wscale != WS_NONE && lo.wscale > TCP_MAX_WSCALE) ||
+	    (m && m->side == SIDE_UNCHECKED)) {
+		count(e, CNT_options_refused);
+		return;
 	}
-	learned_put(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo);
+	/* A SYN-ACK says nothing about an option our SYN did not offer: an
+	 * "auto" one keeps what was agreed, and with nothing agreed yet the
+	 * SYN-ACK cannot vote (a client without SACK must not teach that the
+	 * backend has none). */
+	if (ws || sack || ts) {
+		if (!known)
+			return;
+		if (ws)
+			lo.wscale = cur.wscale;
+		if (sack)
+			lo.sack = cur.sack;
+		if (ts)
+			lo.ts = cur.ts;
+	}
+	if (!learned_vote(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo))
+		return;
+	out->learned = true;
+	out->learned_addr = f->fl_key.saddr;
+	out->learned_port = f->fl_key.sport;
+	out->learned_opts = lo;
 	count(e, CNT_options_learned);
 }
 
 /* The backend's SYN-ACK to our SYN: splice the two legs. */
-static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
-			   struct engine_out *out)
+static void backend_synack(struct engine *e, struct flow *f, struct pkt *p,
+			   const struct engine_meta *m, uint64_t now_ms, struct engine_out *out)
 {
 	struct tcpopt o, ao = { .have = 0 };
 	struct seg s;
@@ -632,7 +662,7 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 	f->fl_s_wnd = p->win;   /* SYN windows are never scaled */
 	if (p->win > f->fl_s_maxwnd)
 		f->fl_s_maxwnd = p->win;
-	learn(e, f, &o, out);
+	learn(e, f, &o, m, out);
 
 	/* Complete the backend's handshake in the client's name. */
 	seg_init(&s, &f->fl_key, DIR_SERVER);
@@ -681,12 +711,12 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 	set_verdict(out, VERDICT_DROP, CNT_backend_established);
 }
 
-void splice_server(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
-		   struct engine_out *out)
+void splice_server(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
+		   uint64_t now_ms, struct engine_out *out)
 {
 	if (f->fl_state == FLOW_BACKEND_SYN) {
 		if ((p->flags & (TCPH_SYN | TCPH_ACK | TCPH_RST)) == (TCPH_SYN | TCPH_ACK)) {
-			backend_synack(e, f, p, now_ms, out);
+			backend_synack(e, f, p, m, now_ms, out);
 			return;
 		}
 		/* RFC 9293, SYN-SENT: an RST refuses the connection only

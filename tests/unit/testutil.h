@@ -165,6 +165,7 @@ struct env {
 	struct addr cli, srv;
 	uint16_t cport, sport;
 	uint32_t next_id;
+	enum engine_side side;  /* what feed() says about where a packet came from */
 };
 
 static const uint8_t secret[ENGINE_SECRET_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -264,7 +265,7 @@ static inline uint32_t mk(struct env *v, const struct seginfo *si, uint8_t *buf,
 static inline enum verdict feed(struct env *v, const struct seginfo *si, uint8_t *buf, size_t cap)
 {
 	uint32_t len = mk(v, si, buf, cap);
-	struct engine_meta m = { .id = ++v->next_id };
+	struct engine_meta m = { .id = ++v->next_id, .side = v->side };
 
 	engine_input(v->e, buf, len, &m, v->now, &v->out);
 	return v->out.verdict;
