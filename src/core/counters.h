@@ -64,6 +64,7 @@
 	X(flows_reset, "flows ended by RST")                                 \
 	X(flows_expired, "flows ended by idle timeout")                      \
 	X(flows_full, "dropped: handshake ACK with the flow table full")     \
+	X(flows_source_limited, "handshakes reset: the source holds its rule's max_flows_per_source") \
 	X(time_wait_recycled, "time-wait flows ended early to make room")     \
 	X(held_released, "held packets released to the backend")            \
 	X(held_dropped, "held packets dropped (limit or flow failure)")      \

@@ -102,10 +102,12 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 	e->hold = hold_new(c->hold_bytes_total);
 	derive_key(secret, "synproxyd tables", k);
 	e->src = srclimit_new(c->srclimit_slots, k);
+	derive_key(secret, "synproxyd srcflows", k);
+	e->srcflows = srcflows_new(c->max_flows, k);
 	e->learned = learned_new(c->learned_slots, k);
 	e->pass = passlist_new(c->passlist_slots, k);
 	if ((c->cookies != COOKIES_ALWAYS && !e->sc) || !e->ft || !e->hold || !e->src ||
-	    !e->learned || !e->pass) {
+	    !e->srcflows || !e->learned || !e->pass) {
 		engine_free(e);
 		return NULL;
 	}
@@ -122,6 +124,7 @@ void engine_free(struct engine *e)
 	hold_free(e->hold);
 	if (e->src)
 		srclimit_free(e->src);
+	srcflows_free(e->srcflows);
 	if (e->learned)
 		learned_free(e->learned);
 	if (e->pass)
@@ -419,6 +422,7 @@ void engine_gauges(const struct engine *e, struct engine_gauges *g)
 	 * the allocations and holds this to their sum). */
 	g->memory_bytes = sizeof(*e) + (e->sc ? syncache_memory(e->sc) : 0) +
 			  flowtab_memory(e->ft) + hold_memory(e->hold) + srclimit_memory(e->src) +
+			  srcflows_memory(e->srcflows) +
 			  learned_memory(e->learned) + passlist_memory(e->pass);
 }
 

@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "learned.h"
 #include "passlist.h"
+#include "srcflows.h"
 #include "srclimit.h"
 #include "tcpopt.h"
 
@@ -37,6 +38,7 @@ struct engine {
 	struct flowtab *ft;
 	struct hold *hold;
 	struct srclimit *src;
+	struct srcflows *srcflows;  /* flows per source network (max_flows_per_source) */
 	bool count_half_open;       /* some rule limits half-open entries per source */
 	struct learned *learned;
 	struct passlist *pass;
@@ -136,6 +138,7 @@ bool handshake_tick(struct engine *e, uint64_t now_ms, struct engine_out *out);
 
 enum splice_open_result {
 	SPLICE_FULL,       /* no room in the flow table: nothing changed */
+	SPLICE_SOURCE_FULL,  /* the source holds its rule's flows: nothing changed */
 	SPLICE_OPENED,     /* the flow is made and its backend SYN sent */
 	SPLICE_HELD,       /* the same, and p is held (its verdict is HOLD) */
 };

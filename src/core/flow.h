@@ -45,6 +45,7 @@ const char *flow_state_name(enum flow_state s);
 #define FL_OFFLOADED 0x0800   /* the kernel translates it (engine_offloaded) */
 #define FL_CHALLENGED 0x1000  /* a challenge ACK was sent (fl_challenge_ms valid) */
 #define FL_B_ECN 0x2000       /* the backend agreed to ECN (an ECN-setup SYN-ACK) */
+#define FL_SRC_COUNTED 0x4000 /* counted for its source network (fl_src_len) */
 
 struct flow {
 	struct conn_key fl_key;
@@ -77,6 +78,7 @@ struct flow {
 	uint8_t fl_our_ws;        /* the scale we announced to the client */
 	uint8_t fl_b_ws;          /* the backend's window scale */
 	uint8_t fl_retries;       /* backend SYN retransmissions */
+	uint8_t fl_src_len;       /* its source network's length (mapped space) */
 	struct xlate fl_c2s;      /* applied to client -> server segments */
 	struct xlate fl_s2c;      /* applied to server -> client segments */
 	struct hold_queue fl_held;

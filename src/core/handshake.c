@@ -299,6 +299,19 @@ static void state_from_cookie(struct syn_state *st, const struct conn_key *k, ui
 			       (co->ecn ? SS_ECN : 0));
 }
 
+/* Answers the client's handshake ACK p with an RST, as the server would
+ * for a connection it does not have. */
+static void reset_client(struct engine *e, struct engine_out *out, const struct conn_key *k,
+			 const struct pkt *p)
+{
+	struct seg s;
+
+	seg_init(&s, k, DIR_CLIENT);
+	s.seq = p->ack;
+	s.flags = TCPH_RST;
+	engine_emit(e, out, DIR_CLIENT, &s);
+}
+
 void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 		   const struct conn_key *k, unsigned ridx, uint64_t now_ms,
 		   struct engine_out *out)
@@ -357,6 +370,18 @@ void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 			count_verdict(e, out, VERDICT_DROP, CNT_flows_full);
 			return;
 		}
+		if (opened == SPLICE_SOURCE_FULL) {
+			/* The client's own flows must end first: it is told at
+			 * once, rather than left retransmitting into a table
+			 * that will not take it. */
+			reset_client(e, out, k, p);
+			if (hit) {
+				syncache_remove(e->sc, k, NULL);
+				half_open(e, &k->caddr, -1);
+			}
+			count_verdict(e, out, VERDICT_DROP, CNT_flows_source_limited);
+			return;
+		}
 	}
 	if (hit) {
 		syncache_remove(e->sc, k, NULL);
@@ -366,12 +391,7 @@ void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 		count(e, CNT_cookie_valid);
 	}
 	if (r->action == RULE_RESET) {
-		struct seg s;
-
-		seg_init(&s, k, DIR_CLIENT);
-		s.seq = p->ack;
-		s.flags = TCPH_RST;
-		engine_emit(e, out, DIR_CLIENT, &s);
+		reset_client(e, out, k, p);
 		passlist_add(e->pass, &k->caddr, (uint8_t)ridx, now_ms, r->reset_pass_ms);
 		count_verdict(e, out, VERDICT_DROP, CNT_reset_action);
 		return;

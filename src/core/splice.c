@@ -143,8 +143,18 @@ void splice_release_held(struct engine *e, struct engine_out *out, struct flow *
 	}
 }
 
+/* Stops counting f for its source network (max_flows_per_source). */
+static void uncount(struct engine *e, struct flow *f)
+{
+	if (!(f->fl_flags & FL_SRC_COUNTED))
+		return;
+	srcflows_remove(e->srcflows, &f->fl_key.caddr, f->fl_src_len);
+	f->fl_flags &= (uint16_t)~FL_SRC_COUNTED;
+}
+
 void splice_end(struct engine *e, struct engine_out *out, struct flow *f, enum counter why)
 {
+	uncount(e, f);
 	splice_release_held(e, out, f, VERDICT_DROP);
 	count(e, why);
 	flow_event(out, &f->fl_key, false);
@@ -338,12 +348,27 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 				    uint64_t now_ms)
 {
 	const struct conn_key *k = &st->key;
-	struct flow *f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
+	const struct rule *r = rule_at(e, ridx);
+	/* What one source is for the rule's limit: its /32 and /64 unless
+	 * the rule says otherwise (in the mapped space, an IPv4 /n is
+	 * 96 + n bits). */
+	uint8_t len = addr_is_v4(&k->caddr) ? (uint8_t)(96 + (r ? r->flows_prefix4 : 32)) :
+					      (r ? r->flows_prefix6 : 64);
+	struct flow *f;
 
+	if (r && r->max_flows_per_source &&
+	    srcflows_count(e->srcflows, &k->caddr, len) >= r->max_flows_per_source)
+		return SPLICE_SOURCE_FULL;
+	f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
 	if (!f && recycle_time_wait(e, out))
 		f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
 	if (!f)
 		return SPLICE_FULL;
+	/* Counted whatever the limit, so that a reload that sets one finds
+	 * the true counts. */
+	srcflows_add(e->srcflows, &k->caddr, len, 0);
+	f->fl_flags |= FL_SRC_COUNTED;
+	f->fl_src_len = len;
 	out->forget = true;
 	out->forget_key = *k;
 	flow_event(out, k, true);
@@ -462,6 +487,10 @@ static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
 		return;
 	if ((f->fl_flags & (FL_C_FIN_ACKED | FL_S_FIN_ACKED)) ==
 	    (FL_C_FIN_ACKED | FL_S_FIN_ACKED)) {
+		/* A flow in time-wait counts for its source no more: it
+		 * only waits for a late retransmission, and a full table
+		 * recycles it (recycle_time_wait). */
+		uncount(e, f);
 		f->fl_state = FLOW_TIME_WAIT;
 		flowtab_set_deadline(e->ft, f, now_ms + e->cfg.time_wait_ms);
 	} else if (f->fl_flags & (FL_C_FIN | FL_S_FIN)) {

@@ -920,6 +920,98 @@ static void test_ecn_backend_declines(void **state)
 	}
 }
 
+static void per_source_four(struct env *v)
+{
+	v->cfg.max_flows = 64;
+	v->pol.rules[0].max_flows_per_source = 4;
+	v->pol.rules[0].flows_prefix4 = 32;
+	v->pol.rules[0].flows_prefix6 = 64;
+}
+
+/* A handshake ACK from the current client on the next port: its verdict
+ * reason. */
+static enum counter try_flow(struct env *v)
+{
+	uint8_t buf[256];
+	uint32_t ts, iss;
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .win = 229,
+			     .opt = { .have = TO_TS, .tsval = 2959270800u } };
+
+	v->cport++;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	a.ack = iss + 1;
+	a.opt.tsecr = ts;
+	feed(v, &a, buf, sizeof(buf));
+	return v->out.reason;
+}
+
+/* One address cannot fill the flow table (issue 13, item 6): past its
+ * rule's max_flows_per_source its handshakes are reset (the client is
+ * told at once) and leave no half-open entry, while other sources still
+ * get in; a flow that ends or reaches time-wait gives its place back.
+ * IPv6 sources are counted per /64. */
+static void test_flows_per_source_limit(void **state)
+{
+	struct env *v = env_new(per_source_four);
+	struct engine_gauges g;
+	struct pkt p;
+	struct tcpopt o;
+	uint32_t iss[4];
+
+	for (int i = 0; i < 4; i++) {
+		v->cport = (uint16_t)(20000 + i);
+		iss[i] = splice(v, 7, NULL);
+	}
+	v->cport = 21000;
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	assert_int_equal(v->out.verdict, VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_RST);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 4);
+	assert_int_equal(g.syncache_entries, 0);
+	assert_int_equal(cnt(v, CNT_flows_source_limited), 1);
+
+	addr4(&v->cli, 192, 0, 2, 11);             /* another address: its own count */
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	addr4(&v->cli, 192, 0, 2, 10);
+
+	v->cport = 20000;                           /* one flow to time-wait */
+	close_flow(v, iss[0], false);
+	v->cport = 21010;
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	v->cport = 20001;                           /* one reset */
+	{
+		uint8_t buf[256];
+		struct seginfo rst = { .flags = TCPH_RST, .seq = CISN + 1 };
+
+		assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	}
+	v->cport = 21020;
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	env_free(v);
+
+	v = env_new(per_source_four);
+	ipv6_rule(v);
+	for (int i = 0; i < 4; i++) {
+		addr6(&v->cli, 0x2001, (uint16_t)(0x10 + i));  /* one /64 */
+		assert_int_equal(try_flow(v), CNT_syncache_hit);
+	}
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	{
+		uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1 };   /* another /64 */
+
+		b[15] = 0x10;
+		addr_from_v6(&v->cli, b);
+	}
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	env_free(v);
+}
+
 static void test_rescaled_flow_flagged(void **state)
 {
 	struct env *v = env_new(NULL);
@@ -1043,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_backend_rst_needs_ack),
 		cmocka_unit_test(test_client_rst_in_backend_handshake),
 		cmocka_unit_test(test_ecn_backend_declines),
+		cmocka_unit_test(test_flows_per_source_limit),
 		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),
 		cmocka_unit_test(test_full_table_recycles_time_wait),
 	};
