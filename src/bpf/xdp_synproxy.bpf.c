@@ -737,7 +737,9 @@ static __always_inline void negotiate(const struct xdp_rule *r, const struct seg
 	n->sack = o->have_sack && r->sack_mode != OPT_OFF &&
 		  (r->sack_mode == OPT_ON || !lo || lo->sack);
 	n->ts = o->have_ts && r->ts_mode != OPT_OFF && (r->ts_mode == OPT_ON || !lo || lo->ts);
-	n->ecn = ecn_setup && r->ecn;
+	/* ECN only with timestamps: a cookie carries it in their bits alone
+	 * (the engine's rule with cookies on, which the stage needs). */
+	n->ecn = ecn_setup && r->ecn && n->ts;
 }
 
 /* Sum of the len bytes (even) from offset from of the SYN-ACK buffer.

@@ -22,7 +22,8 @@
  *           Absence of the option is its own table index (0).
  *  SACK:    one bit.
  *  ECN:     only with timestamps (below); a cookie without timestamps
- *           drops ECN rather than steal a MAC bit for it.
+ *           drops ECN rather than steal a MAC bit for it, so ECN is not
+ *           offered to a client without timestamps (handshake.c).
  *  TS:      its presence is visible again in the ACK, so it needs no bit.
  * When the client sent timestamps, six more bits ride in the low bits of
  * our TSval and come back in the client's TSecr: the EXACT window scale

@@ -31,7 +31,7 @@
 	X(syn_received, "client SYNs to proxied services")                   \
 	X(syn_rate_limited, "dropped: per-source SYN rate exceeded")         \
 	X(syn_on_flow, "SYNs for a tuple with a live flow (answered by a challenge ACK)") \
-	X(challenge_ack_limited, "challenge ACKs not sent: over the global rate")  \
+	X(challenge_ack_limited, "challenge ACKs not sent: over the flow's rate or the engine's") \
 	X(syn_duplicate, "retransmitted client SYNs answered again")         \
 	X(synack_sent, "SYN-ACKs sent to clients")                           \
 	X(synack_retrans, "SYN-ACKs retransmitted from the SYN cache")       \
@@ -65,17 +65,24 @@
 	X(flows_reset, "flows ended by RST")                                 \
 	X(flows_expired, "flows ended by idle timeout")                      \
 	X(flows_full, "dropped: handshake ACK with the flow table full")     \
+	X(flows_source_limited, "handshakes reset: the source holds its rule's max_flows_per_source") \
 	X(time_wait_recycled, "time-wait flows ended early to make room")     \
 	X(held_released, "held packets released to the backend")            \
 	X(held_dropped, "held packets dropped (limit or flow failure)")      \
 	X(rst_out_of_window, "dropped: RST outside the receive window")      \
+	X(rst_in_window, "dropped: RST in the window but not exact (answered by a challenge ACK)") \
+	X(seg_out_of_window, "segments outside the window or acknowledging unsent data: not tracked") \
 	X(rst_sent, "RSTs the proxy sent")                                   \
 	X(reset_action, "handshakes answered with RST by a reset rule")      \
 	X(reset_pass, "packets let through after a reset handshake")         \
 	X(passthrough, "server packets for no flow passed untouched")        \
+	X(server_wrong_side, "dropped: a protected server's packet that came from elsewhere") \
 	X(window_rescaled, "segments whose window was rescaled")             \
 	X(ts_missing, "flows whose backend dropped timestamps")              \
-	X(options_learned, "SYN-ACK option sets learned from backends")      \
+	X(ecn_declined, "flows whose backend declined the ECN their client has (kept in userspace)") \
+	X(ecn_ce_dropped, "dropped: CE-marked client segments to a backend without ECN") \
+	X(options_learned, "option sets backends agreed on, now offered to clients") \
+	X(options_refused, "backend SYN-ACKs not learned from: MSS or window scale out of range, side unchecked") \
 	X(flows_offloaded, "flows handed to the kernel fast path")           \
 	X(offload_released, "offloaded flows forgotten after their grace time") \
 	X(offload_withdrawn, "offloaded flows back in userspace for a FIN or RST the kernel missed")

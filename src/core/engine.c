@@ -93,6 +93,7 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 	_Static_assert(ENGINE_SECRET_LEN == COOKIE_SECRET_LEN, "one master secret");
 	cookie_keys_init(&e->cookie_keys, secret);
 	derive_key(secret, "synproxyd isn", e->isn_key);
+	derive_key(secret, "synproxyd challenge", e->challenge_key);
 	e->ts_base = engine_ts_base(secret);
 	derive_key(secret, "synproxyd syncache", k);
 	e->sc = c->cookies == COOKIES_ALWAYS ? NULL : syncache_new(&c->syncache, k);
@@ -101,10 +102,12 @@ struct engine *engine_new(const struct engine_config *c, const struct policy *po
 	e->hold = hold_new(c->hold_bytes_total);
 	derive_key(secret, "synproxyd tables", k);
 	e->src = srclimit_new(c->srclimit_slots, k);
+	derive_key(secret, "synproxyd srcflows", k);
+	e->srcflows = srcflows_new(c->max_flows, k);
 	e->learned = learned_new(c->learned_slots, k);
 	e->pass = passlist_new(c->passlist_slots, k);
 	if ((c->cookies != COOKIES_ALWAYS && !e->sc) || !e->ft || !e->hold || !e->src ||
-	    !e->learned || !e->pass) {
+	    !e->srcflows || !e->learned || !e->pass) {
 		engine_free(e);
 		return NULL;
 	}
@@ -121,6 +124,7 @@ void engine_free(struct engine *e)
 	hold_free(e->hold);
 	if (e->src)
 		srclimit_free(e->src);
+	srcflows_free(e->srcflows);
 	if (e->learned)
 		learned_free(e->learned);
 	if (e->pass)
@@ -238,7 +242,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	f = flowtab_lookup(e->ft, &k);
 	if (f && (fl & TCPH_SYN) && !(fl & TCPH_ACK)) {
 		if (f->fl_state != FLOW_TIME_WAIT) {
-			splice_challenge(e, f, now_ms, out);
+			splice_challenge(e, f, DIR_CLIENT, now_ms, out);
 			count_verdict(e, out, VERDICT_DROP, CNT_syn_on_flow);
 			return;
 		}
@@ -327,12 +331,16 @@ void engine_input(struct engine *e, uint8_t *data, uint32_t len, const struct en
 		struct flow *f;
 
 		out->dir = DIR_SERVER;
-		key_of(&p, DIR_SERVER, &k);
-		f = flowtab_lookup(e->ft, &k);
-		if (f)
-			splice_server(e, f, &p, now_ms, out);
-		else
-			count_verdict(e, out, VERDICT_ACCEPT, CNT_passthrough);
+		if (m && m->side == SIDE_WRONG) {
+			count_verdict(e, out, VERDICT_DROP, CNT_server_wrong_side);
+		} else {
+			key_of(&p, DIR_SERVER, &k);
+			f = flowtab_lookup(e->ft, &k);
+			if (f)
+				splice_server(e, f, &p, m, now_ms, out);
+			else
+				count_verdict(e, out, VERDICT_ACCEPT, CNT_passthrough);
+		}
 	} else {
 		count_verdict(e, out, VERDICT_ACCEPT, CNT_no_rule);
 	}
@@ -414,6 +422,7 @@ void engine_gauges(const struct engine *e, struct engine_gauges *g)
 	 * the allocations and holds this to their sum). */
 	g->memory_bytes = sizeof(*e) + (e->sc ? syncache_memory(e->sc) : 0) +
 			  flowtab_memory(e->ft) + hold_memory(e->hold) + srclimit_memory(e->src) +
+			  srcflows_memory(e->srcflows) +
 			  learned_memory(e->learned) + passlist_memory(e->pass);
 }
 

@@ -41,7 +41,7 @@ struct engine_config {
 	uint32_t established_idle_ms;   /* idle flow expiry */
 	uint32_t fin_wait_ms;           /* after the first FIN */
 	uint32_t time_wait_ms;          /* after both FINs are acknowledged */
-	uint32_t rst_grace_ms;          /* idle expiry after an in-window inexact RST */
+	uint32_t rst_grace_ms;          /* an offloaded flow's life in userspace */
 	uint16_t synack_window;         /* window in our SYN-ACKs */
 	uint32_t srclimit_slots;
 	uint32_t learned_slots;
@@ -85,9 +85,25 @@ struct flow_info {
 	bool offloaded;           /* handed to the kernel (engine_offloaded) */
 };
 
+/* Where an input packet came from, as the caller knows it; the engine
+ * reads it only for packets from a protected server's address and port. */
+enum engine_side {
+	SIDE_ANY,        /* the caller does not know (synproxy-replay, tests) */
+	SIDE_BACKEND,    /* the side the protected servers are on */
+	SIDE_WRONG,      /* not that side: a server's address forged elsewhere */
+	SIDE_UNCHECKED,  /* the caller checks, but could not for this packet */
+};
+
 /* What the caller knows about an input packet. */
 struct engine_meta {
 	uint32_t id;             /* caller's handle (NFQUEUE packet id, pcap index) */
+	/* The daemon's judgement (worker.c, side_of): in gateway mode, did
+	 * the packet come in on the interface the route to its source uses;
+	 * in local mode, did it come from the local stack.  A packet from a
+	 * protected server that comes from elsewhere is dropped, and only one
+	 * known to come from the backends' side (or SIDE_ANY) may teach the
+	 * engine a backend's options. */
+	enum engine_side side;
 	/* True skips the checksum check on packets that would create state.
 	 * Only the engine fuzzer (tests/fuzz/fuzz_engine.c) sets it, to reach
 	 * the code behind that check with random bytes: the daemon (worker.c)

@@ -20,11 +20,13 @@
 #include "flow.h"
 #include "learned.h"
 #include "passlist.h"
+#include "srcflows.h"
 #include "srclimit.h"
 #include "tcpopt.h"
 
 #define WS_NONE 0xff
 #define DEFAULT_MSS 536      /* RFC 9293: MSS assumed when none is sent */
+#define DEFAULT_MSS6 1220    /* RFC 8200: the same for IPv6 (1280 - 60) */
 
 struct engine {
 	struct engine_config cfg;
@@ -36,12 +38,15 @@ struct engine {
 	struct flowtab *ft;
 	struct hold *hold;
 	struct srclimit *src;
+	struct srcflows *srcflows;  /* flows per source network (max_flows_per_source) */
 	bool count_half_open;       /* some rule limits half-open entries per source */
 	struct learned *learned;
 	struct passlist *pass;
 	int64_t wall_offset_ms;     /* wall clock - now_ms, for the cookie counter */
 	uint64_t sc_pressure_until; /* the SYN cache refused a SYN less than an rto ago */
-	uint64_t challenge_second;  /* now_ms / 1000 of the current challenge budget */
+	uint8_t challenge_key[SIPHASH_KEY_LEN];  /* draws each second's budget */
+	uint32_t challenge_second;  /* now_ms / 1000 of the current challenge budget */
+	uint32_t challenge_budget;  /* challenge ACKs allowed in that second (0: not drawn) */
 	uint32_t challenge_sent;    /* challenge ACKs sent in that second */
 	uint64_t cnt[CNT_MAX];
 };
@@ -133,6 +138,7 @@ bool handshake_tick(struct engine *e, uint64_t now_ms, struct engine_out *out);
 
 enum splice_open_result {
 	SPLICE_FULL,       /* no room in the flow table: nothing changed */
+	SPLICE_SOURCE_FULL,  /* the source holds its rule's flows: nothing changed */
 	SPLICE_OPENED,     /* the flow is made and its backend SYN sent */
 	SPLICE_HELD,       /* the same, and p is held (its verdict is HOLD) */
 };
@@ -151,13 +157,15 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
 		   uint64_t now_ms, struct engine_out *out);
 
-/* A server segment of flow f. */
-void splice_server(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
-		   struct engine_out *out);
+/* A server segment of flow f, from the side m says (m may be NULL). */
+void splice_server(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
+		   uint64_t now_ms, struct engine_out *out);
 
-/* Answers a client SYN on the live flow f with a challenge ACK (RFC 5961
- * section 4), within the engine-wide budget. */
-void splice_challenge(struct engine *e, const struct flow *f, uint64_t now_ms,
+/* Answers a segment from side `to` of f that must not change it (a client
+ * SYN on the live flow, RFC 5961 section 4; an inexact RST in the window,
+ * section 3) with a challenge ACK to that side, within f's budget and the
+ * engine's (splice.c). */
+void splice_challenge(struct engine *e, struct flow *f, enum dir to, uint64_t now_ms,
 		      struct engine_out *out);
 
 /* Ends f, counted as why: its held segments are dropped, its end reported

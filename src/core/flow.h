@@ -43,6 +43,9 @@ const char *flow_state_name(enum flow_state s);
 #define FL_S_FIN_ACKED 0x0200 /* client acknowledged the server's FIN */
 #define FL_COOKIE 0x0400      /* created from a cookie (no SYN cache entry) */
 #define FL_OFFLOADED 0x0800   /* the kernel translates it (engine_offloaded) */
+#define FL_CHALLENGED 0x1000  /* a challenge ACK was sent (fl_challenge_ms valid) */
+#define FL_B_ECN 0x2000       /* the backend agreed to ECN (an ECN-setup SYN-ACK) */
+#define FL_SRC_COUNTED 0x4000 /* counted for its source network (fl_src_len) */
 
 struct flow {
 	struct conn_key fl_key;
@@ -52,12 +55,21 @@ struct flow {
 	uint32_t fl_our_tsval;    /* TSval of our SYN-ACK, echoed by the client */
 	uint32_t fl_c_tsval;      /* latest client TSval; its handshake ACK's until
 				   * the backend answers */
+	/* What each side sent and acknowledged, from segments inside the
+	 * other side's window only (splice.c, acceptable).  Before the
+	 * backend answers, the server's numbers are the client's view of
+	 * ours (fl_s2c is the identity then). */
 	uint32_t fl_c_nxt;        /* highest client seq + len seen */
 	uint32_t fl_s_nxt;        /* highest server seq + len seen (backend space) */
+	uint32_t fl_c_ack;        /* highest ack the client sent (backend space) */
+	uint32_t fl_s_ack;        /* highest ack the server sent (client space) */
 	uint32_t fl_c_fin;        /* seq of the client's FIN */
 	uint32_t fl_s_fin;        /* seq of the server's FIN (backend space) */
 	uint32_t fl_c_wnd;        /* client receive window in bytes */
 	uint32_t fl_s_wnd;        /* server receive window in bytes */
+	uint32_t fl_c_maxwnd;     /* the largest of them, for the window checks */
+	uint32_t fl_s_maxwnd;
+	uint32_t fl_challenge_ms; /* low 32 bits of when the last challenge ACK left */
 	uint16_t fl_c_win;        /* latest raw client window field */
 	uint16_t fl_mss;          /* client's MSS */
 	uint16_t fl_flags;        /* FL_* */
@@ -66,7 +78,7 @@ struct flow {
 	uint8_t fl_our_ws;        /* the scale we announced to the client */
 	uint8_t fl_b_ws;          /* the backend's window scale */
 	uint8_t fl_retries;       /* backend SYN retransmissions */
-	uint8_t fl_rule;
+	uint8_t fl_src_len;       /* its source network's length (mapped space) */
 	struct xlate fl_c2s;      /* applied to client -> server segments */
 	struct xlate fl_s2c;      /* applied to server -> client segments */
 	struct hold_queue fl_held;

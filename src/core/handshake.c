@@ -65,13 +65,24 @@ static struct nego negotiate(struct engine *e, const struct rule *r, const struc
 		 (r->sack_mode == OPT_ON || !lo.valid || lo.sack);
 	n.ts = (o->have & TO_TS) && r->ts_mode != OPT_OFF &&
 	       (r->ts_mode == OPT_ON || !lo.valid || lo.ts);
-	n.ecn = ecn_setup && r->ecn;
+	/* ECN only where every way to the handshake ACK carries it: a
+	 * cookie does in its timestamp bits alone (cookie.c), and with
+	 * cookies on any SYN-ACK may come back as a cookie (an entry evicted
+	 * or shed, a restart with a shared secret, the XDP stage), after
+	 * which the backend SYN would go without ECN to a client that was
+	 * told it has it. */
+	n.ecn = ecn_setup && r->ecn && (n.ts || e->cfg.cookies == COOKIES_OFF);
 	return n;
 }
 
 /* negotiate() for a client whose SYN is known only through its state
- * (a SYN cache entry or a cookie). */
-static struct nego negotiate_state(struct engine *e, const struct syn_state *st)
+ * (a SYN cache entry or a cookie), under r, the rule in force now for its
+ * destination.  A cache entry keeps the window scale our SYN-ACK
+ * announced, which the client now applies to its windows: it wins over
+ * the rule's, which a reload or newly learned options may have changed
+ * since (a cookie cannot carry it, so it is recomputed). */
+static struct nego negotiate_state(struct engine *e, const struct rule *r,
+				   const struct syn_state *st)
 {
 	struct tcpopt o = {
 		.have = (uint8_t)(((st->flags & SS_WSCALE) ? TO_WSCALE : 0) |
@@ -79,13 +90,29 @@ static struct nego negotiate_state(struct engine *e, const struct syn_state *st)
 				  ((st->flags & SS_TS) ? TO_TS : 0)),
 		.wscale = st->wscale,
 	};
+	struct nego n = negotiate(e, r, &st->key, &o, st->flags & SS_ECN);
 
-	return negotiate(e, rule_at(e, st->rule), &st->key, &o, st->flags & SS_ECN);
+	if ((st->flags & SS_WSCALE) && st->our_ws != WS_NONE)
+		n.ws = st->our_ws;
+	return n;
+}
+
+/* The rule in force for the destination of a half-open entry, found
+ * again rather than remembered by its index: a reload may have reordered
+ * the rules.  NULL when no rule answers SYNs there any more. */
+static const struct rule *rule_for(const struct engine *e, const struct conn_key *k)
+{
+	int idx = policy_match(e->pol, &k->saddr, k->sport);
+	const struct rule *r = idx >= 0 ? &e->pol->rules[idx] : NULL;
+
+	if (!r || (r->action != RULE_PROXY && r->action != RULE_RESET))
+		return NULL;
+	return r;
 }
 
 /* The client's options as the SYN cache and the backend SYN carry them. */
 static void state_from_syn(struct syn_state *st, const struct conn_key *k, const struct pkt *p,
-			   const struct tcpopt *o, const struct nego *n, uint8_t rule)
+			   const struct tcpopt *o, const struct nego *n)
 {
 	memset(st, 0, sizeof(*st));
 	st->key = *k;
@@ -97,7 +124,7 @@ static void state_from_syn(struct syn_state *st, const struct conn_key *k, const
 					      o->wscale) : 0;
 	st->flags = (uint8_t)((n->ws != WS_NONE ? SS_WSCALE : 0) | (n->sack ? SS_SACK : 0) |
 			      (n->ts ? SS_TS : 0) | (n->ecn ? SS_ECN : 0));
-	st->rule = rule;
+	st->our_ws = n->ws;
 }
 
 /* The options a cookie for st encodes. */
@@ -202,6 +229,8 @@ void handshake_syn(struct engine *e, const struct pkt *p, const struct engine_me
 		 * newest TSval, with the retransmission clock restarted. */
 		st = *old;
 		st.tsval = o.tsval;
+		if (st.flags & SS_WSCALE)
+			n.ws = st.our_ws;
 		syncache_insert(e->sc, &st, now_ms, false, NULL);
 		send_synack(e, out, &st, &n, now_ms);
 		count_verdict(e, out, VERDICT_DROP, CNT_syn_duplicate);
@@ -212,7 +241,7 @@ void handshake_syn(struct engine *e, const struct pkt *p, const struct engine_me
 		syncache_remove(e->sc, k, NULL);
 		half_open(e, &k->caddr, -1);
 	}
-	state_from_syn(&st, k, p, &o, &n, (uint8_t)ridx);
+	state_from_syn(&st, k, p, &o, &n);
 	if (e->cfg.cookies != COOKIES_OFF)
 		st.iss = cookie_iss(e, &st, now_ms);
 	else
@@ -257,20 +286,33 @@ void handshake_syn(struct engine *e, const struct pkt *p, const struct engine_me
 
 /* Turns a cookie's options into the syn_state a cache entry would hold. */
 static void state_from_cookie(struct syn_state *st, const struct conn_key *k, uint32_t irs,
-			      uint32_t iss, const struct cookie_opts *co, uint8_t rule)
+			      uint32_t iss, const struct cookie_opts *co)
 {
 	memset(st, 0, sizeof(*st));
 	st->key = *k;
 	st->irs = irs;
 	st->iss = iss;
 	st->mss = co->mss;
-	st->rule = rule;
+	st->our_ws = WS_NONE;
 	if (co->wscale != COOKIE_NO_WSCALE) {
 		st->flags |= SS_WSCALE;
 		st->wscale = co->wscale;
 	}
 	st->flags |= (uint8_t)((co->sack ? SS_SACK : 0) | (co->ts ? SS_TS : 0) |
 			       (co->ecn ? SS_ECN : 0));
+}
+
+/* Answers the client's handshake ACK p with an RST, as the server would
+ * for a connection it does not have. */
+static void reset_client(struct engine *e, struct engine_out *out, const struct conn_key *k,
+			 const struct pkt *p)
+{
+	struct seg s;
+
+	seg_init(&s, k, DIR_CLIENT);
+	s.seq = p->ack;
+	s.flags = TCPH_RST;
+	engine_emit(e, out, DIR_CLIENT, &s);
 }
 
 void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
@@ -314,7 +356,7 @@ void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 				CNT_cookie_invalid_mac);
 			return;
 		}
-		state_from_cookie(&st, k, p->seq - 1, p->ack - 1, &co, (uint8_t)ridx);
+		state_from_cookie(&st, k, p->seq - 1, p->ack - 1, &co);
 	} else {
 		count_verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
 		return;
@@ -322,13 +364,25 @@ void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 	if (r->action == RULE_PROXY) {
 		/* The options we answered with are recomputed, not stored
 		 * (docs/decisions.md). */
-		struct nego n = negotiate_state(e, &st);
+		struct nego n = negotiate_state(e, r, &st);
 
 		/* A full table drops the ACK and keeps the cache entry: the
 		 * client's retransmission may find room. */
 		opened = splice_open(e, out, &st, &n, !hit, ridx, p, &o, m, now_ms);
 		if (opened == SPLICE_FULL) {
 			count_verdict(e, out, VERDICT_DROP, CNT_flows_full);
+			return;
+		}
+		if (opened == SPLICE_SOURCE_FULL) {
+			/* The client's own flows must end first: it is told at
+			 * once, rather than left retransmitting into a table
+			 * that will not take it. */
+			reset_client(e, out, k, p);
+			if (hit) {
+				syncache_remove(e->sc, k, NULL);
+				half_open(e, &k->caddr, -1);
+			}
+			count_verdict(e, out, VERDICT_DROP, CNT_flows_source_limited);
 			return;
 		}
 	}
@@ -340,12 +394,7 @@ void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 		count(e, CNT_cookie_valid);
 	}
 	if (r->action == RULE_RESET) {
-		struct seg s;
-
-		seg_init(&s, k, DIR_CLIENT);
-		s.seq = p->ack;
-		s.flags = TCPH_RST;
-		engine_emit(e, out, DIR_CLIENT, &s);
+		reset_client(e, out, k, p);
 		passlist_add(e->pass, &k->caddr, (uint8_t)ridx, now_ms, r->reset_pass_ms);
 		count_verdict(e, out, VERDICT_DROP, CNT_reset_action);
 		return;
@@ -390,12 +439,15 @@ bool handshake_tick(struct engine *e, uint64_t now_ms, struct engine_out *out)
 			half_open(e, &due[i].key.caddr, -1);
 			continue;
 		}
-		/* The options we answer with are those of the rule in force
-		 * now: the client's are in the entry. */
-		struct nego n = negotiate_state(e, &due[i]);
+		/* The same SYN-ACK again: the client's options and our window
+		 * scale are in the entry, the rest comes from the rule in
+		 * force now for its destination. */
+		const struct rule *r = rule_for(e, &due[i].key);
+		struct nego n;
 
-		if (n.ws == WS_NONE)
-			due[i].flags &= (uint8_t)~SS_WSCALE;
+		if (!r)
+			continue;
+		n = negotiate_state(e, r, &due[i]);
 		send_synack(e, out, &due[i], &n, now_ms);
 		count(e, CNT_synack_retrans);
 	}

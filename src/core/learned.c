@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Options learned from backends: what each backend address and port
- * announced in its last SYN-ACK, in a set-associative table whose sets
- * give up their oldest-written slot (settable.h). */
+/* Options learned from backends: for each backend address and port, the
+ * set its SYN-ACKs agreed on and the one they may be moving to, in a
+ * set-associative table whose sets give up their oldest-written slot
+ * (settable.h).  A set is in use only after LEARNED_AGREE SYN-ACKs in a
+ * row announced it, so that one odd or forged SYN-ACK does not change
+ * what every later client is offered. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,8 +15,10 @@
 struct learned_slot {
 	struct addr a;
 	uint16_t port;
-	uint64_t written;       /* table clock at the last put; 0: empty */
-	struct learned_opts o;
+	uint8_t votes;          /* SYN-ACKs in a row that announced cand */
+	uint64_t written;       /* table clock at the last write; 0: empty */
+	struct learned_opts o;  /* in use (o.valid: agreed) */
+	struct learned_opts cand;
 };
 
 struct learned {
@@ -54,24 +59,65 @@ static uint32_t learned_set(const struct learned *t, const struct addr *a, uint1
 	return table_set(t->key, t->nslots, k, sizeof(k));
 }
 
-void learned_put(struct learned *t, const struct addr *a, uint16_t port,
-		 const struct learned_opts *o)
+/* The slot of addr:port, or the oldest-written of its set, emptied for
+ * it; either way written now. */
+static struct learned_slot *claim(struct learned *t, const struct addr *a, uint16_t port)
 {
 	struct learned_slot *set = &t->slot[learned_set(t, a, port)];
 	struct learned_slot *victim = &set[0];
 
 	for (int i = 0; i < TABLE_WAYS; i++) {
 		if (set[i].written && set[i].port == port && addr_eq(&set[i].a, a)) {
-			victim = &set[i];
-			break;
+			set[i].written = ++t->clock;
+			return &set[i];
 		}
 		if (set[i].written < victim->written)
 			victim = &set[i];
 	}
+	memset(victim, 0, sizeof(*victim));
 	victim->a = *a;
 	victim->port = port;
-	victim->o = *o;
 	victim->written = ++t->clock;
+	return victim;
+}
+
+static bool same_opts(const struct learned_opts *x, const struct learned_opts *y)
+{
+	return x->mss == y->mss && x->wscale == y->wscale && x->sack == y->sack &&
+	       x->ts == y->ts;
+}
+
+void learned_put(struct learned *t, const struct addr *a, uint16_t port,
+		 const struct learned_opts *o)
+{
+	struct learned_slot *s = claim(t, a, port);
+
+	s->o = *o;
+	s->o.valid = true;
+	s->votes = 0;
+}
+
+bool learned_vote(struct learned *t, const struct addr *a, uint16_t port,
+		  const struct learned_opts *o)
+{
+	struct learned_slot *s = claim(t, a, port);
+
+	if (s->o.valid && same_opts(&s->o, o)) {
+		s->votes = 0;
+		return false;
+	}
+	if (s->votes && same_opts(&s->cand, o)) {
+		s->votes++;
+	} else {
+		s->cand = *o;
+		s->votes = 1;
+	}
+	if (s->votes < LEARNED_AGREE)
+		return false;
+	s->o = *o;
+	s->o.valid = true;
+	s->votes = 0;
+	return true;
 }
 
 bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
@@ -82,7 +128,7 @@ bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
 	for (int i = 0; i < TABLE_WAYS; i++) {
 		if (set[i].written && set[i].port == port && addr_eq(&set[i].a, a)) {
 			*o = set[i].o;
-			return true;
+			return o->valid;
 		}
 	}
 	return false;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The TCP options each backend announced in its last SYN-ACK, for rules
- * whose options are "auto" (learned.c; the table's shape is in
- * settable.h). */
+/* The TCP options each backend agreed on in its SYN-ACKs, for rules whose
+ * options are "auto" (learned.c; the table's shape is in settable.h). */
 #ifndef SP_LEARNED_H
 #define SP_LEARNED_H
 
@@ -14,6 +13,8 @@
 
 /* Options learned from a backend's SYN-ACKs, per backend address and port.
  * Fixed size; a newer backend overwrites an older one in its slot. */
+#define LEARNED_AGREE 3      /* SYN-ACKs in a row that must agree on a new set */
+
 struct learned_opts {
 	uint16_t mss;
 	uint8_t wscale;      /* 0xff: backend does not scale */
@@ -33,11 +34,18 @@ void learned_free(struct learned *t);
 /* Bytes it allocated. */
 size_t learned_memory(const struct learned *t);
 
-/* Records what backend addr:port announced. */
+/* Sets the options in use for backend addr:port to o at once. */
 void learned_put(struct learned *t, const struct addr *a, uint16_t port,
 		 const struct learned_opts *o);
 
-/* What addr:port announced last; false when unknown. */
+/* Records that backend addr:port announced o in a SYN-ACK.  o becomes the
+ * set in use once LEARNED_AGREE SYN-ACKs in a row announced it (one that
+ * repeats the set in use resets the count); returns true when the set in
+ * use changed. */
+bool learned_vote(struct learned *t, const struct addr *a, uint16_t port,
+		  const struct learned_opts *o);
+
+/* The options in use for addr:port; false when none yet. */
 bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,
 		 struct learned_opts *o);
 

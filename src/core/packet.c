@@ -259,6 +259,28 @@ void packet_tcp_csum_fix(struct pkt *p)
 	fix_csums(p->data, p->family, p->l4off, p->len);
 }
 
+/* IPv4: the TOS byte's low two bits.  IPv6: the traffic class's, bits
+ * 21-20 of the first word. */
+uint8_t packet_ecn(const struct pkt *p)
+{
+	if (p->family == 4)
+		return p->data[1] & IP_ECN_MASK;
+	return (p->data[1] >> 4) & IP_ECN_MASK;
+}
+
+void packet_clear_ecn(struct pkt *p)
+{
+	if (p->family == 4) {
+		uint16_t old = get_be16(p->data);
+		uint16_t new = old & (uint16_t)~IP_ECN_MASK;
+
+		put_be16(p->data, new);
+		put_be16(p->data + 10, csum_update16(get_be16(p->data + 10), old, new));
+	} else {
+		p->data[1] &= (uint8_t)~(IP_ECN_MASK << 4);
+	}
+}
+
 /* Finds the TCP header quoted in an ICMP error.  The quote is usually cut
  * short, so its IP length fields are not trusted: only the first 8 bytes
  * of TCP (ports and sequence number) are required to be present. */

@@ -76,6 +76,21 @@ bool packet_tcp_csum_ok(const struct pkt *p);
 /* Recomputes the TCP (and, for IPv4, the IP header) checksum in full. */
 void packet_tcp_csum_fix(struct pkt *p);
 
+/* The ECN field of the IP header (RFC 3168). */
+#define IP_ECN_NOT_ECT 0
+#define IP_ECN_ECT1 1
+#define IP_ECN_ECT0 2
+#define IP_ECN_CE 3
+#define IP_ECN_MASK 3
+
+/* The ECN field of a parsed packet. */
+uint8_t packet_ecn(const struct pkt *p);
+
+/* Sets the ECN field of a parsed packet to Not-ECT, updating the IPv4
+ * header checksum (IPv6 has none, and the TCP pseudo-header does not
+ * cover the field). */
+void packet_clear_ecn(struct pkt *p);
+
 /* For an ICMP destination-unreachable / ICMPv6 unreachable packet whose
  * quoted datagram is TCP: fills inner with the quoted IP + TCP headers
  * (ports and seq only are reliable; the quote may be short) and returns

@@ -56,6 +56,9 @@ struct rule {
 	struct cidrset *allow;           /* NULL: everyone */
 	struct cidrset *deny;            /* NULL: nobody */
 	uint32_t max_half_open_per_source;  /* 0: no limit */
+	uint32_t max_flows_per_source;   /* flows one source network may hold; 0: no limit */
+	uint8_t flows_prefix4;           /* what one source network is: IPv4 /n ... */
+	uint8_t flows_prefix6;           /* ... and IPv6 /n */
 	uint32_t syn_rate_per_source;    /* SYNs per second per /24 or /64; 0: no limit */
 	uint32_t syn_burst_per_source;   /* bucket depth; 0 means equal to the rate */
 	uint32_t reset_pass_ms;          /* RULE_RESET: how long a source passes */

@@ -8,8 +8,10 @@
  * type and a version byte, so the format does not follow struct flow's
  * memory layout or the compiler's: a field added to struct flow must be
  * added here and SNAP_VERSION raised (tests/unit/test_snapshot.c fills
- * every byte of a flow and checks that the restored one matches), and a
- * newer daemon can still read an older version's records.
+ * every byte of a flow and checks that the restored one matches); records
+ * of another version are refused, and the daemon logs why (version 2 added
+ * the acknowledgements and largest windows the RFC 5961 checks track, and
+ * the source network a flow counts for).
  *
  * Times are relative: a flow's deadline travels as milliseconds from
  * now and its age as milliseconds before now, so that a record moves
@@ -32,9 +34,9 @@
 
 #define SNAP_FLOW 1
 #define SNAP_LEARNED 2
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 
-#define SNAP_FLOW_LEN (2 + 36 + 11 * 4 + 3 * 2 + 6 + 2 * 22 + 2 * 8)
+#define SNAP_FLOW_LEN (2 + 36 + 15 * 4 + 3 * 2 + 6 + 2 * 22 + 2 * 8)
 #define SNAP_LEARNED_LEN (2 + 16 + 2 + 2 + 3)
 
 _Static_assert(SNAP_FLOW_LEN <= ENGINE_SNAPSHOT_MAX, "room for a flow");
@@ -123,7 +125,8 @@ static void put_flow(const struct flow *f, uint64_t now_ms, uint8_t *rec)
 {
 	struct cur c = { .p = rec };
 	uint32_t c_nxt = f->fl_c_nxt;
-	uint16_t flags = f->fl_flags;
+	/* A restored flow starts a fresh challenge-ACK budget. */
+	uint16_t flags = f->fl_flags & (uint16_t)~FL_CHALLENGED;
 
 	/* Held data dies with the old process: what it carried was not
 	 * received (the client sends it again). */
@@ -145,6 +148,10 @@ static void put_flow(const struct flow *f, uint64_t now_ms, uint8_t *rec)
 	w32(&c, f->fl_c_tsval);
 	w32(&c, c_nxt);
 	w32(&c, f->fl_s_nxt);
+	w32(&c, f->fl_c_ack);
+	w32(&c, f->fl_s_ack);
+	w32(&c, f->fl_c_maxwnd);
+	w32(&c, f->fl_s_maxwnd);
 	w32(&c, f->fl_c_fin);
 	w32(&c, f->fl_s_fin);
 	w32(&c, f->fl_c_wnd);
@@ -157,7 +164,7 @@ static void put_flow(const struct flow *f, uint64_t now_ms, uint8_t *rec)
 	w8(&c, f->fl_our_ws);
 	w8(&c, f->fl_b_ws);
 	w8(&c, f->fl_retries);
-	w8(&c, f->fl_rule);
+	w8(&c, f->fl_src_len);
 	w_xlate(&c, &f->fl_c2s);
 	w_xlate(&c, &f->fl_s2c);
 	w64(&c, now_ms >= f->fl_created_ms ? now_ms - f->fl_created_ms : 0);
@@ -225,6 +232,10 @@ static bool get_flow(struct cur *c, struct flow *f, uint64_t *in_ms, uint64_t *a
 	f->fl_c_tsval = r32(c);
 	f->fl_c_nxt = r32(c);
 	f->fl_s_nxt = r32(c);
+	f->fl_c_ack = r32(c);
+	f->fl_s_ack = r32(c);
+	f->fl_c_maxwnd = r32(c);
+	f->fl_s_maxwnd = r32(c);
 	f->fl_c_fin = r32(c);
 	f->fl_s_fin = r32(c);
 	f->fl_c_wnd = r32(c);
@@ -237,13 +248,14 @@ static bool get_flow(struct cur *c, struct flow *f, uint64_t *in_ms, uint64_t *a
 	f->fl_our_ws = r8(c);
 	f->fl_b_ws = r8(c);
 	f->fl_retries = r8(c);
-	f->fl_rule = r8(c);
+	f->fl_src_len = r8(c);
 	r_xlate(c, &f->fl_c2s);
 	r_xlate(c, &f->fl_s2c);
 	*age_ms = r64(c);
 	*in_ms = r64(c);
 	return f->fl_state >= FLOW_BACKEND_SYN && f->fl_state <= FLOW_TIME_WAIT &&
-	       !(f->fl_flags & FL_OFFLOADED) && f->fl_c_ws <= TCP_MAX_WSCALE &&
+	       !(f->fl_flags & (FL_OFFLOADED | FL_CHALLENGED)) && f->fl_src_len <= 128 &&
+	       f->fl_c_ws <= TCP_MAX_WSCALE &&
 	       f->fl_b_ws <= TCP_MAX_WSCALE && f->fl_our_ws <= TCP_MAX_WSCALE &&
 	       f->fl_c2s.win_from <= TCP_MAX_WSCALE && f->fl_c2s.win_to <= TCP_MAX_WSCALE &&
 	       f->fl_s2c.win_from <= TCP_MAX_WSCALE && f->fl_s2c.win_to <= TCP_MAX_WSCALE;
@@ -306,6 +318,9 @@ enum engine_restore_result engine_restore(struct engine *e, const uint8_t *rec, 
 	tmp.fl_held = f->fl_held;
 	tmp.fl_created_ms = now_ms >= age_ms ? now_ms - age_ms : 0;
 	*f = tmp;
+	/* Counted for its source again, as splice_open counts a new flow. */
+	if (f->fl_flags & FL_SRC_COUNTED)
+		srcflows_add(e->srcflows, &f->fl_key.caddr, f->fl_src_len, 0);
 	count(e, CNT_flows_restored);
 	out->flowev[0].key = *key;
 	out->flowev[0].up = true;

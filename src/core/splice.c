@@ -25,9 +25,16 @@
 #include "seq.h"
 #include "translate.h"
 
-/* Challenge ACKs per second, engine-wide (Linux's tcp_challenge_ack_limit
- * plays the same role): a SYN flood on a live tuple must not turn the
- * proxy into a reflector. */
+/* Challenge ACKs: at most one per flow every CHALLENGE_INTERVAL_MS
+ * (Linux's tcp_invalid_ratelimit), and about CHALLENGE_ACK_PER_SEC a
+ * second engine-wide, the second's budget drawn between half and one and
+ * a half times that (as Linux has drawn it since CVE-2016-5696).  The
+ * per-flow limit is what hides a flow: spoofed SYNs or RSTs on a guessed
+ * tuple spend at most two of the engine's budget a second, so an
+ * off-path sender counting the challenge ACKs on its own connections
+ * learns nothing about whether the tuple is live.  The engine-wide one
+ * keeps a flood over many live tuples from making the proxy a reflector. */
+#define CHALLENGE_INTERVAL_MS 500
 #define CHALLENGE_ACK_PER_SEC 1000
 
 /* Flows visited, at most, to find one in time-wait when the table is full. */
@@ -81,6 +88,34 @@ static void send_client_rst(struct engine *e, struct engine_out *out, const stru
 	engine_emit(e, out, DIR_CLIENT, &s);
 }
 
+/* Whether the client of f was told ECN works but its backend declined
+ * it (RFC 3168: its SYN-ACK was no ECN-setup SYN-ACK). */
+static bool ecn_declined(const struct flow *f)
+{
+	return (f->fl_flags & (FL_ECN | FL_B_ECN)) == FL_ECN && f->fl_state != FLOW_BACKEND_SYN;
+}
+
+/* Fits a client segment of f to a backend that declined ECN: its ECT
+ * mark is cleared, since the backend would ignore a CE mark and the
+ * client would never hear of the congestion, and a CE-marked segment is
+ * dropped, the signal a router gives a flow without ECN (RFC 6040's rule
+ * for a Not-ECT inner header).  False (counted) when p must be dropped. */
+static bool ecn_fit(struct engine *e, const struct flow *f, struct pkt *p)
+{
+	uint8_t ecn;
+
+	if (!ecn_declined(f))
+		return true;
+	ecn = packet_ecn(p);
+	if (ecn == IP_ECN_CE) {
+		count(e, CNT_ecn_ce_dropped);
+		return false;
+	}
+	if (ecn != IP_ECN_NOT_ECT)
+		packet_clear_ecn(p);
+	return true;
+}
+
 void splice_release_held(struct engine *e, struct engine_out *out, struct flow *f,
 			 enum verdict v)
 {
@@ -97,7 +132,8 @@ void splice_release_held(struct engine *e, struct engine_out *out, struct flow *
 		r->data = data;
 		r->len = len;
 		r->verdict = v;
-		if (v == VERDICT_ACCEPT && packet_parse(&p, data, len) == PKT_OK) {
+		if (v == VERDICT_ACCEPT && packet_parse(&p, data, len) == PKT_OK &&
+		    ecn_fit(e, f, &p)) {
 			translate_apply(&p, &f->fl_c2s);
 			count(e, CNT_held_released);
 		} else {
@@ -107,8 +143,18 @@ void splice_release_held(struct engine *e, struct engine_out *out, struct flow *
 	}
 }
 
+/* Stops counting f for its source network (max_flows_per_source). */
+static void uncount(struct engine *e, struct flow *f)
+{
+	if (!(f->fl_flags & FL_SRC_COUNTED))
+		return;
+	srcflows_remove(e->srcflows, &f->fl_key.caddr, f->fl_src_len);
+	f->fl_flags &= (uint16_t)~FL_SRC_COUNTED;
+}
+
 void splice_end(struct engine *e, struct engine_out *out, struct flow *f, enum counter why)
 {
+	uncount(e, f);
 	splice_release_held(e, out, f, VERDICT_DROP);
 	count(e, why);
 	flow_event(out, &f->fl_key, false);
@@ -204,28 +250,80 @@ static bool hold_segment(struct engine *e, struct flow *f, const struct pkt *p,
 	return hold_push(e->hold, &f->fl_held, m ? m->id : 0, p->data, p->len);
 }
 
+/* The end of p's sequence space: its data and FIN. */
+static uint32_t seg_end(const struct pkt *p)
+{
+	return p->seq + p->paylen + ((p->flags & TCPH_FIN) ? 1 : 0);
+}
+
+/* What a side acknowledges in p, in the other side's own space (a client
+ * acknowledges the server in our ISN's space). */
+static uint32_t ack_of(const struct flow *f, const struct pkt *p, enum dir from)
+{
+	return from == DIR_CLIENT ? p->ack - f->fl_s2c.seq_add : p->ack;
+}
+
+/* Whether p (not an RST) from side `from` of f lies where that side may
+ * send: it ends inside the window the other side offered (conntrack's
+ * test, and RFC 9293's acceptability, with the largest window seen), and
+ * its acknowledgement covers nothing the other side has not sent and
+ * nothing older than the sender's window (RFC 5961 section 5.2).  Only
+ * such a segment moves what f tracks: a sender that does not see the
+ * traffic must guess both numbers, so blind data cannot make a later
+ * blind RST look exact, nor close or refresh the flow. */
+static bool acceptable(const struct flow *f, const struct pkt *p, enum dir from)
+{
+	bool client = from == DIR_CLIENT;
+	uint32_t end = seg_end(p);
+	uint32_t nxt = client ? f->fl_c_nxt : f->fl_s_nxt;
+	uint32_t rcv = client ? f->fl_s_ack : f->fl_c_ack;
+	uint32_t rwnd = client ? f->fl_s_maxwnd : f->fl_c_maxwnd;
+
+	if (!seq_between(end, nxt - rwnd, rcv + rwnd))
+		return false;
+	if (p->flags & TCPH_ACK) {
+		uint32_t ack = ack_of(f, p, from);
+		uint32_t una = client ? f->fl_c_ack : f->fl_s_ack;
+		uint32_t peer_nxt = client ? f->fl_s_nxt : f->fl_c_nxt;
+		uint32_t swnd = client ? f->fl_c_maxwnd : f->fl_s_maxwnd;
+
+		if (!seq_between(ack, una - swnd, peer_nxt))
+			return false;
+	}
+	return true;
+}
+
 /* Tracks what one side of f sent in p, before translation: the highest
- * sequence number, its FIN, whether it acknowledged the other side's FIN,
- * its window and (the client's) TSval.  o may be NULL for the server. */
+ * sequence number and acknowledgement, its FIN, whether it acknowledged
+ * the other side's FIN, its window and (the client's) TSval.  Expects p
+ * acceptable.  o may be NULL for the server. */
 static void track(struct flow *f, const struct pkt *p, const struct tcpopt *o, enum dir from)
 {
 	bool client = from == DIR_CLIENT;
-	uint32_t end = p->seq + p->paylen + ((p->flags & TCPH_FIN) ? 1 : 0);
 	uint32_t *nxt = client ? &f->fl_c_nxt : &f->fl_s_nxt;
 	uint16_t peer_fin = client ? FL_S_FIN : FL_C_FIN;
 	/* The other side's FIN as this side numbers it: a client
 	 * acknowledges in our sequence space, the backend in its own. */
 	uint32_t peer_fin_seq = client ? f->fl_s_fin + f->fl_s2c.seq_add : f->fl_c_fin;
+	uint32_t wnd;
 
-	*nxt = seq_max(*nxt, end);
+	*nxt = seq_max(*nxt, seg_end(p));
 	if (p->flags & TCPH_FIN) {
 		f->fl_flags |= client ? FL_C_FIN : FL_S_FIN;
 		*(client ? &f->fl_c_fin : &f->fl_s_fin) = p->seq + p->paylen;
 	}
-	if ((p->flags & TCPH_ACK) && (f->fl_flags & peer_fin) && seq_after(p->ack, peer_fin_seq))
-		f->fl_flags |= client ? FL_S_FIN_ACKED : FL_C_FIN_ACKED;
+	if (p->flags & TCPH_ACK) {
+		uint32_t *una = client ? &f->fl_c_ack : &f->fl_s_ack;
+
+		*una = seq_max(*una, ack_of(f, p, from));
+		if ((f->fl_flags & peer_fin) && seq_after(p->ack, peer_fin_seq))
+			f->fl_flags |= client ? FL_S_FIN_ACKED : FL_C_FIN_ACKED;
+	}
 	if (!client) {
-		f->fl_s_wnd = (uint32_t)p->win << f->fl_s2c.win_from;
+		wnd = (uint32_t)p->win << f->fl_s2c.win_from;
+		f->fl_s_wnd = wnd;
+		if (wnd > f->fl_s_maxwnd)
+			f->fl_s_maxwnd = wnd;
 		return;
 	}
 	/* While the backend handshake runs (SYN retransmissions, our final
@@ -237,7 +335,10 @@ static void track(struct flow *f, const struct pkt *p, const struct tcpopt *o, e
 	if (o && (o->have & TO_TS) && f->fl_state != FLOW_BACKEND_SYN)
 		f->fl_c_tsval = o->tsval;
 	f->fl_c_win = p->win;
-	f->fl_c_wnd = (uint32_t)p->win << ((f->fl_flags & FL_WS) ? f->fl_c_ws : 0);
+	wnd = (uint32_t)p->win << ((f->fl_flags & FL_WS) ? f->fl_c_ws : 0);
+	f->fl_c_wnd = wnd;
+	if (wnd > f->fl_c_maxwnd)
+		f->fl_c_maxwnd = wnd;
 }
 
 enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
@@ -247,12 +348,27 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 				    uint64_t now_ms)
 {
 	const struct conn_key *k = &st->key;
-	struct flow *f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
+	const struct rule *r = rule_at(e, ridx);
+	/* What one source is for the rule's limit: its /32 and /64 unless
+	 * the rule says otherwise (in the mapped space, an IPv4 /n is
+	 * 96 + n bits). */
+	uint8_t len = addr_is_v4(&k->caddr) ? (uint8_t)(96 + (r ? r->flows_prefix4 : 32)) :
+					      (r ? r->flows_prefix6 : 64);
+	struct flow *f;
 
+	if (r && r->max_flows_per_source &&
+	    srcflows_count(e->srcflows, &k->caddr, len) >= r->max_flows_per_source)
+		return SPLICE_SOURCE_FULL;
+	f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
 	if (!f && recycle_time_wait(e, out))
 		f = flowtab_insert(e->ft, k, now_ms + e->cfg.backend_syn_rto_ms);
 	if (!f)
 		return SPLICE_FULL;
+	/* Counted whatever the limit, so that a reload that sets one finds
+	 * the true counts. */
+	srcflows_add(e->srcflows, &k->caddr, len, 0);
+	f->fl_flags |= FL_SRC_COUNTED;
+	f->fl_src_len = len;
 	out->forget = true;
 	out->forget_key = *k;
 	flow_event(out, k, true);
@@ -260,10 +376,15 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 	f->fl_irs = st->irs;
 	f->fl_iss = st->iss;
 	f->fl_mss = st->mss;
-	f->fl_rule = (uint8_t)ridx;
 	f->fl_state = FLOW_BACKEND_SYN;
 	f->fl_created_ms = now_ms;
 	f->fl_c_nxt = st->irs + 1;
+	/* Until the backend answers, the server side is us: our SYN-ACK
+	 * acknowledged the SYN and offered synack_window (never scaled). */
+	f->fl_s_nxt = st->iss + 1;
+	f->fl_s_ack = st->irs + 1;
+	f->fl_c_ack = st->iss + 1;
+	f->fl_s_wnd = f->fl_s_maxwnd = e->cfg.synack_window;
 	if (st->flags & SS_WSCALE) {
 		f->fl_flags |= FL_WS;
 		f->fl_c_ws = clamp_ws(st->wscale);
@@ -299,23 +420,49 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 	return SPLICE_OPENED;
 }
 
-/* What an RST does to a flow: an exact one (seq is what the sender sends
- * next) ends it; one inside the receiver's window is passed on but only
- * shortens the flow's life, as the receiver may answer it with a
- * challenge ACK (RFC 5961); any other is dropped. */
+/* What an RST does to a flow (RFC 5961 section 3): an exact one ends
+ * it; one inside the receiver's window is dropped and answered with a
+ * challenge ACK, so that a sender that really meant it (it sees the ACK)
+ * sends an exact one, while a blind one ends nothing and changes nothing;
+ * any other is dropped. */
 enum rst_kind { RST_EXACT, RST_IN_WINDOW, RST_OUTSIDE };
 
-/* Classifies an RST from side `from` of an established flow. */
+/* Classifies an RST from side `from` of f.  Exact is the receiver's next
+ * expected number as it last acknowledged it (RFC 5961), or the sender's
+ * own next number (a stack that resets its connection sends that, and the
+ * receiver has it once what is in flight arrives); both move only with
+ * acceptable segments. */
 static enum rst_kind classify_rst(const struct flow *f, const struct pkt *p, enum dir from)
 {
-	uint32_t nxt = from == DIR_CLIENT ? f->fl_c_nxt : f->fl_s_nxt;
-	uint32_t wnd = from == DIR_CLIENT ? f->fl_s_wnd : f->fl_c_wnd;
+	bool client = from == DIR_CLIENT;
+	uint32_t nxt = client ? f->fl_c_nxt : f->fl_s_nxt;
+	uint32_t rcv = client ? f->fl_s_ack : f->fl_c_ack;
+	uint32_t wnd = client ? f->fl_s_wnd : f->fl_c_wnd;
 
-	if (p->seq == nxt)
+	if (p->seq == rcv || p->seq == nxt)
 		return RST_EXACT;
-	if (seq_between(p->seq, nxt, nxt + (wnd ? wnd : 1)))
+	if (seq_between(p->seq, rcv, rcv + wnd) || seq_between(p->seq, rcv, nxt))
 		return RST_IN_WINDOW;
 	return RST_OUTSIDE;
+}
+
+/* An RST from side `from` of f that is not exact: dropped, with a
+ * challenge ACK when it lies in the window.  True when p was such. */
+static bool refuse_rst(struct engine *e, struct flow *f, const struct pkt *p, enum dir from,
+		       uint64_t now_ms, struct engine_out *out)
+{
+	switch (classify_rst(f, p, from)) {
+	case RST_EXACT:
+		return false;
+	case RST_IN_WINDOW:
+		splice_challenge(e, f, from, now_ms, out);
+		count_verdict(e, out, VERDICT_DROP, CNT_rst_in_window);
+		return true;
+	case RST_OUTSIDE:
+		break;
+	}
+	count_verdict(e, out, VERDICT_DROP, CNT_rst_out_of_window);
+	return true;
 }
 
 /* The deadline a live flow gets after a segment. */
@@ -340,6 +487,10 @@ static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
 		return;
 	if ((f->fl_flags & (FL_C_FIN_ACKED | FL_S_FIN_ACKED)) ==
 	    (FL_C_FIN_ACKED | FL_S_FIN_ACKED)) {
+		/* A flow in time-wait counts for its source no more: it
+		 * only waits for a late retransmission, and a full table
+		 * recycles it (recycle_time_wait). */
+		uncount(e, f);
 		f->fl_state = FLOW_TIME_WAIT;
 		flowtab_set_deadline(e->ft, f, now_ms + e->cfg.time_wait_ms);
 	} else if (f->fl_flags & (FL_C_FIN | FL_S_FIN)) {
@@ -347,33 +498,56 @@ static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
 	}
 }
 
+/* A FIN or exact RST of an offloaded flow that reaches the queue went
+ * past conntrack before the flow's entry existed: the entry will never
+ * see the connection close and would stay ESTABLISHED, ready to translate
+ * a later connection on the same tuple with this one's offsets.  The flow
+ * comes back to userspace, where it ends as any other, and the entry
+ * goes.  Called only for segments that were validated: what conntrack
+ * hands over as INVALID (out of its window) must not change the flow's
+ * path. */
+static void withdraw(struct engine *e, struct flow *f, struct engine_out *out)
+{
+	if (!(f->fl_flags & FL_OFFLOADED))
+		return;
+	f->fl_flags &= (uint16_t)~FL_OFFLOADED;
+	out->forget = true;
+	out->forget_key = f->fl_key;
+	count(e, CNT_offload_withdrawn);
+}
+
 /* A segment from side `from` of an established flow (o: its options, or
- * NULL): an RST is classified, anything else tracked, then the segment is
- * translated for the other side and passed on. */
+ * NULL): an RST is validated, anything else checked against the window
+ * and tracked, then the segment is translated for the other side and
+ * passed on.  A segment outside the window is passed on untracked (its
+ * receiver drops it and answers as its stack does). */
 static void forward(struct engine *e, struct flow *f, struct pkt *p, const struct tcpopt *o,
 		    enum dir from, uint64_t now_ms, struct engine_out *out)
 {
 	const struct xlate *x = from == DIR_CLIENT ? &f->fl_c2s : &f->fl_s2c;
 
 	if (p->flags & TCPH_RST) {
-		switch (classify_rst(f, p, from)) {
-		case RST_OUTSIDE:
-			count_verdict(e, out, VERDICT_DROP, CNT_rst_out_of_window);
+		if (refuse_rst(e, f, p, from, now_ms, out))
 			return;
-		case RST_IN_WINDOW:
-			flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
-			translate_apply(p, x);
-			out->modified = true;
-			count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
-			return;
-		case RST_EXACT:
-			translate_apply(p, x);
-			out->modified = true;
-			splice_end(e, out, f, CNT_flows_reset);
-			count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
-			return;
-		}
+		withdraw(e, f, out);
+		translate_apply(p, x);
+		out->modified = true;
+		splice_end(e, out, f, CNT_flows_reset);
+		count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
+		return;
 	}
+	if (from == DIR_CLIENT && !ecn_fit(e, f, p)) {
+		set_verdict(out, VERDICT_DROP, CNT_ecn_ce_dropped);
+		return;
+	}
+	if (!acceptable(f, p, from)) {
+		translate_apply(p, x);
+		out->modified = true;
+		count_verdict(e, out, VERDICT_ACCEPT, CNT_seg_out_of_window);
+		return;
+	}
+	if (p->flags & TCPH_FIN)
+		withdraw(e, f, out);
 	track(f, p, o, from);
 	translate_apply(p, x);
 	out->modified = true;
@@ -384,34 +558,18 @@ static void forward(struct engine *e, struct flow *f, struct pkt *p, const struc
 	count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
 }
 
-/* A FIN or RST of an offloaded flow that reaches the queue went past
- * conntrack before the flow's entry existed (or conntrack found it
- * invalid): the entry will never see the connection close and would stay
- * ESTABLISHED, ready to translate a later connection on the same tuple
- * with this one's offsets.  The flow comes back to userspace, where it
- * ends as any other, and the entry goes. */
-static void withdraw_if_closing(struct engine *e, struct flow *f, const struct pkt *p,
-				struct engine_out *out)
-{
-	if (!(f->fl_flags & FL_OFFLOADED) || !(p->flags & (TCPH_FIN | TCPH_RST)))
-		return;
-	f->fl_flags &= (uint16_t)~FL_OFFLOADED;
-	out->forget = true;
-	out->forget_key = f->fl_key;
-	count(e, CNT_offload_withdrawn);
-}
-
 void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
 		   uint64_t now_ms, struct engine_out *out)
 {
 	struct tcpopt o;
 
-	withdraw_if_closing(e, f, p, out);
 	tcpopt_parse(p->data + p->l4off, p->doff, &o);
 	if (f->fl_state == FLOW_BACKEND_SYN) {
 		if (p->flags & TCPH_RST) {
 			struct seg s;
 
+			if (refuse_rst(e, f, p, DIR_CLIENT, now_ms, out))
+				return;
 			/* The client gave up: tell the backend, whose half-open
 			 * entry comes from our SYN. */
 			seg_init(&s, &f->fl_key, DIR_SERVER);
@@ -420,6 +578,10 @@ void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct
 			engine_emit(e, out, DIR_SERVER, &s);
 			splice_end(e, out, f, CNT_flows_reset);
 			set_verdict(out, VERDICT_DROP, CNT_flows_reset);
+			return;
+		}
+		if (!acceptable(f, p, DIR_CLIENT)) {
+			count_verdict(e, out, VERDICT_DROP, CNT_seg_out_of_window);
 			return;
 		}
 		/* A segment that cannot be held is dropped, and the client
@@ -441,34 +603,64 @@ void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct
 	forward(e, f, p, &o, DIR_CLIENT, now_ms, out);
 }
 
-/* Records the options the backend of f announced in its SYN-ACK (o),
- * for rules whose options are "auto", and reports a change. */
+/* Counts the options the backend of f announced in its SYN-ACK (o) toward
+ * what rules whose options are "auto" offer clients, and reports a change
+ * (out->learned, which the XDP stage mirrors).  Only a sane set counts
+ * (an MSS a host must accept at least, RFC 9293 and RFC 8200; a window
+ * scale RFC 7323 allows), only from a SYN-ACK known to come from the
+ * backends' side, and a new set is used only once LEARNED_AGREE
+ * SYN-ACKs in a row agree on it: a forged or odd SYN-ACK must not change
+ * what every later client is offered. */
 static void learn(struct engine *e, const struct flow *f, const struct tcpopt *o,
-		  struct engine_out *out)
+		  const struct engine_meta *m, struct engine_out *out)
 {
-	struct learned_opts old, lo = {
-		.mss = (o->have & TO_MSS) ? o->mss : DEFAULT_MSS,
-		.wscale = (o->have & TO_WSCALE) ? f->fl_b_ws : WS_NONE,
+	uint16_t min_mss = addr_is_v4(&f->fl_key.saddr) ? DEFAULT_MSS : DEFAULT_MSS6;
+	struct learned_opts cur, lo = {
+		.mss = (o->have & TO_MSS) ? o->mss : min_mss,
+		.wscale = (o->have & TO_WSCALE) ? o->wscale : WS_NONE,
 		.sack = o->have & TO_SACKOK,
 		.ts = o->have & TO_TS,
 		.valid = true,
 	};
+	bool known = learned_get(e->learned, &f->fl_key.saddr, f->fl_key.sport, &cur);
+	int ridx = policy_match(e->pol, &f->fl_key.saddr, f->fl_key.sport);
+	const struct rule *r = ridx >= 0 ? &e->pol->rules[ridx] : NULL;
+	/* The "auto" options our SYN did not offer (its client had none). */
+	bool ws = r && r->wscale_mode == OPT_AUTO && !(f->fl_flags & FL_WS);
+	bool sack = r && r->sack_mode == OPT_AUTO && !(f->fl_flags & FL_SACK);
+	bool ts = r && r->ts_mode == OPT_AUTO && !(f->fl_flags & FL_TS);
 
-	if (!learned_get(e->learned, &f->fl_key.saddr, f->fl_key.sport, &old) ||
-	    old.mss != lo.mss || old.wscale != lo.wscale || old.sack != lo.sack ||
-	    old.ts != lo.ts) {
-		out->learned = true;
-		out->learned_addr = f->fl_key.saddr;
-		out->learned_port = f->fl_key.sport;
-		out->learned_opts = lo;
+	if (lo.mss < min_mss || (lo.wscale != WS_NONE && lo.wscale > TCP_MAX_WSCALE) ||
+	    (m && m->side == SIDE_UNCHECKED)) {
+		count(e, CNT_options_refused);
+		return;
 	}
-	learned_put(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo);
+	/* A SYN-ACK says nothing about an option our SYN did not offer: an
+	 * "auto" one keeps what was agreed, and with nothing agreed yet the
+	 * SYN-ACK cannot vote (a client without SACK must not teach that the
+	 * backend has none). */
+	if (ws || sack || ts) {
+		if (!known)
+			return;
+		if (ws)
+			lo.wscale = cur.wscale;
+		if (sack)
+			lo.sack = cur.sack;
+		if (ts)
+			lo.ts = cur.ts;
+	}
+	if (!learned_vote(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo))
+		return;
+	out->learned = true;
+	out->learned_addr = f->fl_key.saddr;
+	out->learned_port = f->fl_key.sport;
+	out->learned_opts = lo;
 	count(e, CNT_options_learned);
 }
 
 /* The backend's SYN-ACK to our SYN: splice the two legs. */
-static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
-			   struct engine_out *out)
+static void backend_synack(struct engine *e, struct flow *f, struct pkt *p,
+			   const struct engine_meta *m, uint64_t now_ms, struct engine_out *out)
 {
 	struct tcpopt o, ao = { .have = 0 };
 	struct seg s;
@@ -479,7 +671,10 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 	}
 	tcpopt_parse(p->data + p->l4off, p->doff, &o);
 	f->fl_bis = p->seq;
+	/* From here the server's numbers are the backend's own: the client
+	 * has acknowledged its SYN-ACK as far as it knows (our ISN + 1). */
 	f->fl_s_nxt = p->seq + 1;
+	f->fl_c_ack = p->seq + 1;
 	if (o.have & TO_WSCALE) {
 		f->fl_flags |= FL_B_WS;
 		f->fl_b_ws = clamp_ws(o.wscale);
@@ -488,9 +683,15 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		f->fl_flags |= FL_B_TS;
 	else if (f->fl_flags & FL_TS)
 		count(e, CNT_ts_missing);
+	if ((p->flags & (TCPH_ECE | TCPH_CWR)) == TCPH_ECE)
+		f->fl_flags |= FL_B_ECN;
+	else if (f->fl_flags & FL_ECN)
+		count(e, CNT_ecn_declined);
 	set_translation(f, o.tsval);
 	f->fl_s_wnd = p->win;   /* SYN windows are never scaled */
-	learn(e, f, &o, out);
+	if (p->win > f->fl_s_maxwnd)
+		f->fl_s_maxwnd = p->win;
+	learn(e, f, &o, m, out);
 
 	/* Complete the backend's handshake in the client's name. */
 	seg_init(&s, &f->fl_key, DIR_SERVER);
@@ -523,7 +724,7 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		s.seq = f->fl_iss + 1;
 		s.ack = f->fl_c_nxt;
 		s.flags = TCPH_ACK;
-		s.win = (uint16_t)(w ? w : 1);
+		s.win = (uint16_t)(w > 65535 ? 65535 : w);
 		if ((f->fl_flags & FL_TS) && (f->fl_flags & FL_B_TS)) {
 			wo.have = TO_TS;
 			wo.tsval = o.tsval + f->fl_s2c.tsval_add;
@@ -533,23 +734,30 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p, uint
 		engine_emit(e, out, DIR_CLIENT, &s);
 	}
 	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.established_idle_ms);
-	out->offer = true;
+	/* The kernel's fast path would not fit ECN to the backend. */
+	out->offer = !ecn_declined(f);
 	splice_describe(f, now_ms, &out->offer_flow);
 	set_verdict(out, VERDICT_DROP, CNT_backend_established);
 }
 
-void splice_server(struct engine *e, struct flow *f, struct pkt *p, uint64_t now_ms,
-		   struct engine_out *out)
+void splice_server(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
+		   uint64_t now_ms, struct engine_out *out)
 {
-	withdraw_if_closing(e, f, p, out);
 	if (f->fl_state == FLOW_BACKEND_SYN) {
 		if ((p->flags & (TCPH_SYN | TCPH_ACK | TCPH_RST)) == (TCPH_SYN | TCPH_ACK)) {
-			backend_synack(e, f, p, now_ms, out);
+			backend_synack(e, f, p, m, now_ms, out);
 			return;
 		}
-		if ((p->flags & TCPH_RST) && (!(p->flags & TCPH_ACK) || p->ack == f->fl_irs + 1)) {
-			splice_fail(e, out, f, CNT_backend_refused);
-			set_verdict(out, VERDICT_DROP, CNT_backend_refused);
+		/* RFC 9293, SYN-SENT: an RST refuses the connection only
+		 * when it acknowledges our SYN; without ACK, or with any
+		 * other, it is dropped. */
+		if (p->flags & TCPH_RST) {
+			if ((p->flags & TCPH_ACK) && p->ack == f->fl_irs + 1) {
+				splice_fail(e, out, f, CNT_backend_refused);
+				set_verdict(out, VERDICT_DROP, CNT_backend_refused);
+				return;
+			}
+			count_verdict(e, out, VERDICT_DROP, CNT_rst_out_of_window);
 			return;
 		}
 		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
@@ -579,27 +787,48 @@ void splice_server(struct engine *e, struct flow *f, struct pkt *p, uint64_t now
  * answers it with an RST at exactly that number, which ends the flow
  * through the exact-RST rule; its next SYN then opens a fresh connection.
  * A spoofed SYN learns nothing and ends nothing. */
-void splice_challenge(struct engine *e, const struct flow *f, uint64_t now_ms,
+void splice_challenge(struct engine *e, struct flow *f, enum dir to, uint64_t now_ms,
 		      struct engine_out *out)
 {
-	uint32_t w = f->fl_s_wnd >> f->fl_s2c.win_to;
+	uint32_t sec = (uint32_t)(now_ms / 1000), w;
 	struct seg s;
 
-	if (now_ms / 1000 != e->challenge_second) {
-		e->challenge_second = now_ms / 1000;
-		e->challenge_sent = 0;
+	if ((f->fl_flags & FL_CHALLENGED) &&
+	    (uint32_t)now_ms - f->fl_challenge_ms < CHALLENGE_INTERVAL_MS) {
+		count(e, CNT_challenge_ack_limited);
+		return;
 	}
-	if (e->challenge_sent >= CHALLENGE_ACK_PER_SEC) {
+	if (sec != e->challenge_second || !e->challenge_budget) {
+		uint64_t h = siphash24(e->challenge_key, &sec, sizeof(sec));
+
+		e->challenge_second = sec;
+		e->challenge_sent = 0;
+		e->challenge_budget = CHALLENGE_ACK_PER_SEC / 2 + (uint32_t)(h % CHALLENGE_ACK_PER_SEC);
+	}
+	if (e->challenge_sent >= e->challenge_budget) {
 		count(e, CNT_challenge_ack_limited);
 		return;
 	}
 	e->challenge_sent++;
-	seg_init(&s, &f->fl_key, DIR_CLIENT);
-	s.seq = f->fl_s_nxt + f->fl_s2c.seq_add;
-	s.ack = f->fl_c_nxt;
+	f->fl_flags |= FL_CHALLENGED;
+	f->fl_challenge_ms = (uint32_t)now_ms;
+	/* What the other side would send: its next number, what it has
+	 * acknowledged (never more: an ACK of data still in flight would
+	 * make the sender forget it) and its window, in the receiver's
+	 * space and scale. */
+	seg_init(&s, &f->fl_key, to);
 	s.flags = TCPH_ACK;
+	if (to == DIR_CLIENT) {
+		s.seq = f->fl_s_nxt + f->fl_s2c.seq_add;
+		s.ack = f->fl_s_ack;
+		w = f->fl_s_wnd >> ((f->fl_flags & FL_WS) ? f->fl_our_ws : 0);
+	} else {
+		s.seq = f->fl_c_nxt;
+		s.ack = f->fl_c_ack;
+		w = f->fl_c_wnd >> f->fl_c2s.win_to;
+	}
 	s.win = (uint16_t)(w > 65535 ? 65535 : w);
-	engine_emit(e, out, DIR_CLIENT, &s);
+	engine_emit(e, out, to, &s);
 }
 
 void splice_timer(struct engine *e, struct flow *f, uint64_t now_ms, struct engine_out *out)

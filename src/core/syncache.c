@@ -5,7 +5,7 @@
  *
  * Contents.  One entry per answered SYN: the connection key, the client's
  * ISN and the options it offered (MSS, window, window scale, SACK,
- * timestamp, ECN), the ISN we answered with, the policy rule that matched,
+ * timestamp, ECN), the ISN we answered with, the window scale we announced,
  * how many SYN-ACKs we have retransmitted, and when the next one is due.
  * Nothing points outside the entry (no packet buffers, no sockets), so an
  * entry can be dropped at any moment without cleanup.

@@ -28,7 +28,9 @@ struct syn_state {
 	uint16_t win;        /* client's SYN window */
 	uint8_t wscale;      /* client's window scale (when SS_WSCALE) */
 	uint8_t flags;       /* SS_* */
-	uint8_t rule;        /* index of the policy rule that matched */
+	uint8_t our_ws;      /* the window scale our SYN-ACK announced (with
+			      * SS_WSCALE); the rule is not stored: a reload
+			      * may renumber the rules (see handshake.c) */
 	uint8_t retries;     /* SYN-ACKs retransmitted so far */
 };
 

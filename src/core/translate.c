@@ -39,7 +39,12 @@ static uint32_t add32(uint8_t *tcp, unsigned off, uint32_t add, uint16_t *check)
 }
 
 /* RFC 7323 2.3: scale shifts above 14 are treated as 14, which also keeps
- * the shifts below 32 bits. */
+ * the shifts below 32 bits.  The window is rounded down, to 0 if need be:
+ * a window announces buffer space the receiver has, so rounding up would
+ * promise up to 2^to - 1 bytes it does not have.  Linux does the same
+ * when it must round a small window (__tcp_select_window rounds the free
+ * space down to the scale and announces 0 below it); the sender then
+ * probes the closed window until the receiver opens it. */
 static uint16_t rescale(uint16_t win, uint8_t from, uint8_t to)
 {
 	uint32_t w;
@@ -51,10 +56,6 @@ static uint16_t rescale(uint16_t win, uint8_t from, uint8_t to)
 	w = ((uint32_t)win << from) >> to;
 	if (w > 0xffff)
 		w = 0xffff;
-	/* Rounding to zero would announce a closed window the sender never
-	 * meant, and stall the peer. */
-	if (w == 0 && win != 0)
-		w = 1;
 	return (uint16_t)w;
 }
 

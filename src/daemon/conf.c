@@ -30,6 +30,8 @@
 #define CONF_FILE_MAX (1u << 20)
 #define CONF_SUN_PATH_MAX 108           /* sizeof(sockaddr_un.sun_path) */
 #define CONF_LIST_MAX 4096              /* prefixes in one allow or deny list */
+#define CONF_FLOWS_MAX (1 << 26)        /* flows.max, and max_flows_per_source */
+#define CONF_FLOWS_PER_SOURCE_DEFAULT UINT32_MAX  /* "not set": flows.max / 16 */
 
 struct ctx {
 	const char *path;
@@ -455,7 +457,7 @@ static int load_flows(struct ctx *x, const config_setting_t *g, struct conf *c)
 	struct engine_config *e = &c->engine;
 
 	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'flows'") < 0 ||
-	    opt_u32(x, g, "max", 16, 1 << 26, &e->max_flows) < 0 ||
+	    opt_u32(x, g, "max", 16, CONF_FLOWS_MAX, &e->max_flows) < 0 ||
 	    opt_u32(x, g, "hold_packets", 0, 64, &e->hold_packets_per_flow) < 0 ||
 	    opt_u32(x, g, "hold_bytes", 0, 1 << 30, &e->hold_bytes_total) < 0)
 		return -1;
@@ -653,6 +655,22 @@ static int get_ports(struct ctx *x, const config_setting_t *s, struct rule *r)
 	return 0;
 }
 
+/* flows_source_prefix = [ IPv4 length, IPv6 length ]. */
+static int get_source_prefix(struct ctx *x, const config_setting_t *s, struct rule *r)
+{
+	int64_t v4, v6;
+
+	if (!is_list(s) || config_setting_length(s) != 2)
+		return fail_at(x, line_of(s), "'flows_source_prefix' must be a list [ IPv4 length, "
+			       "IPv6 length ]");
+	if (get_int(x, config_setting_get_elem(s, 0), 1, 32, &v4) < 0 ||
+	    get_int(x, config_setting_get_elem(s, 1), 1, 128, &v6) < 0)
+		return -1;
+	r->flows_prefix4 = (uint8_t)v4;
+	r->flows_prefix6 = (uint8_t)v6;
+	return 0;
+}
+
 static int get_cidrset(struct ctx *x, const config_setting_t *s, struct cidrset **out)
 {
 	int n = config_setting_length(s);
@@ -770,6 +788,9 @@ static void rule_defaults(struct rule *r)
 		.wscale = 7,
 		.sack_mode = OPT_AUTO,
 		.ts_mode = OPT_AUTO,
+		.max_flows_per_source = CONF_FLOWS_PER_SOURCE_DEFAULT,
+		.flows_prefix4 = 32,
+		.flows_prefix6 = 64,
 	};
 }
 
@@ -778,7 +799,8 @@ static int load_rule(struct ctx *x, const config_setting_t *g, struct rule *r)
 	static const char *const keys[] = {
 		"name", "dst", "ports", "action", "mss", "wscale", "sack", "timestamps", "ecn",
 		"allow", "deny", "max_half_open_per_source", "syn_rate_per_source",
-		"syn_burst_per_source", "reset_pass_time", NULL
+		"syn_burst_per_source", "reset_pass_time", "max_flows_per_source",
+		"flows_source_prefix", NULL
 	};
 	static const char *const actions[] = { "proxy", "reset", "accept", "drop", NULL };
 	static const enum rule_action action_of[] = {
@@ -829,7 +851,11 @@ static int load_rule(struct ctx *x, const config_setting_t *g, struct rule *r)
 	if (opt_u32(x, g, "max_half_open_per_source", 0, 1000000,
 		    &r->max_half_open_per_source) < 0 ||
 	    opt_u32(x, g, "syn_rate_per_source", 0, 1000000, &r->syn_rate_per_source) < 0 ||
-	    opt_u32(x, g, "syn_burst_per_source", 0, 1000000, &r->syn_burst_per_source) < 0)
+	    opt_u32(x, g, "syn_burst_per_source", 0, 1000000, &r->syn_burst_per_source) < 0 ||
+	    opt_u32(x, g, "max_flows_per_source", 0, CONF_FLOWS_MAX, &r->max_flows_per_source) < 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "flows_source_prefix")) &&
+	    get_source_prefix(x, s, r) < 0)
 		return -1;
 	if (r->syn_burst_per_source && !r->syn_rate_per_source)
 		return fail_at(x, line_of(config_setting_get_member(g, "syn_burst_per_source")),
@@ -968,7 +994,14 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	s = config_setting_get_member(root, "rules");
 	if (!s)
 		return fail_at(x, 0, "no 'rules' list");
-	return load_rules(x, s, &c->policy);
+	if (load_rules(x, s, &c->policy) < 0)
+		return -1;
+	/* One source network may hold a sixteenth of the flow table by
+	 * default: it takes sixteen to fill it (synproxyd.conf(5)). */
+	for (uint32_t i = 0; i < c->policy.nrules; i++)
+		if (c->policy.rules[i].max_flows_per_source == CONF_FLOWS_PER_SOURCE_DEFAULT)
+			c->policy.rules[i].max_flows_per_source = c->engine.max_flows / 16;
+	return 0;
 }
 
 void conf_defaults(struct conf *c)

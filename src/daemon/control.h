@@ -17,11 +17,15 @@ typedef void control_handler(const char *req, FILE *out, void *ctx);
  * Returns NULL with a logged reason. */
 struct control *control_open(const char *path);
 
-/* The listening socket to poll. */
+/* The descriptor to poll for input (an epoll set holding the listening
+ * socket, the connections and their timer). */
 int control_fd(const struct control *c);
 
-/* Accepts one waiting connection, reads its request line (waiting at most
- * a second), calls fn and sends the answer.  Never blocks for long. */
+/* Does whatever is ready, without blocking: takes new connections, reads
+ * requests (a line of at most 255 bytes, within a second of connecting),
+ * calls fn for each complete one, sends answers (each within ten seconds
+ * of its request) and closes connections past their time.  Call it when
+ * control_fd is readable. */
 void control_serve(struct control *c, control_handler *fn, void *ctx);
 
 /* Closes the socket and removes its file. */

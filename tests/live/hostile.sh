@@ -5,8 +5,8 @@
 #
 # Classes, each followed by "daemon alive" and counter checks: an ACK flood
 # of random (forged-cookie) ACKs, blind RSTs and blind data on the live
-# connection's 4-tuple, SYNs on that tuple (challenge ACKs, capped at 1000
-# a second), a SYN flood from one source (per-source rate limit; a
+# connection's 4-tuple, SYNs on that tuple (challenge ACKs, one per 500 ms
+# for a flow), a SYN flood from one source (per-source rate limit; a
 # different real client must still connect meanwhile), a SYN flood from
 # many sources in 198.18.0.0/15, malformed IPv4/TCP (fragments, IP options,
 # bad checksums, truncated headers, bad data offsets, overrunning and zero
@@ -18,7 +18,10 @@
 # hostile traffic at an offloaded one.
 #
 # ACK_N (default 2000000) is the ACK flood size; floods come from a flood
-# namespace routed through the gateway.
+# namespace routed through the gateway.  The aimed attacks of issue 13
+# (blind RSTs in the window, the challenge-ACK side channel, forged
+# backend SYN-ACKs, one source holding the flow table, a slow control
+# client) are in adversarial.sh.
 set -u
 top_srcdir=${top_srcdir:-.}
 . "$top_srcdir/tests/live/lib.sh"
@@ -104,11 +107,14 @@ sleep 1
 cnt_snap B
 check_daemon_alive blind-rst
 oow=$(cnt_delta A B rst_out_of_window)
+inw=$(cnt_delta A B rst_in_window)
 echo "blind-rst: sent $HOSTILE_SENT at $HOSTILE_PPS pps; rst_out_of_window +$oow;" \
-	"flows_reset +$(cnt_delta A B flows_reset)"
-# An RST lands in a 64 KB window with probability ~1.5e-5 (passed on,
-# the backend answers with a challenge ACK): allow a handful.
+	"rst_in_window +$inw; flows_reset +$(cnt_delta A B flows_reset)"
+# An RST lands in a 64 KB window with probability ~1.5e-5 (dropped, and
+# answered by a challenge ACK): a handful at most.  Every one is judged.
 check_ge "blind RSTs dropped as out of window" "$oow" $((HOSTILE_SENT - 10))
+check_eq "every blind RST dropped (rst_out_of_window + rst_in_window)" $((oow + inw)) \
+	"$HOSTILE_SENT"
 check_eq "no flow reset by blind RSTs" "$(cnt_delta A B flows_reset)" 0
 check "long-lived connection alive after blind-rst" ll_alive
 
@@ -119,16 +125,20 @@ hostile "$CLI" c0 "$CMAC" blind-data --src "$CLIENT4" --sport "$LL_PORT" --dst "
 sleep 1
 cnt_snap B
 check_daemon_alive blind-data
-echo "blind-data: sent $HOSTILE_SENT; packets_translated +$(cnt_delta A B packets_translated)"
+echo "blind-data: sent $HOSTILE_SENT; seg_out_of_window +$(cnt_delta A B seg_out_of_window)"
+# Random seq and ack: passed on untracked (the backend drops them), never
+# taken for the connection's own data.
+check_ge "blind data left untracked (seg_out_of_window)" "$(cnt_delta A B seg_out_of_window)" \
+	$((HOSTILE_SENT - 10))
+check_eq "no flow reset by blind data" "$(cnt_delta A B flows_reset)" 0
 check "long-lived connection alive after blind-data" ll_alive
 
 # ---- SYNs on the live 4-tuple: challenge ACKs, capped ----------------------
 # Each SYN for a tuple with a live flow is answered by a challenge ACK
-# (RFC 5961 4), at most 1000 a second engine-wide (docs/decisions.md), so
-# that a SYN flood on a live tuple cannot make the proxy a reflector.  The
-# burst below takes well under a second to send and to process, so it
-# touches at most two of the engine's one-second budgets: 1000 to 2000
-# challenge ACKs, the rest counted as limited.
+# (RFC 5961 4), at most one per 500 ms for a flow (docs/decisions.md), so
+# that a SYN flood on a live tuple cannot make the proxy a reflector nor
+# spend a budget other flows share.  The burst takes HOSTILE_SECS to send:
+# one challenge ACK per started 500 ms, the rest counted as limited.
 log "== syn-flow (5000 SYNs with random seq on 192.0.2.10:$LL_PORT)"
 cap_start chal "$CLI" c0 "tcp and src host $BACKEND4 and src port 6379 and dst port $LL_PORT and tcp[13] == 0x10"
 cnt_snap A
@@ -144,12 +154,14 @@ chal=$((son - lim))
 wire=$(cap_count chal "tcp[tcpflags] == tcp-ack and ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2) == 0")
 echo "syn-flow: sent $HOSTILE_SENT in $HOSTILE_SECS s; syn_on_flow +$son," \
 	"challenge_ack_limited +$lim: $chal challenge ACKs; pure ACKs to the client on the wire: $wire"
+# The daemon may judge the burst a little after it was sent: allow a second.
+maxchal=$(echo "$HOSTILE_SECS" | awk '{ printf "%d", $1 * 2 + 3 }')
 check_eq "every SYN on the live tuple found its flow (syn_on_flow)" "$son" "$HOSTILE_SENT"
-check_ge "challenge ACKs sent (a full one-second budget)" "$chal" 1000
-check_le "challenge ACKs sent (two one-second budgets at most)" "$chal" 2000
-check_ge "the rest limited (challenge_ack_limited)" "$lim" $((HOSTILE_SENT - 2000))
+check_ge "challenge ACKs sent" "$chal" 1
+check_le "challenge ACKs sent (one per 500 ms)" "$chal" "$maxchal"
+check_ge "the rest limited (challenge_ack_limited)" "$lim" $((HOSTILE_SENT - maxchal))
 # The wire: the challenge ACKs, and at most a few of the connection's own
-# pure ACKs in the same second.
+# pure ACKs meanwhile.
 check_ge "challenge ACKs on the wire" "$wire" "$chal"
 check_le "nothing else answered the burst" "$wire" $((chal + 10))
 check_eq "no flow reset by the SYNs" "$(cnt_delta A B flows_reset)" 0

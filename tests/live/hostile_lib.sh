@@ -52,12 +52,7 @@ c.close()
 print("LL OK exchanges %d worst_rtt %.3f bytes %d" % (n, worst, total))
 ' "$1" "$TMP" "${3:-0.2}" "${4:-0}" >"$TMP/ll.log" 2>&1
 	LL_PID=$LASTPID
-	i=0
-	until [ -s "$TMP/ll.port" ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "long-lived client did not connect: $(cat "$TMP/ll.log")"
-		sleep 0.1
-	done
+	wait_file "$TMP/ll.port" 10 "long-lived client did not connect" "$TMP/ll.log"
 	LL_PORT=$(cat "$TMP/ll.port")
 }
 

@@ -305,6 +305,18 @@ wait_gone() {
 	done
 }
 
+# wait_file FILE SECONDS WHAT [LOG]: waits until FILE exists and is not
+# empty (a background helper's answer); after SECONDS fails with WHAT and
+# the helper's LOG.
+wait_file() {
+	i=0
+	until [ -s "$1" ]; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 10)) ] && fail "$3${4:+: $(cat "$4")}"
+		sleep 0.1
+	done
+}
+
 # start_listener SOCKET OUT [ARGS]: unix_listener.py (in the gateway
 # namespace, bounded) writes what arrives on SOCKET to OUT; waits until it
 # listens.

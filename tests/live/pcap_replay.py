@@ -115,7 +115,8 @@ def negotiate(rule, syn_opts, ecn_setup, learned):
     mss: the rule's, or with "auto" the server's last one, 1460 until known;
     wscale: only to a client that offered one, "auto" follows the server
     (7 until known); sack/timestamps: to a client that offered them, "auto"
-    as the server does (yes until known); ECN only with ecn = true."""
+    as the server does (yes until known); ECN only with ecn = true, and
+    with timestamps (cookies are on: they carry ECN in those bits alone)."""
     n = {}
     if rule["mss"] == "auto":
         n["mss"] = learned["mss"] if learned else 1460
@@ -135,8 +136,46 @@ def negotiate(rule, syn_opts, ecn_setup, learned):
         mode = rule[key]
         n[key] = opt in syn_opts and mode != "false" and (
             mode == "true" or not learned or learned[key])
-    n["ecn"] = ecn_setup and rule["ecn"] == "true"
+    n["ecn"] = ecn_setup and rule["ecn"] == "true" and n["timestamps"]
     return n
+
+
+class Learner:
+    """The options the engine learns from a backend's SYN-ACKs (splice.c
+    learn, learned.c learned_vote): only sane ones (MSS at least 536, or
+    1220 for IPv6; window scale at most 14); an "auto" option the proxy's
+    SYN did not offer keeps the agreed value, and with none agreed the
+    SYN-ACK does not count; a new set is used once AGREE SYN-ACKs in a row
+    announced it, and one repeating the set in use resets the count."""
+    AGREE = 3
+
+    def __init__(self, v6):
+        self.cur, self.cand, self.votes = None, None, 0
+        self.min_mss = 1220 if v6 else 536
+
+    def vote(self, rule, nego, so):
+        lo = {"mss": so.get("MSS", self.min_mss), "ws": so.get("WScale"),
+              "sack": "SAckOK" in so, "timestamps": "Timestamp" in so}
+        if lo["mss"] < self.min_mss or (lo["ws"] is not None and lo["ws"] > MAX_WS):
+            return
+        missing = [k for k, key, offered in (("ws", "wscale", nego["ws"] is not None),
+                                             ("sack", "sack", nego["sack"]),
+                                             ("timestamps", "timestamps", nego["timestamps"]))
+                   if rule[key] == "auto" and not offered]
+        if missing:
+            if self.cur is None:
+                return
+            for k in missing:
+                lo[k] = self.cur[k]
+        if self.cur == lo:
+            self.votes = 0
+            return
+        if self.votes and self.cand == lo:
+            self.votes += 1
+        else:
+            self.cand, self.votes = lo, 1
+        if self.votes >= self.AGREE:
+            self.cur, self.votes = lo, 0
 
 
 # ---- the capture ------------------------------------------------------------
@@ -185,7 +224,7 @@ class Case:
         first = next(p for p in pkts if p[TCP].flags & (SYN | ACK) == SYN)
         self.caddr, self.saddr = first.src, first.dst
         self.v6 = IPv6 in first
-        learned = None
+        learner = Learner(self.v6)
         for p in pkts:
             t = p[TCP]
             if p.src == self.caddr and p.dst == self.saddr:
@@ -198,16 +237,16 @@ class Case:
             if side == "client" and t.flags & (SYN | ACK) == SYN and c.syn is None:
                 c.syn = p
                 o = opts(t)
-                c.nego = negotiate(self.rule, o, t.flags & (ECE | CWR) == ECE | CWR, learned)
+                c.nego = negotiate(self.rule, o, t.flags & (ECE | CWR) == ECE | CWR,
+                                   learner.cur)
             elif side == "server" and t.flags & (SYN | ACK) == SYN | ACK and c.synack is None:
                 c.synack = p
             elif side == "client" and c.synack is not None and c.hs is None and \
                     t.flags & ACK and not t.flags & (SYN | RST) and \
                     t.ack == (c.synack[TCP].seq + 1) % MOD:
                 c.hs = p
-                so = opts(c.synack[TCP])
-                learned = {"mss": so.get("MSS", 536), "ws": so.get("WScale"),
-                           "sack": "SAckOK" in so, "timestamps": "Timestamp" in so}
+                if c.nego is not None:
+                    learner.vote(self.rule, c.nego, opts(c.synack[TCP]))
             self.items.append((float(p.time), side, c, p))
 
     def completes(self, c):

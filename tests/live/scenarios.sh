@@ -90,7 +90,6 @@ override syncache "32 entries in 16 rows (3 retries, the default): phase 2 fills
 override timeouts.backend_syn_rto "0.5 s: the backend SYN schedule checked (+0, +0.5, +1.5, +3.5 s)"
 override timeouts.time_wait "1 s: each closed flow must leave the table within the run"
 override timeouts.fin_wait "10 s: a half-closed flow (fin-server) must not outlive the run"
-override timeouts.rst_grace "2 s: a flow shortened by an in-window RST must leave the table within the run"
 override timeouts.synack_rto "10 s in phase 2 only (see syncache)"
 # Fixed announced options (not "auto"), so that SYN-ACK retransmissions
 # cannot change with what is learned from the backends meanwhile.
@@ -107,7 +106,7 @@ state_file = "$TMP/state";
 cookies = "auto";
 fastpath = "off";
 syncache = { buckets = 16; bucket_limit = 8; max_entries = 32; };
-timeouts = { backend_syn_rto = 0.5; fin_wait = 10; time_wait = 1; rst_grace = 2; };
+timeouts = { backend_syn_rto = 0.5; fin_wait = 10; time_wait = 1; };
 rules = (
 $RULES
 );

@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A client with timestamps, a backend without (net.ipv4.tcp_timestamps=0
 # in its namespace), through synproxyd in gateway mode:
-#  1. rules as shipped (timestamps "auto"): the first connection is offered
-#     timestamps before the backend's options are known; the backend drops
-#     them, ts_missing counts that flow, the options are learned, and the
-#     next connections' SYN-ACKs offer none (ts_missing stays 1);
+#  1. rules as shipped (timestamps "auto"): the first connections are
+#     offered timestamps until the backend's options are learned (three
+#     SYN-ACKs in a row must agree); the backend drops them, ts_missing
+#     counts those three flows, and the next connections' SYN-ACKs offer
+#     none (ts_missing stays 3);
 #  2. timestamps = true: every SYN-ACK offers them and every flow counts in
 #     ts_missing.
 # Every connection echoes 64 KB intact both ways; the SYN-ACKs are read
@@ -52,12 +53,13 @@ log "== timestamps \"auto\" (as shipped)"
 write_conf
 daemon_start
 cap_start sa1 "$CLI" c0 'tcp[13] == 0x12'
-check_eq "connections intact" "$(conns 3)" 3
+check_eq "connections intact" "$(conns 5)" 5
 cap_stop sa1
 ctl_show ts_missing options_learned backend_established
-check_eq "SYN-ACKs: timestamps until the backend's options are learned" \
-	"$(synacks_ts sa1)" "ts nots nots "
-check_eq "ts_missing: the first flow only" "$(ctl_counter ts_missing)" 1
+check_eq "SYN-ACKs: timestamps until three SYN-ACKs agreed on the backend's options" \
+	"$(synacks_ts sa1)" "ts ts ts nots nots "
+check_eq "ts_missing: the first three flows only" "$(ctl_counter ts_missing)" 3
+check_eq "options_learned: once" "$(ctl_counter options_learned)" 1
 daemon_stop
 check_eq "daemon exit status" "$DAEMON_RC" 0
 

@@ -95,7 +95,8 @@ static const char full_text[] =
 	"    action = \"proxy\"; mss = 1400; wscale = 0; sack = true; timestamps = false;\n"
 	"    ecn = true; allow = [ \"198.51.100.0/24\", \"2001:db8:5::/48\" ];\n"
 	"    deny = [ \"198.51.100.7\" ]; max_half_open_per_source = 10;\n"
-	"    syn_rate_per_source = 100; syn_burst_per_source = 150; },\n"
+	"    syn_rate_per_source = 100; syn_burst_per_source = 150;\n"
+	"    max_flows_per_source = 0; flows_source_prefix = [ 24, 48 ]; },\n"
 	"  { name = \"rst\"; dst = \"192.0.2.0/24\"; action = \"reset\"; wscale = \"off\";\n"
 	"    mss = \"auto\"; sack = false; timestamps = true; reset_pass_time = 1.5; },\n"
 	"  { name = \"acc\"; dst = \"2001:db8::/32\"; action = \"accept\"; wscale = false; },\n"
@@ -176,9 +177,16 @@ static void test_full(void **state)
 	assert_int_equal(r->max_half_open_per_source, 10);
 	assert_int_equal(r->syn_rate_per_source, 100);
 	assert_int_equal(r->syn_burst_per_source, 150);
+	assert_int_equal(r->max_flows_per_source, 0);
+	assert_int_equal(r->flows_prefix4, 24);
+	assert_int_equal(r->flows_prefix6, 48);
 	assert_int_equal(r->reset_pass_ms, 0);
 
 	r = &c->policy.rules[1];
+	/* Not set: a sixteenth of flows.max (1000 here). */
+	assert_int_equal(r->max_flows_per_source, 62);
+	assert_int_equal(r->flows_prefix4, 32);
+	assert_int_equal(r->flows_prefix6, 64);
 	assert_string_equal(r->name, "rst");
 	assert_v4_prefix(&r->dst, 192, 0, 2, 0, 24);
 	assert_int_equal(r->nports, 0);
@@ -307,6 +315,9 @@ static void test_minimal(void **state)
 	assert_int_equal(r->max_half_open_per_source, 0);
 	assert_int_equal(r->syn_rate_per_source, 0);
 	assert_int_equal(r->syn_burst_per_source, 0);
+	assert_int_equal(r->max_flows_per_source, 65536 / 16);
+	assert_int_equal(r->flows_prefix4, 32);
+	assert_int_equal(r->flows_prefix6, 64);
 	assert_int_equal(r->reset_pass_ms, 0);
 	conf_free(c);
 	free(c);
@@ -702,6 +713,16 @@ static const struct bad bad_cases[] = {
 	  1, "'syn_rate_per_source' is 1000001" },
 	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\";\n"
 	  "            syn_burst_per_source = 5; } );\n", 2, "needs 'syn_rate_per_source'" },
+	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; max_flows_per_source = -1; } );\n",
+	  1, "'max_flows_per_source' is -1" },
+	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\";\n"
+	  "            flows_source_prefix = [ 32 ]; } );\n", 2, "[ IPv4 length, IPv6 length ]" },
+	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; flows_source_prefix = 32; } );\n",
+	  1, "[ IPv4 length, IPv6 length ]" },
+	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; flows_source_prefix = [ 33, 64 ]; } );\n",
+	  1, "is 33, must be 1 to 32" },
+	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; flows_source_prefix = [ 32, 0 ]; } );\n",
+	  1, "is 0, must be 1 to 128" },
 	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; action = \"reset\";\n"
 	  "            reset_pass_time = 0; } );\n", 2, "'reset_pass_time' must be 1 to 86400" },
 	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\";\n"

@@ -348,24 +348,283 @@ static void test_half_open_limit_added_by_reload(void **state)
 	env_free(v);
 }
 
+/* A second rule, for another server, ahead of or behind the env's. */
+static void web_rule(struct rule *r)
+{
+	default_rule(r);
+	strcpy(r->name, "web");
+	addr4(&r->dst.addr, 198, 51, 100, 9);
+	r->ports[0] = 80;
+	r->mss = 1220;
+	r->wscale = 2;
+}
+
+static void redis_then_web(struct env *v)
+{
+	web_rule(&v->pol.rules[1]);
+	v->pol.nrules = 2;
+}
+
+/* A reload that reorders the rules and changes the redis rule's options
+ * while a handshake is half open: the retransmitted SYN-ACK and the flow
+ * made from the client's ACK keep the window scale the client was told
+ * (7) and take the rest from the redis rule in force (MSS 1400), not from
+ * the rule that now has the index the entry was made under (web: MSS
+ * 1220, window scale 2). */
+static void test_reload_keeps_half_open_entries(void **state)
+{
+	struct env *v = env_new(redis_then_web);
+	struct policy reordered = v->pol;
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct pkt p;
+	struct tcpopt so;
+
+	reordered.rules[0] = v->pol.rules[1];
+	reordered.rules[1] = v->pol.rules[0];
+	reordered.rules[1].mss = 1400;
+	reordered.rules[1].wscale = 9;
+	engine_set_policy(v->e, &reordered);
+	v->now += v->cfg.syncache.rto_ms;
+	engine_tick(v->e, v->now, &v->out);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(p.seq, iss);
+	assert_true(so.have & TO_WSCALE);
+	assert_int_equal(so.wscale, 7);
+	assert_int_equal(so.mss, 1400);
+
+	do_ack(v, iss, ts, NULL);
+	do_synack(v, 7, 5000);
+	assert_true(v->out.offer);
+	assert_int_equal(v->out.offer_flow.our_wscale, 7);
+	assert_false(v->out.offer_flow.rescaled);
+	engine_set_policy(v->e, &v->pol);
+	env_free(v);
+}
+
+static void no_cookies(struct env *v)
+{
+	v->cfg.cookies = COOKIES_OFF;
+}
+
+/* The SYN-ACK flags answering an ECN-setup SYN with options o. */
+static uint8_t ecn_synack_flags(struct env *v, const struct tcpopt *o)
+{
+	uint8_t buf[256];
+	struct seginfo si = { .flags = TCPH_SYN | TCPH_ECE | TCPH_CWR, .seq = CISN, .win = 29200,
+			      .opt = *o };
+	struct pkt p;
+	struct tcpopt so;
+
+	assert_int_equal(feed(v, &si, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	v->cport++;
+	return p.flags;
+}
+
+/* ECN is offered only where the handshake ACK can bring it back (issue
+ * 13, item 5): with cookies on, a SYN without timestamps gets no ECE,
+ * since a cookie carries ECN only in its timestamp bits; with timestamps,
+ * or with cookies off (the SYN cache is then the only way), it does. */
+static void test_ecn_offered_only_where_carried(void **state)
+{
+	struct tcpopt no_ts = linux_syn_opts;
+	struct env *v = env_new(NULL);
+
+	no_ts.have &= (uint8_t)~TO_TS;
+	assert_int_equal(ecn_synack_flags(v, &no_ts), TCPH_SYN | TCPH_ACK);
+	assert_int_equal(ecn_synack_flags(v, &linux_syn_opts), TCPH_SYN | TCPH_ACK | TCPH_ECE);
+	env_free(v);
+	v = env_new(no_cookies);
+	assert_int_equal(ecn_synack_flags(v, &no_ts), TCPH_SYN | TCPH_ACK | TCPH_ECE);
+	env_free(v);
+}
+
 static void auto_rule(struct env *v)
 {
 	v->pol.rules[0].wscale_mode = OPT_AUTO;
 	v->pol.rules[0].mss_mode = OPT_AUTO;
 }
 
-static void test_learned_options(void **state)
+/* The MSS and window scale the next client's SYN-ACK offers. */
+static void offered(struct env *v, uint16_t *mss, uint8_t *ws)
 {
-	struct env *v = env_new(auto_rule);
 	struct pkt p;
 	struct tcpopt so;
 
-	splice(v, 3, NULL);       /* the backend announces wscale 3, MSS 1460 */
 	v->cport++;
 	do_syn(v, &linux_syn_opts, NULL);
 	parse_emit(&v->out.emit[0], &p, &so);
-	assert_int_equal(so.wscale, 3);
+	*mss = so.mss;
+	*ws = so.wscale;
+	v->cport++;
+}
+
+/* A spliced flow whose backend's SYN-ACK announces MSS mss and window
+ * scale ws, on the next client port. */
+static void backend_says(struct env *v, uint16_t mss, uint8_t ws)
+{
+	uint8_t buf[256];
+	uint32_t ts, iss;
+	struct seginfo sa = {
+		.from_server = true, .flags = TCPH_SYN | TCPH_ACK, .seq = BISN, .ack = CISN + 1,
+		.win = 28960,
+		.opt = { .have = TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE, .mss = mss,
+			 .wscale = ws, .tsval = 1, .tsecr = 2959270800u },
+	};
+
+	v->cport++;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(feed(v, &sa, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_backend_established);
+}
+
+/* Learned options change what clients are offered only once three
+ * SYN-ACKs in a row agree on them; one odd SYN-ACK between changes
+ * nothing (issue 13, item 3). */
+static void test_learned_options(void **state)
+{
+	struct env *v = env_new(auto_rule);
+	uint16_t mss;
+	uint8_t ws;
+
+	backend_says(v, 1400, 3);
+	backend_says(v, 1400, 3);
+	offered(v, &mss, &ws);
+	assert_int_equal(ws, 7);                    /* the rule's until agreed */
+	assert_int_equal(mss, 1460);
+	backend_says(v, 1400, 3);
+	assert_true(v->out.learned);
+	assert_int_equal(v->out.learned_opts.wscale, 3);
+	offered(v, &mss, &ws);
+	assert_int_equal(ws, 3);
+	assert_int_equal(mss, 1400);
 	assert_int_equal(cnt(v, CNT_options_learned), 1);
+
+	backend_says(v, 1400, 5);                   /* odd one out */
+	assert_false(v->out.learned);
+	backend_says(v, 1400, 3);                   /* the set in use again */
+	backend_says(v, 1400, 5);
+	backend_says(v, 1400, 5);
+	offered(v, &mss, &ws);
+	assert_int_equal(ws, 3);
+	backend_says(v, 1400, 5);
+	assert_true(v->out.learned);
+	offered(v, &mss, &ws);
+	assert_int_equal(ws, 5);
+	assert_int_equal(cnt(v, CNT_options_learned), 2);
+	env_free(v);
+}
+
+/* A SYN-ACK with options no genuine backend announces (issue 13, item
+ * 3's MSS 1 and window scale 14 and beyond) teaches nothing: however
+ * often it comes, clients are still offered the rule's options. */
+static void test_insane_options_not_learned(void **state)
+{
+	struct env *v = env_new(auto_rule);
+	uint16_t mss;
+	uint8_t ws;
+
+	for (int i = 0; i < 3; i++)
+		backend_says(v, 1, 14);
+	for (int i = 0; i < 3; i++)
+		backend_says(v, 535, 3);
+	for (int i = 0; i < 3; i++)
+		backend_says(v, 1460, 15);
+	offered(v, &mss, &ws);
+	assert_int_equal(mss, 1460);
+	assert_int_equal(ws, 7);
+	assert_int_equal(cnt(v, CNT_options_learned), 0);
+	assert_int_equal(cnt(v, CNT_options_refused), 9);
+	env_free(v);
+}
+
+/* A spliced flow whose client offered no window scale (so neither did
+ * our backend SYN) and whose backend's SYN-ACK announces MSS mss and no
+ * window scale, on the next client port. */
+static void unscaled_client(struct env *v, uint16_t mss)
+{
+	struct tcpopt no_ws = linux_syn_opts;
+	uint8_t buf[256];
+	uint32_t ts, iss;
+	struct seginfo sa = {
+		.from_server = true, .flags = TCPH_SYN | TCPH_ACK, .seq = BISN, .ack = CISN + 1,
+		.win = 28960,
+		.opt = { .have = TO_MSS | TO_SACKOK | TO_TS, .mss = mss, .tsval = 1,
+			 .tsecr = 2959270800u },
+	};
+
+	no_ws.have &= (uint8_t)~TO_WSCALE;
+	v->cport++;
+	iss = do_syn(v, &no_ws, &ts);
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(feed(v, &sa, buf, sizeof(buf)), VERDICT_DROP);
+}
+
+/* A client without window scale says nothing about the backend's: its
+ * backend SYN offered none, so the SYN-ACK has none, and that must not
+ * become "the backend does not scale" for everyone. */
+static void test_options_not_offered_not_learned(void **state)
+{
+	struct env *v = env_new(auto_rule);
+	uint16_t mss;
+	uint8_t ws;
+
+	for (int i = 0; i < 3; i++)
+		unscaled_client(v, 1400);
+	offered(v, &mss, &ws);
+	assert_int_equal(ws, 7);
+	assert_int_equal(cnt(v, CNT_options_learned), 0);
+	/* Once a set is agreed, such a SYN-ACK votes with the agreed scale. */
+	for (int i = 0; i < 3; i++)
+		backend_says(v, 1400, 3);
+	backend_says(v, 1220, 3);
+	for (int i = 0; i < 2; i++)
+		unscaled_client(v, 1220);
+	offered(v, &mss, &ws);
+	assert_int_equal(mss, 1220);
+	assert_int_equal(ws, 3);
+	env_free(v);
+}
+
+/* A server packet the daemon knows came from elsewhere than the
+ * backends' side (issue 13, item 3: the client's own forged SYN-ACK right
+ * after its handshake) is dropped before it touches the flow, so the
+ * backend's real SYN-ACK still splices it; one whose side could not be
+ * checked is used for its flow but teaches nothing. */
+static void test_server_packet_from_the_wrong_side(void **state)
+{
+	struct env *v = env_new(auto_rule);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo forged = {
+		.from_server = true, .flags = TCPH_SYN | TCPH_ACK, .seq = 666, .ack = CISN + 1,
+		.win = 28960,
+		.opt = { .have = TO_MSS | TO_WSCALE, .mss = 1, .wscale = 14 },
+	};
+	uint16_t mss;
+	uint8_t ws;
+
+	do_ack(v, iss, ts, NULL);
+	v->side = SIDE_WRONG;
+	assert_int_equal(feed(v, &forged, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_server_wrong_side);
+	assert_int_equal(v->out.nemit, 0);
+	v->side = SIDE_BACKEND;
+	do_synack(v, 7, 5000);
+	assert_true(v->out.offer);
+	assert_int_equal(v->out.offer_flow.bis, BISN);
+	assert_int_equal(cnt(v, CNT_backend_bad_synack), 0);
+
+	v->side = SIDE_UNCHECKED;
+	for (int i = 0; i < 3; i++)
+		backend_says(v, 1400, 3);
+	v->side = SIDE_BACKEND;
+	offered(v, &mss, &ws);
+	assert_int_equal(ws, 7);
+	assert_int_equal(cnt(v, CNT_options_refused), 3);
 	env_free(v);
 }
 
@@ -424,7 +683,12 @@ int main(void)
 		cmocka_unit_test(test_syn_rate_limit),
 		cmocka_unit_test(test_half_open_limit),
 		cmocka_unit_test(test_half_open_limit_added_by_reload),
+		cmocka_unit_test(test_reload_keeps_half_open_entries),
+		cmocka_unit_test(test_ecn_offered_only_where_carried),
 		cmocka_unit_test(test_learned_options),
+		cmocka_unit_test(test_insane_options_not_learned),
+		cmocka_unit_test(test_options_not_offered_not_learned),
+		cmocka_unit_test(test_server_packet_from_the_wrong_side),
 		cmocka_unit_test(test_cookie_crosscheck_agrees),
 		cmocka_unit_test(test_shared_secret_wallclock),
 	};

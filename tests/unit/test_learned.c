@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Options learned from backends (learned.c): lookups, the key (address
- * and port) and replacement in a full set. */
+ * and port), replacement in a full set and agreement before use. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,12 +142,46 @@ static void test_learned_replacement(void **state)
 	learned_free(t);
 }
 
+/* A set is in use only once LEARNED_AGREE announcements in a row agree
+ * on it; an announcement of the set in use resets a count under way. */
+static void test_learned_vote(void **state)
+{
+	struct learned *t = learned_new(64, test_key);
+	struct addr a = ad("192.0.2.80");
+	struct learned_opts o1 = opts(1460, 7, true, true), o2 = opts(1400, 3, true, false), got;
+
+	assert_non_null(t);
+	for (int i = 1; i < LEARNED_AGREE; i++) {
+		assert_false(learned_vote(t, &a, 443, &o1));
+		assert_false(learned_get(t, &a, 443, &got));
+	}
+	assert_true(learned_vote(t, &a, 443, &o1));
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &o1);
+	assert_false(learned_vote(t, &a, 443, &o1));
+	for (int i = 1; i < LEARNED_AGREE; i++)
+		assert_false(learned_vote(t, &a, 443, &o2));
+	assert_false(learned_vote(t, &a, 443, &o1));        /* resets o2's count */
+	for (int i = 1; i < LEARNED_AGREE; i++)
+		assert_false(learned_vote(t, &a, 443, &o2));
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &o1);
+	assert_true(learned_vote(t, &a, 443, &o2));
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &o2);
+	/* Another backend's votes are its own. */
+	assert_false(learned_vote(t, &a, 80, &o2));
+	assert_false(learned_get(t, &a, 80, &got));
+	learned_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_learned_basic),
 		cmocka_unit_test(test_learned_replacement),
 		cmocka_unit_test(test_learned_key_is_addr_and_port),
+		cmocka_unit_test(test_learned_vote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -780,6 +780,45 @@ static void test_random_inputs(void **state)
 	assert_true(icmp_ok > 1000);
 }
 
+/* The ECN field, read and cleared in both families: the IPv4 header
+ * checksum follows, the rest of the header and the TCP checksum do not
+ * change. */
+static void test_ecn_field(void **state)
+{
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (uint8_t ecn = 0; ecn < 4; ecn++) {
+			struct seg s = { .sport = 1, .dport = 2, .seq = 3, .flags = TCPH_ACK,
+					 .tos = (uint8_t)(0xb8 | ecn) };
+			uint8_t buf[PACKET_BUILD_MAX], before[PACKET_BUILD_MAX];
+			struct pkt p;
+			size_t n;
+
+			if (v6) {
+				addr6(&s.src, 0x2001, 1);
+				addr6(&s.dst, 0x2001, 2);
+			} else {
+				addr4(&s.src, 192, 0, 2, 1);
+				addr4(&s.dst, 203, 0, 113, 2);
+			}
+			n = packet_build(buf, sizeof(buf), &s);
+			memcpy(before, buf, n);
+			assert_int_equal(packet_parse(&p, buf, (uint32_t)n), PKT_OK);
+			assert_int_equal(packet_ecn(&p), ecn);
+			packet_clear_ecn(&p);
+			assert_int_equal(packet_ecn(&p), IP_ECN_NOT_ECT);
+			assert_true(packet_tcp_csum_ok(&p));
+			if (!v6) {
+				assert_int_equal(buf[1], 0xb8);
+				assert_int_equal(csum_fold(csum_add(0, buf, 20)), 0);
+				assert_memory_equal(buf + 12, before + 12, n - 12);
+			} else {
+				assert_int_equal(get_be32(buf), (6u << 28) | (0xb8u << 20));
+				assert_memory_equal(buf + 4, before + 4, n - 4);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -800,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_build_v6),
 		cmocka_unit_test(test_build_roundtrip),
 		cmocka_unit_test(test_random_inputs),
+		cmocka_unit_test(test_ecn_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

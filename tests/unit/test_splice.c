@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "testutil.h"
 #include "seq.h"
 
@@ -351,9 +352,22 @@ static void test_rst_validation(void **state)
 	struct seginfo r = { .flags = TCPH_RST, .seq = CISN + 0x40000000u };
 	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
 	assert_int_equal(v->out.reason, CNT_rst_out_of_window);
-	/* In the window but not exact: passed on, flow kept. */
+	/* In the window but not exact: dropped, answered by a challenge ACK
+	 * with what the backend expects (RFC 5961 section 3), flow kept. */
 	r.seq = CISN + 100;
-	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_in_window);
+	assert_int_equal(v->out.nemit, 1);
+	{
+		struct pkt c;
+		struct tcpopt co;
+
+		parse_emit(&v->out.emit[0], &c, &co);
+		assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+		assert_int_equal(c.flags, TCPH_ACK);
+		assert_int_equal(c.seq, iss + 1);
+		assert_int_equal(c.ack, CISN + 1);
+	}
 	engine_gauges(v->e, &g);
 	assert_int_equal(g.flows_active, 1);
 	/* A server RST exactly at its snd.nxt ends the flow, translated. */
@@ -555,6 +569,449 @@ static void test_withdraw_asks_to_forget(void **state)
 	env_free(v);
 }
 
+static void note_state(const struct flow_info *fi, void *ctx)
+{
+	*(int *)ctx = fi->state;
+}
+
+/* The state of the env's one flow (or -1). */
+static int flow_state(const struct env *v)
+{
+	int st = -1;
+
+	engine_walk(v->e, v->now, note_state, &st);
+	return st;
+}
+
+/* Blind in-window RSTs (issue 13, item 1): two of them 100 ms apart, as
+ * spoofed from the client, end nothing and do not shorten the flow's
+ * life: after rst_grace and more the flow still translates. */
+static void test_blind_rsts_keep_the_flow(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct engine_gauges g;
+	struct seginfo r = { .flags = TCPH_RST, .seq = CISN + 1 + 1000 };
+	struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 1, .ack = iss + 1,
+			     .win = 229, .payload = "ping" };
+
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_in_window);
+	assert_int_equal(v->out.nemit, 1);          /* the challenge ACK */
+	v->now += 100;
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_in_window);
+	assert_int_equal(v->out.nemit, 0);          /* one per 500 ms */
+	assert_int_equal(cnt(v, CNT_challenge_ack_limited), 1);
+	v->now += v->cfg.rst_grace_ms + 1000;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_packets_translated);
+	assert_int_equal(cnt(v, CNT_flows_reset) + cnt(v, CNT_flows_expired), 0);
+	env_free(v);
+}
+
+/* Blind data cannot move what the flow tracks (issue 13, item 1): data
+ * outside the backend's window, or in it but acknowledging what the
+ * server never sent, is passed on untracked, so the RST at its end is not
+ * exact and a FIN in it closes nothing.  The same data with a right
+ * acknowledgement is tracked (the positive control). */
+static void test_blind_data_moves_nothing(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL);
+	struct engine_gauges g;
+	struct seginfo far = { .flags = TCPH_ACK | TCPH_FIN, .seq = CISN + 1 + 0x10000000u,
+			       .ack = iss + 1, .win = 229, .payload = "blind" };
+	struct seginfo badack = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1 + 100000,
+				  .win = 229, .payload = "blind" };
+	struct seginfo good = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+				.payload = "right" };
+	struct seginfo rst = { .flags = TCPH_RST };
+
+	assert_int_equal(feed(v, &far, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_seg_out_of_window);
+	rst.seq = far.seq + 5 + 1;
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_out_of_window);
+	assert_int_equal(feed(v, &badack, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_seg_out_of_window);
+	rst.seq = CISN + 1 + 5;
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_in_window);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	assert_int_equal(flow_state(v), FLOW_ESTABLISHED);  /* the blind FIN closed nothing */
+	assert_int_equal(cnt(v, CNT_flows_reset), 0);
+
+	assert_int_equal(feed(v, &good, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_packets_translated);
+	v->now += 1000;                             /* past the challenge interval */
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
+/* An offloaded flow's RST that conntrack hands to the queue as invalid
+ * (outside its window, or in it but not exact) is judged before anything
+ * changes: the flow stays with the kernel (issue 13, item 1). */
+static void test_offloaded_flow_kept_on_invalid_rst(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t iss = offloaded_flow(v);
+	struct seginfo far = { .flags = TCPH_RST | TCPH_ACK, .seq = CISN + 0x40000000u,
+			       .ack = iss + 1 };
+	struct seginfo near = { .flags = TCPH_RST | TCPH_ACK, .seq = CISN + 1000, .ack = iss + 1 };
+	struct engine_gauges g;
+
+	assert_int_equal(feed(v, &far, buf, sizeof(buf)), VERDICT_DROP);
+	assert_false(v->out.forget);
+	assert_int_equal(feed(v, &near, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_in_window);
+	assert_false(v->out.forget);
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 0);
+	v->now += v->cfg.rst_grace_ms;
+	engine_tick(v->e, v->now, &v->out);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_offload_released), 1);
+	env_free(v);
+}
+
+/* The challenge-ACK side channel (issue 13, item 2; the CVE-2016-5696
+ * pattern): an off-path sender that floods SYNs at a guessed tuple and
+ * counts the challenge ACKs its own connection gets in the meantime must
+ * see the same count whether the guessed tuple is live or not.  Each flow
+ * has its own budget of one challenge ACK per 500 ms. */
+static void test_challenge_budget_per_flow(void **state)
+{
+	int own[2] = { 0, 0 }, victim = 0;
+
+	for (int live = 0; live < 2; live++) {
+		struct env *v = env_new(NULL);
+		uint8_t buf[256];
+		const uint16_t victim_port = 39070, own_port = 39071;
+
+		v->cport = own_port;
+		splice(v, 7, NULL);
+		if (live) {
+			v->cport = victim_port;
+			splice(v, 7, NULL);
+		}
+		/* 4000 SYNs over 2 s, every 400th on the own flow. */
+		for (int i = 0; i < 4000; i++) {
+			struct seginfo syn = { .flags = TCPH_SYN, .seq = 777u * (uint32_t)i,
+					       .win = 1000 };
+
+			v->now += (uint64_t)(i % 2);
+			v->cport = (i % 400 == 0) ? own_port : victim_port;
+			feed(v, &syn, buf, sizeof(buf));
+			for (uint32_t k = 0; k < v->out.nemit; k++) {
+				struct pkt p;
+				struct tcpopt o;
+
+				parse_emit(&v->out.emit[k], &p, &o);
+				if (p.flags != TCPH_ACK)
+					continue;
+				if (p.dport == own_port)
+					own[live]++;
+				else if (live)
+					victim++;
+			}
+		}
+		env_free(v);
+	}
+	assert_int_equal(own[1], own[0]);
+	/* 10 SYNs on the own flow over 2 s: one challenge ACK per 500 ms. */
+	assert_int_equal(own[0], 4);
+	assert_true(victim >= 1 && victim <= 4);
+}
+
+/* Engine-wide, each second's budget is drawn between 500 and 1499, so a
+ * flood over many live tuples is capped and the cap is not a constant an
+ * observer could measure against. */
+static void test_challenge_budget_engine_wide(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t sent[6];
+	bool varies = false;
+
+	for (uint16_t i = 0; i < 1600; i++) {
+		v->cport = (uint16_t)(20000 + i);
+		splice(v, 7, NULL);
+	}
+	v->now = (v->now / 1000 + 1) * 1000;
+	for (int s = 0; s < 6; s++) {
+		sent[s] = 0;
+		for (uint16_t i = 0; i < 1600; i++) {
+			struct seginfo syn = { .flags = TCPH_SYN, .seq = 4242, .win = 1000 };
+
+			v->cport = (uint16_t)(20000 + i);
+			feed(v, &syn, buf, sizeof(buf));
+			assert_int_equal(v->out.reason, CNT_syn_on_flow);
+			sent[s] += v->out.nemit;
+		}
+		assert_true(sent[s] >= 500 && sent[s] <= 1499);
+		if (s && sent[s] != sent[0])
+			varies = true;
+		v->now += 1000;
+	}
+	assert_true(varies);
+	env_free(v);
+}
+
+/* RFC 9293 (SYN-SENT): a backend RST refuses our SYN only with an ACK of
+ * it; one without ACK, or acknowledging anything else, is dropped and the
+ * backend's real SYN-ACK still splices the flow (issue 13, item 4). */
+static void test_backend_rst_needs_ack(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo bare = { .from_server = true, .flags = TCPH_RST, .seq = 12345 };
+	struct seginfo wrong = { .from_server = true, .flags = TCPH_RST | TCPH_ACK, .seq = 0,
+				 .ack = CISN + 2 };
+
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(feed(v, &bare, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_out_of_window);
+	assert_int_equal(v->out.nemit, 0);
+	assert_int_equal(feed(v, &wrong, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 0);
+	assert_int_equal(cnt(v, CNT_backend_refused), 0);
+	do_synack(v, 7, 5000);
+	assert_true(v->out.offer);
+	env_free(v);
+}
+
+/* A client RST while the backend handshake runs is judged as any other
+ * (issue 13, item 4): outside the window dropped, inside it but inexact
+ * answered by a challenge ACK, exact it ends the flow and resets the
+ * backend's half-open connection. */
+static void test_client_rst_in_backend_handshake(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo rst = { .flags = TCPH_RST, .seq = CISN + 1 + 0x40000000u };
+	struct engine_gauges g;
+	struct pkt p;
+	struct tcpopt o;
+
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_out_of_window);
+	assert_int_equal(v->out.nemit, 0);
+	rst.seq = CISN + 1 + 100;
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_rst_in_window);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_ACK);
+	assert_int_equal(p.seq, iss + 1);
+	assert_int_equal(p.ack, CISN + 1);
+	assert_int_equal(p.win, 65535 >> 7);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+	rst.seq = CISN + 1;
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(v->out.emit[0].to, DIR_SERVER);
+	assert_int_equal(p.flags, TCPH_RST);
+	assert_int_equal(p.seq, CISN + 1);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
+/* A flow whose client asked for ECN (and got it): the SYN, the ACK with
+ * nothing, a CE-marked and an ECT(0) data segment held before the
+ * backend answers, then the backend's SYN-ACK, with ECE when
+ * backend_ecn.  Returns our ISN. */
+static uint32_t ecn_flow(struct env *v, bool backend_ecn)
+{
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN | TCPH_ECE | TCPH_CWR, .seq = CISN, .win = 29200,
+			       .opt = linux_syn_opts };
+	struct seginfo ack = { .flags = TCPH_ACK, .seq = CISN + 1, .win = 229,
+			       .opt = { .have = TO_TS, .tsval = 2959270800u } };
+	struct seginfo d = ack;
+	struct seginfo sa = { .from_server = true, .seq = BISN, .ack = CISN + 1, .win = 28960,
+			      .flags = TCPH_SYN | TCPH_ACK | (backend_ecn ? TCPH_ECE : 0),
+			      .opt = { .have = TO_MSS | TO_SACKOK | TO_TS | TO_WSCALE, .mss = 1460,
+				       .wscale = 7, .tsval = 5000, .tsecr = 2959270800u } };
+	struct pkt p;
+	struct tcpopt o;
+	uint32_t iss;
+
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(p.flags, TCPH_SYN | TCPH_ACK | TCPH_ECE);
+	iss = p.seq;
+	ack.ack = iss + 1;
+	ack.opt.tsecr = o.tsval;
+	assert_int_equal(feed(v, &ack, buf, sizeof(buf)), VERDICT_DROP);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(p.flags, TCPH_SYN | TCPH_ECE | TCPH_CWR);
+	d.flags = TCPH_ACK | TCPH_PSH;
+	d.ack = iss + 1;
+	d.opt.tsecr = o.tsval;
+	d.payload = "CE";
+	d.tos = IP_ECN_CE;
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	d.seq += 2;
+	d.payload = "ECT";
+	d.tos = IP_ECN_ECT0;
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_HOLD);
+	assert_int_equal(feed(v, &sa, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_backend_established);
+	return iss;
+}
+
+/* The ECN field of the IP packet at data. */
+static uint8_t ecn_of(const uint8_t *data, uint32_t len)
+{
+	struct pkt p;
+
+	assert_int_equal(packet_parse(&p, (uint8_t *)(uintptr_t)data, len), PKT_OK);
+	assert_true(packet_tcp_csum_ok(&p));
+	assert_int_equal(csum_fold(csum_add(0, data, 20)), 0);
+	return packet_ecn(&p);
+}
+
+/* A backend that declines the ECN its client was given (issue 13, item
+ * 5; RFC 3168): the client's ECT marks are cleared on the way to it and
+ * CE-marked segments dropped, held ones too, and the flow stays in
+ * userspace.  A backend that agrees gets every mark untouched. */
+static void test_ecn_backend_declines(void **state)
+{
+	for (int agrees = 0; agrees < 2; agrees++) {
+		struct env *v = env_new(NULL);
+		uint8_t buf[256];
+		uint32_t iss = ecn_flow(v, agrees);
+		struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 6, .ack = iss + 1,
+				     .win = 229, .payload = "data", .tos = IP_ECN_ECT0 };
+
+		/* The held segments: the ACK to the backend, then the two. */
+		assert_int_equal(v->out.nrelease, 2);
+		assert_int_equal(v->out.release[0].verdict, agrees ? VERDICT_ACCEPT : VERDICT_DROP);
+		assert_int_equal(v->out.release[1].verdict, VERDICT_ACCEPT);
+		assert_int_equal(ecn_of(v->out.release[1].data, v->out.release[1].len),
+				 agrees ? IP_ECN_ECT0 : IP_ECN_NOT_ECT);
+		assert_int_equal(v->out.offer, agrees);
+		assert_int_equal(cnt(v, CNT_ecn_declined), !agrees);
+
+		assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_ACCEPT);
+		assert_int_equal(ecn_of(buf, 20 + 20 + 4), agrees ? IP_ECN_ECT0 : IP_ECN_NOT_ECT);
+		d.seq += 4;
+		d.tos = IP_ECN_CE;
+		assert_int_equal(feed(v, &d, buf, sizeof(buf)), agrees ? VERDICT_ACCEPT : VERDICT_DROP);
+		assert_int_equal(cnt(v, CNT_ecn_ce_dropped), agrees ? 0 : 2);
+		env_free(v);
+	}
+}
+
+static void per_source_four(struct env *v)
+{
+	v->cfg.max_flows = 64;
+	v->pol.rules[0].max_flows_per_source = 4;
+	v->pol.rules[0].flows_prefix4 = 32;
+	v->pol.rules[0].flows_prefix6 = 64;
+}
+
+/* A handshake ACK from the current client on the next port: its verdict
+ * reason. */
+static enum counter try_flow(struct env *v)
+{
+	uint8_t buf[256];
+	uint32_t ts, iss;
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .win = 229,
+			     .opt = { .have = TO_TS, .tsval = 2959270800u } };
+
+	v->cport++;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	a.ack = iss + 1;
+	a.opt.tsecr = ts;
+	feed(v, &a, buf, sizeof(buf));
+	return v->out.reason;
+}
+
+/* One address cannot fill the flow table (issue 13, item 6): past its
+ * rule's max_flows_per_source its handshakes are reset (the client is
+ * told at once) and leave no half-open entry, while other sources still
+ * get in; a flow that ends or reaches time-wait gives its place back.
+ * IPv6 sources are counted per /64. */
+static void test_flows_per_source_limit(void **state)
+{
+	struct env *v = env_new(per_source_four);
+	struct engine_gauges g;
+	struct pkt p;
+	struct tcpopt o;
+	uint32_t iss[4];
+
+	for (int i = 0; i < 4; i++) {
+		v->cport = (uint16_t)(20000 + i);
+		iss[i] = splice(v, 7, NULL);
+	}
+	v->cport = 21000;
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	assert_int_equal(v->out.verdict, VERDICT_DROP);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &o);
+	assert_int_equal(v->out.emit[0].to, DIR_CLIENT);
+	assert_int_equal(p.flags, TCPH_RST);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 4);
+	assert_int_equal(g.syncache_entries, 0);
+	assert_int_equal(cnt(v, CNT_flows_source_limited), 1);
+
+	addr4(&v->cli, 192, 0, 2, 11);             /* another address: its own count */
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	addr4(&v->cli, 192, 0, 2, 10);
+
+	v->cport = 20000;                           /* one flow to time-wait */
+	close_flow(v, iss[0], false);
+	v->cport = 21010;
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	v->cport = 20001;                           /* one reset */
+	{
+		uint8_t buf[256];
+		struct seginfo rst = { .flags = TCPH_RST, .seq = CISN + 1 };
+
+		assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	}
+	v->cport = 21020;
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	env_free(v);
+
+	v = env_new(per_source_four);
+	ipv6_rule(v);
+	for (int i = 0; i < 4; i++) {
+		addr6(&v->cli, 0x2001, (uint16_t)(0x10 + i));  /* one /64 */
+		assert_int_equal(try_flow(v), CNT_syncache_hit);
+	}
+	assert_int_equal(try_flow(v), CNT_flows_source_limited);
+	{
+		uint8_t b[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1 };   /* another /64 */
+
+		b[15] = 0x10;
+		addr_from_v6(&v->cli, b);
+	}
+	assert_int_equal(try_flow(v), CNT_syncache_hit);
+	env_free(v);
+}
+
 static void test_rescaled_flow_flagged(void **state)
 {
 	struct env *v = env_new(NULL);
@@ -670,6 +1127,15 @@ int main(void)
 		cmocka_unit_test(test_offloaded_flow_withdrawn_on_missed_fin),
 		cmocka_unit_test(test_withdraw_asks_to_forget),
 		cmocka_unit_test(test_rescaled_flow_flagged),
+		cmocka_unit_test(test_blind_rsts_keep_the_flow),
+		cmocka_unit_test(test_blind_data_moves_nothing),
+		cmocka_unit_test(test_offloaded_flow_kept_on_invalid_rst),
+		cmocka_unit_test(test_challenge_budget_per_flow),
+		cmocka_unit_test(test_challenge_budget_engine_wide),
+		cmocka_unit_test(test_backend_rst_needs_ack),
+		cmocka_unit_test(test_client_rst_in_backend_handshake),
+		cmocka_unit_test(test_ecn_backend_declines),
+		cmocka_unit_test(test_flows_per_source_limit),
 		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),
 		cmocka_unit_test(test_full_table_recycles_time_wait),
 	};

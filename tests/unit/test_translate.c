@@ -287,8 +287,10 @@ static const struct win_case win_cases[] = {
 	{ TCPH_ACK, 1, 7, 0, 128 },
 	{ TCPH_ACK, 1000, 0, 7, 7 },         /* 1000 / 128 = 7.81, rounded down */
 	{ TCPH_ACK, 128, 0, 7, 1 },
-	{ TCPH_ACK, 127, 0, 7, 1 },          /* 0.99 would be 0: stays open */
-	{ TCPH_ACK, 1, 0, 14, 1 },
+	{ TCPH_ACK, 127, 0, 7, 0 },          /* 0.99 units: rounded down, closed */
+	{ TCPH_ACK, 1, 0, 14, 0 },           /* never more than the receiver has */
+	{ TCPH_ACK, 16383, 0, 14, 0 },
+	{ TCPH_ACK, 255, 0, 7, 1 },          /* 1.99 units: 1 */
 	{ TCPH_ACK, 0, 0, 7, 0 },            /* a closed window stays closed */
 	{ TCPH_ACK, 0, 7, 0, 0 },
 	{ TCPH_ACK, 1000, 2, 5, 125 },       /* 4000 >> 5 */
@@ -437,12 +439,18 @@ static void test_random(void **state)
 			assert_int_equal(p.ack, ack ? ack0 + x.ack_add : ack0);
 			assert_int_equal(get_be32(buf + p.l4off + 4), p.seq);
 			assert_int_equal(get_be32(buf + p.l4off + 8), p.ack);
-			if ((flags & TCPH_SYN) || x.win_from == x.win_to)
+			if ((flags & TCPH_SYN) || x.win_from == x.win_to) {
 				assert_int_equal(p.win, win0);
-			else if (win0)
-				assert_true(p.win >= 1);
-			else
-				assert_int_equal(p.win, 0);
+			} else {
+				/* Rounded down: never more bytes than the
+				 * receiver announced, less by under one unit
+				 * (unless the field saturates). */
+				uint64_t bytes = (uint64_t)win0 << x.win_from;
+				uint64_t now = (uint64_t)p.win << x.win_to;
+
+				assert_true(now <= bytes);
+				assert_true(p.win == 0xffff || bytes - now < (1u << x.win_to));
+			}
 			assert_int_equal(tcpopt_parse(buf + p.l4off, p.doff, &after), 0);
 			assert_int_equal(after.have, before.have);
 			if (before.have & TO_TS) {

@@ -165,6 +165,7 @@ struct env {
 	struct addr cli, srv;
 	uint16_t cport, sport;
 	uint32_t next_id;
+	enum engine_side side;  /* what feed() says about where a packet came from */
 };
 
 static const uint8_t secret[ENGINE_SECRET_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -230,6 +231,7 @@ struct seginfo {
 	uint8_t flags;
 	uint32_t seq, ack;
 	uint16_t win;
+	uint8_t tos;            /* the IP header's TOS / traffic class (ECN) */
 	struct tcpopt opt;      /* have == 0: no options */
 	const char *payload;
 };
@@ -242,7 +244,7 @@ static inline uint32_t mk(struct env *v, const struct seginfo *si, uint8_t *buf,
 		.sport = si->from_server ? v->sport : v->cport,
 		.dport = si->from_server ? v->cport : v->sport,
 		.seq = si->seq, .ack = si->ack, .win = si->win, .flags = si->flags,
-		.opt = si->opt.have ? &si->opt : NULL,
+		.tos = si->tos, .opt = si->opt.have ? &si->opt : NULL,
 	};
 	size_t len = packet_build(buf, cap, &s), plen = si->payload ? strlen(si->payload) : 0;
 	struct pkt p;
@@ -263,7 +265,7 @@ static inline uint32_t mk(struct env *v, const struct seginfo *si, uint8_t *buf,
 static inline enum verdict feed(struct env *v, const struct seginfo *si, uint8_t *buf, size_t cap)
 {
 	uint32_t len = mk(v, si, buf, cap);
-	struct engine_meta m = { .id = ++v->next_id };
+	struct engine_meta m = { .id = ++v->next_id, .side = v->side };
 
 	engine_input(v->e, buf, len, &m, v->now, &v->out);
 	return v->out.verdict;

@@ -640,10 +640,9 @@ static void check_forged(const struct spec *s, const struct result *syn)
 	cats[C_ACK_FORGED]++;
 }
 
-/* The learned options of one backend, taught to the engine by a real
- * exchange (SYN, ACK, the backend's SYN-ACK) and mirrored into the stage
- * by the engine's event, as a worker does. */
-static void teach_backend(const struct addr *backend, uint16_t port)
+/* One exchange for teach_backend, from client port sport; the engine must
+ * report the options learned with the last one only. */
+static void teach_once(const struct addr *backend, uint16_t port, uint16_t sport, bool last)
 {
 	struct spec s = { .flags = 0x02, .cs = CS_GOOD, .seq = rnd() };
 	struct frame f;
@@ -652,11 +651,15 @@ static void teach_backend(const struct addr *backend, uint16_t port)
 
 	v6(&s.src, 0x2001, 0xdb8, 1, 7);
 	s.dst = *backend;
-	s.sport = 40000;
+	s.sport = sport;
 	s.dport = port;
 	s.opts[0] = 2; s.opts[1] = 4; put_be16(s.opts + 2, 1460);
 	s.opts[4] = 1; s.opts[5] = 3; s.opts[6] = 3; s.opts[7] = 7;
-	s.optlen = 8;
+	s.opts[8] = 1; s.opts[9] = 1; s.opts[10] = 4; s.opts[11] = 2;
+	s.opts[12] = 1; s.opts[13] = 1; s.opts[14] = 8; s.opts[15] = 10;
+	put_be32(s.opts + 16, rnd());
+	put_be32(s.opts + 20, 0);
+	s.optlen = 24;
 	build(&f, &s);
 	run_both(&f, NULL, &r);
 	if (r.eo.nemit != 1) {
@@ -685,7 +688,7 @@ static void teach_backend(const struct addr *backend, uint16_t port)
 	f.l4 = 54;
 	tcp = f.b + 54;
 	put_be16(tcp, port);
-	put_be16(tcp + 2, 40000);
+	put_be16(tcp + 2, sport);
 	put_be32(tcp + 4, rnd());
 	put_be32(tcp + 8, get_be32(ip + 44) + 1);
 	tcp[12] = 0x80;
@@ -701,13 +704,23 @@ static void teach_backend(const struct addr *backend, uint16_t port)
 		struct engine_out o;
 
 		engine_input(eng, f.b + 14, f.len - 14, &m, mono_ns() / 1000000, &o);
-		if (!o.learned) {
-			fprintf(stderr, "xdp_equiv: teaching %u: nothing learned (%s)\n", port,
-				counter_name(o.reason));
+		if (o.learned != last) {
+			fprintf(stderr, "xdp_equiv: teaching %u: %s learned (%s)\n", port,
+				o.learned ? "too early" : "nothing", counter_name(o.reason));
 			exit(2);
 		}
 		xdp_stage_apply(stage, &o, &map_errors);
 	}
+}
+
+/* The learned options of one backend, taught to the engine by real
+ * exchanges (SYN, ACK, the backend's SYN-ACK; as many as the engine needs
+ * to agree on them, from clients offering every option) and mirrored into
+ * the stage by the engine's event, as a worker does. */
+static void teach_backend(const struct addr *backend, uint16_t port)
+{
+	for (int k = 0; k < LEARNED_AGREE; k++)
+		teach_once(backend, port, (uint16_t)(40000 + k), k == LEARNED_AGREE - 1);
 }
 
 /* syn_rate_per_source: one /24 sends SYNs back to back; both must take
