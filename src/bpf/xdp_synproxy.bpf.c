@@ -101,6 +101,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct xdp_cfg cfg;
 struct xdp_keyslot keys[XDP_KEY_SLOTS];
+/* A rotation's previous secret, still accepted for ACKs (valid only
+ * while the daemon has one: xdp_stage_set_secrets). */
+struct xdp_keyslot prev_keys[XDP_KEY_SLOTS];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -593,6 +596,16 @@ static __always_inline const uint8_t *period_key(uint32_t t)
 	return k->key;
 }
 
+/* The previous secret's key of period t, or NULL when there is none. */
+static __always_inline const uint8_t *prev_period_key(uint32_t t)
+{
+	struct xdp_keyslot *k = &prev_keys[t & (XDP_KEY_SLOTS - 1)];
+
+	if (!k->valid || k->t != t)
+		return NULL;
+	return k->key;
+}
+
 static __always_inline uint32_t cookie_counter_now(uint64_t now_ms)
 {
 	return (uint32_t)((now_ms + (uint64_t)cfg.wall_offset_ms) / COOKIE_PERIOD_MS_ENC);
@@ -979,9 +992,12 @@ static __always_inline bool cookie_ok(struct xdp_md *ctx, const struct seg *s, u
 	if (((low >> COOKIE_PARITY_SHIFT) & 1u) != (t & 1u))
 		t--;
 	key = period_key(t);
-	if (!key)
-		return false;
-	return mac(key, s, s->seq - 1, t, low, tsb) == (cookie & ~COOKIE_LOW_MASK);
+	if (key && mac(key, s, s->seq - 1, t, low, tsb) == (cookie & ~COOKIE_LOW_MASK))
+		return true;
+	/* During a rotation: made under the previous secret (the engine
+	 * checks it too, and counts cookie_previous_secret). */
+	key = prev_period_key(t);
+	return key && mac(key, s, s->seq - 1, t, low, tsb) == (cookie & ~COOKIE_LOW_MASK);
 }
 
 static __attribute__((noinline)) int on_other(struct xdp_md *ctx, const struct seg *s, uint64_t now_ms)

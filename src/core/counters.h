@@ -48,6 +48,7 @@
 	X(cookie_invalid, "handshake ACKs whose cookie failed (all reasons)") \
 	X(cookie_invalid_mac, "cookie failed: MAC mismatch")                 \
 	X(cookie_invalid_expired, "cookie failed: too old")                  \
+	X(cookie_previous_secret, "of cookie_valid, made with the previous secret (a rotation)") \
 	X(cookie_retrans, "handshake ACK retransmitted before the backend answered") \
 	X(cookie_mismatch, "cache entry and cookie disagree (cookie_crosscheck)") \
 	X(ack_invalid, "dropped: handshake ACK number wrong for the cache entry") \

@@ -158,6 +158,16 @@ void engine_set_wallclock(struct engine *e, uint64_t wall_ms, uint64_t now_ms)
 	e->wall_offset_ms = (int64_t)(wall_ms - now_ms);
 }
 
+void engine_set_cookie_secrets(struct engine *e, const uint8_t cur[ENGINE_SECRET_LEN],
+			       const uint8_t *prev)
+{
+	cookie_keys_init(&e->cookie_keys, cur);
+	derive_key(cur, "synproxyd isn", e->isn_key);
+	e->have_cookie_prev = prev != NULL;
+	if (prev)
+		cookie_keys_init(&e->cookie_prev, prev);
+}
+
 uint32_t engine_ts_base(const uint8_t secret[ENGINE_SECRET_LEN])
 {
 	uint8_t k[SIPHASH_KEY_LEN];

@@ -191,6 +191,14 @@ void engine_free(struct engine *e);
  * counter runs on now_ms itself. */
 void engine_set_wallclock(struct engine *e, uint64_t wall_ms, uint64_t now_ms);
 
+/* Changes the secret SYN cookies (and, with cookies off, ISNs) are made
+ * with: a rotation.  prev (NULL: none) is accepted too, so that cookies
+ * issued under it, by this proxy or another, still validate
+ * (cookie_previous_secret counts them).  The tables keep the keys
+ * engine_new derived from its secret. */
+void engine_set_cookie_secrets(struct engine *e, const uint8_t cur[ENGINE_SECRET_LEN],
+			       const uint8_t *prev);
+
 /* Swaps the rule set (for a reload).  Existing flows and half-open
  * entries keep the options they negotiated. */
 void engine_set_policy(struct engine *e, const struct policy *pol);

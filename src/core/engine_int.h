@@ -33,6 +33,8 @@ struct engine {
 	const struct policy *pol;
 	uint8_t isn_key[SIPHASH_KEY_LEN];
 	struct cookie_keys cookie_keys;  /* the master secret and its per-period keys */
+	struct cookie_keys cookie_prev;  /* a previous secret, still accepted (rotation) */
+	bool have_cookie_prev;
 	uint32_t ts_base;          /* offset of our TS clock from now_ms */
 	struct syncache *sc;
 	struct flowtab *ft;

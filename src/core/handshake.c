@@ -349,6 +349,16 @@ void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 						     cookie_now(e, now_ms), o.have & TO_TS,
 						     o.tsecr, &co);
 
+		/* During a rotation, a cookie issued under the previous secret
+		 * (by us before the change, or by a proxy not yet changed). */
+		if (cr != COOKIE_VALID && e->have_cookie_prev &&
+		    cookie_check_keys(&e->cookie_prev, k, p->seq - 1, p->ack - 1,
+				      cookie_now(e, now_ms), o.have & TO_TS, o.tsecr,
+				      &co) == COOKIE_VALID) {
+			cr = COOKIE_VALID;
+			count(e, CNT_cookie_previous_secret);
+		}
+
 		if (cr != COOKIE_VALID) {
 			count(e, CNT_cookie_invalid);
 			count_verdict(e, out, VERDICT_DROP,

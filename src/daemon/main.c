@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "cookie.h"
 #include "control.h"
 #include "fastpath.h"
 #include "flood.h"
@@ -49,7 +50,11 @@
 struct daemon {
 	const char *conf_path;
 	struct conf *conf;
-	uint8_t secret[ENGINE_SECRET_LEN];
+	uint8_t secret[ENGINE_SECRET_LEN];      /* makes SYN cookies; keyed the tables */
+	uint8_t secret_prev[ENGINE_SECRET_LEN]; /* still accepted during a rotation */
+	bool have_prev;
+	uint64_t prev_until_ms;          /* mono: secret_prev is dropped then; 0: kept
+					  * while the secret file names it */
 	bool manage_rules;
 	bool keep_rules;                 /* leave the rules in place at exit (a restart follows) */
 	bool rules_installed;
@@ -139,16 +144,33 @@ static int hexval(int ch)
 	return -1;
 }
 
-/* The shared secret: 64 hex digits and an optional newline, in a file
- * nobody but its owner may read (every proxy sharing it can forge
- * cookies for the others). */
-static int secret_read(const char *path, uint8_t secret[ENGINE_SECRET_LEN])
+/* Parses the 64 hex digits at p into out; -1 when they are not. */
+static int parse_secret(const char *p, uint8_t out[ENGINE_SECRET_LEN])
 {
-	char buf[ENGINE_SECRET_LEN * 2 + 3];
+	for (int i = 0; i < ENGINE_SECRET_LEN; i++) {
+		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* The shared secret file, which nobody but its owner may read (every
+ * proxy sharing it can forge cookies for the others): a line of 64 hex
+ * digits, the secret that makes cookies, and optionally a second one whose
+ * cookies are accepted as well (the previous or the next secret while a
+ * rotation goes through several proxies, docs/deployment.md). */
+static int secret_read(const char *path, uint8_t cur[ENGINE_SECRET_LEN],
+		       uint8_t prev[ENGINE_SECRET_LEN], bool *have_prev)
+{
+	enum { HEX = ENGINE_SECRET_LEN * 2 };
+	char buf[2 * (HEX + 1) + 1];
 	struct stat st;
 	ssize_t n;
+	size_t len;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int i;
 
 	if (fd < 0) {
 		log_err("secret file %s", path);
@@ -161,36 +183,42 @@ static int secret_read(const char *path, uint8_t secret[ENGINE_SECRET_LEN])
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	if (n == ENGINE_SECRET_LEN * 2 + 1 && buf[n - 1] == '\n')
-		n--;
-	if (n != ENGINE_SECRET_LEN * 2) {
-		log_errx("secret file %s: expected %d hex digits", path, ENGINE_SECRET_LEN * 2);
+	if (n < 0) {
+		log_err("secret file %s", path);
 		return -1;
 	}
-	for (i = 0; i < ENGINE_SECRET_LEN; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			log_errx("secret file %s: not hexadecimal", path);
-			return -1;
-		}
-		secret[i] = (uint8_t)(hi << 4 | lo);
+	len = (size_t)n;
+	/* One or two lines of HEX digits, the last newline optional. */
+	*have_prev = len > HEX + 1;
+	if (!((len == HEX || (len == HEX + 1 && buf[HEX] == '\n')) ||
+	      (buf[HEX] == '\n' &&
+	       (len == 2 * HEX + 1 || (len == 2 * HEX + 2 && buf[2 * HEX + 1] == '\n'))))) {
+		log_errx("secret file %s: expected a line of %d hex digits, and optionally a "
+			 "second", path, HEX);
+		return -1;
+	}
+	if (parse_secret(buf, cur) < 0 || (*have_prev && parse_secret(buf + HEX + 1, prev) < 0)) {
+		log_errx("secret file %s: not hexadecimal", path);
+		return -1;
 	}
 	return 0;
 }
 
-static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
+static int secret_init(struct daemon *d)
 {
+	const struct conf *c = d->conf;
 	size_t got = 0;
 
 	if (c->secret_file[0]) {
-		if (secret_read(c->secret_file, secret) < 0)
+		if (secret_read(c->secret_file, d->secret, d->secret_prev, &d->have_prev) < 0)
 			return -1;
-		log_info("cookie secret read from %s", c->secret_file);
+		d->prev_until_ms = 0;
+		log_info("cookie secret read from %s%s", c->secret_file,
+			 d->have_prev ? ", with a second one accepted as well" : "");
 		return 0;
 	}
 	while (got < ENGINE_SECRET_LEN) {
-		ssize_t n = getrandom(secret + got, ENGINE_SECRET_LEN - got, 0);
+		ssize_t n = getrandom(d->secret + got, ENGINE_SECRET_LEN - got, 0);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -202,6 +230,62 @@ static int secret_init(const struct conf *c, uint8_t secret[ENGINE_SECRET_LEN])
 	}
 	log_info("cookie secret drawn at random (cookies from before a restart fail)");
 	return 0;
+}
+
+/* How long a secret that a reload or a restart replaced stays accepted: a
+ * cookie is valid 64 to 128 s (cookie.c), and a little for clock skew. */
+#define SECRET_OVERLAP_MS (2 * COOKIE_PERIOD_MS + 2000)
+
+/* Hands the secrets to every engine and to the XDP stage. */
+static void secrets_push(struct daemon *d)
+{
+	const uint8_t *prev = d->have_prev ? d->secret_prev : NULL;
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (worker_set_secrets(d->workers[i], d->secret, prev) < 0)
+			log_errx("worker %u did not take the new cookie secret", i);
+	if (d->xdp)
+		xdp_stage_set_secrets(d->xdp, d->secret, prev);
+}
+
+/* A reload with secret_file set: what the file says now (secret_read).  A
+ * new first line makes cookies from now on; the secret it replaced stays
+ * accepted for SECRET_OVERLAP_MS unless the file names a second one
+ * itself.  cur and prev are wiped. */
+static void secrets_reload(struct daemon *d, const char *path, uint8_t cur[ENGINE_SECRET_LEN],
+			   uint8_t prev[ENGINE_SECRET_LEN], bool have_prev)
+{
+	bool changed;
+	uint64_t until = 0;
+
+	if (!have_prev && memcmp(cur, d->secret, ENGINE_SECRET_LEN) != 0) {
+		memcpy(prev, d->secret, ENGINE_SECRET_LEN);
+		have_prev = true;
+		until = mono_ms() + SECRET_OVERLAP_MS;
+	} else if (!have_prev && d->have_prev && d->prev_until_ms) {
+		/* The same secret, and a replaced one still in its overlap. */
+		memcpy(prev, d->secret_prev, ENGINE_SECRET_LEN);
+		have_prev = true;
+		until = d->prev_until_ms;
+	}
+	changed = memcmp(cur, d->secret, ENGINE_SECRET_LEN) != 0 || have_prev != d->have_prev ||
+		  (have_prev && memcmp(prev, d->secret_prev, ENGINE_SECRET_LEN) != 0);
+	if (changed) {
+		if (memcmp(cur, d->secret, ENGINE_SECRET_LEN) != 0)
+			log_notice("cookie secret changed (%s); the previous one is accepted %s", path,
+				   until ? "for 130 s more" : "while the file names it");
+		else if (have_prev)
+			log_notice("cookie secret: %s names a second secret, accepted as well", path);
+		else
+			log_notice("cookie secret: the previous one is no longer accepted (%s)", path);
+		memcpy(d->secret, cur, ENGINE_SECRET_LEN);
+		memcpy(d->secret_prev, prev, ENGINE_SECRET_LEN);
+		d->have_prev = have_prev;
+		d->prev_until_ms = until;
+		secrets_push(d);
+	}
+	explicit_bzero(cur, ENGINE_SECRET_LEN);
+	explicit_bzero(prev, ENGINE_SECRET_LEN);
 }
 
 /* Keeps CAP_NET_ADMIN (verdicts, SO_MARK, iptables) and CAP_NET_RAW in the
@@ -326,8 +410,6 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc, char 
 		note_setting(changed, len, "mark");
 	if (strcmp(old->control_socket, nc->control_socket) != 0)
 		note_setting(changed, len, "control_socket");
-	if (strcmp(old->secret_file, nc->secret_file) != 0)
-		note_setting(changed, len, "secret_file");
 	if (old->log_target != nc->log_target)
 		note_setting(changed, len, "log_target");
 	if (nc->fastpath != old->fastpath && nc->fastpath == CONF_FASTPATH_OFF)
@@ -345,7 +427,6 @@ static void keep_restart_settings(const struct conf *old, struct conf *nc, char 
 	nc->queue = old->queue;
 	nc->mark = old->mark;
 	memcpy(nc->control_socket, old->control_socket, sizeof(nc->control_socket));
-	memcpy(nc->secret_file, old->secret_file, sizeof(nc->secret_file));
 	nc->log_target = old->log_target;
 	nc->fastpath = old->fastpath;
 	nc->engine = old->engine;
@@ -396,6 +477,8 @@ enum reload_result { RELOAD_OK, RELOAD_PARTIAL, RELOAD_FAILED };
  * (RELOAD_PARTIAL, err names them). */
 static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
 {
+	uint8_t sec[ENGINE_SECRET_LEN], sec_prev[ENGINE_SECRET_LEN];
+	bool sec_have_prev = false;
 	struct conf *nc;
 	char msg[128], changed[256];
 	bool leak = false;
@@ -416,6 +499,15 @@ static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
 		return RELOAD_FAILED;
 	}
 	keep_restart_settings(d->conf, nc, changed, sizeof(changed));
+	if (nc->secret_file[0] && secret_read(nc->secret_file, sec, sec_prev, &sec_have_prev) < 0) {
+		snprintf(err, errlen, "secret file %s unusable (the log says why); previous "
+			 "configuration kept", nc->secret_file);
+		log_errx("reload failed: %s", err);
+		unload(nc);
+		info_update(d, false);
+		notify_send("READY=1");
+		return RELOAD_FAILED;
+	}
 	if (d->manage_rules && rules_install(nc) < 0) {
 		/* iptables-restore commits a table or nothing; putting the old
 		 * set back covers a failure between the two families. */
@@ -440,6 +532,11 @@ static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
 			leak = true;
 		}
 	}
+	if (nc->secret_file[0])
+		secrets_reload(d, nc->secret_file, sec, sec_prev, sec_have_prev);
+	else if (d->conf->secret_file[0])
+		log_warnx("reload: secret_file removed; the running cookie secret is kept until "
+			  "a restart");
 	if (!leak)
 		unload(d->conf);
 	d->conf = nc;
@@ -729,6 +826,14 @@ static void housekeeping(struct daemon *d)
 		d->hk_ticks = 0;
 		rules_watch(d);
 	}
+	/* The end of a rotation's overlap. */
+	if (d->have_prev && d->prev_until_ms && now >= d->prev_until_ms) {
+		d->have_prev = false;
+		d->prev_until_ms = 0;
+		explicit_bzero(d->secret_prev, sizeof(d->secret_prev));
+		secrets_push(d);
+		log_notice("cookie secret: the previous one is no longer accepted");
+	}
 	flood_watch(d, &sum, now);
 	r = overload_sample(&d->overload, now,
 			    sum.st_daemon[DS_queue_kernel_dropped] + sum.st_daemon[DS_queue_user_dropped],
@@ -923,10 +1028,22 @@ static int run(struct daemon *d)
 	/* A previous process's state brings its secret along (unless a
 	 * secret file names one), so that its cookies still validate. */
 	st = state_take(d->conf);
-	if (st && !d->conf->secret_file[0])
+	if (st && !d->conf->secret_file[0]) {
 		memcpy(d->secret, state_secret(st), ENGINE_SECRET_LEN);
-	else if (secret_init(d->conf, d->secret) < 0)
-		goto out;
+	} else {
+		if (secret_init(d) < 0)
+			goto out;
+		/* The file changed across the restart: the cookies the last
+		 * process issued go on validating for their lifetime. */
+		if (st && !d->have_prev &&
+		    memcmp(state_secret(st), d->secret, ENGINE_SECRET_LEN) != 0) {
+			memcpy(d->secret_prev, state_secret(st), ENGINE_SECRET_LEN);
+			d->have_prev = true;
+			d->prev_until_ms = mono_ms() + SECRET_OVERLAP_MS;
+			log_notice("cookie secret changed (%s) since the last process; its secret "
+				   "is accepted for 130 s more", d->conf->secret_file);
+		}
+	}
 	/* Probed once: "auto" becomes "off" for the whole run when the
 	 * kernel will not take the entries, and the rules follow. */
 	if (d->conf->fastpath == CONF_FASTPATH_AUTO && fastpath_probe() < 0) {
@@ -951,6 +1068,8 @@ static int run(struct daemon *d)
 			goto out;
 		d->nworkers++;
 	}
+	if (d->have_prev)
+		secrets_push(d);
 	if (st) {
 		state_restore(d, st);
 		state_free(st);
@@ -1013,6 +1132,7 @@ out:
 		log_notice("stopped");
 	log_close();
 	explicit_bzero(d->secret, sizeof(d->secret));
+	explicit_bzero(d->secret_prev, sizeof(d->secret_prev));
 	return rc;
 }
 

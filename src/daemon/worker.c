@@ -85,6 +85,10 @@ struct worker {
 	pthread_cond_t wk_cond;
 	const struct conf *wk_conf;
 	const struct conf *wk_pending;
+	bool wk_secrets_pending;         /* a rotation: wk_sec_* for the engine */
+	bool wk_sec_have_prev;
+	uint8_t wk_sec_cur[ENGINE_SECRET_LEN];
+	uint8_t wk_sec_prev[ENGINE_SECRET_LEN];
 	bool wk_stop;
 	bool wk_flows_wanted;
 	bool wk_snap_wanted;
@@ -510,6 +514,12 @@ static void mailbox(struct worker *w)
 		w->wk_pending = NULL;
 		pthread_cond_broadcast(&w->wk_cond);
 	}
+	if (w->wk_secrets_pending) {
+		engine_set_cookie_secrets(w->wk_engine, w->wk_sec_cur,
+					  w->wk_sec_have_prev ? w->wk_sec_prev : NULL);
+		w->wk_secrets_pending = false;
+		pthread_cond_broadcast(&w->wk_cond);
+	}
 	want_flows = w->wk_flows_wanted;
 	want_snap = w->wk_snap_wanted;
 	pthread_mutex_unlock(&w->wk_lock);
@@ -738,6 +748,36 @@ int worker_set_conf(struct worker *w, const struct conf *c)
 	poke(w);
 	pthread_mutex_lock(&w->wk_lock);
 	ok = wait_for(w, conf_taken, c);
+	pthread_mutex_unlock(&w->wk_lock);
+	return ok ? 0 : -1;
+}
+
+static bool secrets_taken(const struct worker *w, const void *arg)
+{
+	(void)arg;
+	return !w->wk_secrets_pending;
+}
+
+int worker_set_secrets(struct worker *w, const uint8_t cur[ENGINE_SECRET_LEN],
+		       const uint8_t *prev)
+{
+	bool ok;
+
+	pthread_mutex_lock(&w->wk_lock);
+	if (!w->wk_started) {
+		engine_set_cookie_secrets(w->wk_engine, cur, prev);
+		pthread_mutex_unlock(&w->wk_lock);
+		return 0;
+	}
+	memcpy(w->wk_sec_cur, cur, ENGINE_SECRET_LEN);
+	w->wk_sec_have_prev = prev != NULL;
+	if (prev)
+		memcpy(w->wk_sec_prev, prev, ENGINE_SECRET_LEN);
+	w->wk_secrets_pending = true;
+	pthread_mutex_unlock(&w->wk_lock);
+	poke(w);
+	pthread_mutex_lock(&w->wk_lock);
+	ok = wait_for(w, secrets_taken, NULL);
 	pthread_mutex_unlock(&w->wk_lock);
 	return ok ? 0 : -1;
 }

@@ -37,6 +37,12 @@ int worker_start(struct worker *w);
  * configuration alive). */
 int worker_set_conf(struct worker *w, const struct conf *c);
 
+/* Hands the engine the SYN cookie secrets of a rotation (prev NULL: none;
+ * engine_set_cookie_secrets) and waits until it has them.  0, or -1 when
+ * the worker did not answer in time. */
+int worker_set_secrets(struct worker *w, const uint8_t cur[ENGINE_SECRET_LEN],
+		       const uint8_t *prev);
+
 /* Copies a snapshot the worker publishes on request into s (the latest
  * published one if the worker does not answer within a few seconds). */
 void worker_snapshot(struct worker *w, struct stats *s);

@@ -44,7 +44,19 @@ struct xdp_stage {
 	unsigned nlinks;
 	int ncpus;
 	uint8_t secret[ENGINE_SECRET_LEN];
+	uint8_t prev[ENGINE_SECRET_LEN];  /* a rotation's previous secret */
+	bool have_prev;
+	uint32_t now_t;                   /* the cookie period of the last tick */
 };
+
+/* Writes the key of period u under secret into slot k. */
+static void put_key(struct xdp_keyslot *k, const uint8_t secret[ENGINE_SECRET_LEN], uint32_t u)
+{
+	__atomic_store_n(&k->valid, 0, __ATOMIC_RELEASE);
+	cookie_period_key(secret, u, k->key);
+	k->t = u;
+	__atomic_store_n(&k->valid, 1, __ATOMIC_RELEASE);
+}
 
 /* libbpf's messages into the log, one line each; a refused program's
  * verifier log (thousands of lines) is cut to its last lines, which say
@@ -238,16 +250,41 @@ void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_t wall_ms,
 	/* The program uses t and t - 1, and t + 1 within a clock skew of a
 	 * boundary; a slot is only ever rewritten for a period two away from
 	 * the ones in use. */
+	x->now_t = t;
 	for (uint32_t u = t - 1; u != t + 2; u++) {
 		struct xdp_keyslot *k = &x->skel->bss->keys[u & (XDP_KEY_SLOTS - 1)];
+		struct xdp_keyslot *pk = &x->skel->bss->prev_keys[u & (XDP_KEY_SLOTS - 1)];
 
-		if (k->valid && k->t == u)
-			continue;
-		__atomic_store_n(&k->valid, 0, __ATOMIC_RELEASE);
-		cookie_period_key(x->secret, u, k->key);
-		k->t = u;
-		__atomic_store_n(&k->valid, 1, __ATOMIC_RELEASE);
+		if (!k->valid || k->t != u)
+			put_key(k, x->secret, u);
+		if (x->have_prev && (!pk->valid || pk->t != u))
+			put_key(pk, x->prev, u);
 	}
+}
+
+void xdp_stage_set_secrets(struct xdp_stage *x, const uint8_t cur[ENGINE_SECRET_LEN],
+			   const uint8_t *prev)
+{
+	uint32_t t = x->now_t;
+
+	/* The previous keys first: while the current ones are rewritten, a
+	 * cookie of the old secret finds its key there. */
+	x->have_prev = prev != NULL;
+	if (prev)
+		memcpy(x->prev, prev, ENGINE_SECRET_LEN);
+	for (uint32_t i = 0; i < XDP_KEY_SLOTS; i++) {
+		struct xdp_keyslot *pk = &x->skel->bss->prev_keys[i];
+
+		if (prev)
+			__atomic_store_n(&pk->valid, 0, __ATOMIC_RELEASE);
+		else
+			pk->valid = 0;
+	}
+	for (uint32_t u = t - 1; prev && u != t + 2; u++)
+		put_key(&x->skel->bss->prev_keys[u & (XDP_KEY_SLOTS - 1)], x->prev, u);
+	memcpy(x->secret, cur, ENGINE_SECRET_LEN);
+	for (uint32_t u = t - 1; u != t + 2; u++)
+		put_key(&x->skel->bss->keys[u & (XDP_KEY_SLOTS - 1)], x->secret, u);
 }
 
 void xdp_stage_apply(struct xdp_stage *x, const struct engine_out *o, uint64_t *errors)
@@ -415,5 +452,6 @@ void xdp_stage_close(struct xdp_stage *x)
 		close(x->links[i]);
 	xdp_synproxy__destroy(x->skel);
 	explicit_bzero(x->secret, sizeof(x->secret));
+	explicit_bzero(x->prev, sizeof(x->prev));
 	free(x);
 }

@@ -44,6 +44,11 @@ int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c);
 void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_t wall_ms,
 		    uint64_t pressure_until_ms);
 
+/* A rotation: SYN cookies are now made with cur, and checked against cur
+ * and prev (NULL: none), as the engines do (engine_set_cookie_secrets). */
+void xdp_stage_set_secrets(struct xdp_stage *x, const uint8_t cur[ENGINE_SECRET_LEN],
+			   const uint8_t *prev);
+
 /* Mirrors what one engine call changed (flows made and ended, options
  * learned from a backend) into the stage's maps.  Thread-safe (map
  * updates are system calls); a failure is counted in *errors. */
@@ -77,6 +82,10 @@ static inline struct xdp_stage *xdp_stage_open(const struct conf *c,
 	return NULL;
 }
 static inline int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c) { return 0; }
+static inline void xdp_stage_set_secrets(struct xdp_stage *x,
+					 const uint8_t cur[ENGINE_SECRET_LEN], const uint8_t *prev)
+{
+}
 static inline void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_t wall_ms,
 				  uint64_t pressure_until_ms) {}
 static inline void xdp_stage_apply(struct xdp_stage *x, const struct engine_out *o,

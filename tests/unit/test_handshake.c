@@ -670,6 +670,61 @@ static void test_shared_secret_wallclock(void **state)
 	env_free(b);
 }
 
+/* Feeds v the handshake ACK for iss, whatever becomes of it; the reason
+ * the engine gives. */
+static enum counter bare_ack(struct env *v, uint32_t iss, uint32_t our_ts)
+{
+	uint8_t buf[256];
+	struct seginfo si = {
+		.flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+		.opt = { .have = TO_TS, .tsval = 2959270800u, .tsecr = our_ts },
+	};
+
+	feed(v, &si, buf, sizeof(buf));
+	return v->out.reason;
+}
+
+/* A rotation (engine_set_cookie_secrets): a cookie made under the old
+ * secret fails where only the new one is known, validates where the old
+ * one is kept as the previous secret (and is counted so), and fails again
+ * once that is dropped; an engine's own cookies follow its new secret. */
+static void test_secret_rotation(void **state)
+{
+	static const uint8_t next[ENGINE_SECRET_LEN] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+	struct env *a = env_new(cookies_always), *b = env_new(cookies_always);
+	uint32_t ts, iss;
+
+	(void)state;
+	iss = do_syn(a, &linux_syn_opts, &ts);          /* under the old secret */
+	engine_set_cookie_secrets(b->e, next, NULL);
+	b->now += 10;
+	assert_int_equal(bare_ack(b, iss, ts), CNT_cookie_invalid_mac);
+	assert_int_equal(cnt(b, CNT_cookie_valid), 0);
+	engine_set_cookie_secrets(b->e, next, secret);
+	do_ack(b, iss, ts, NULL);
+	assert_int_equal(cnt(b, CNT_cookie_valid), 1);
+	assert_int_equal(cnt(b, CNT_cookie_previous_secret), 1);
+	/* Another connection after the overlap: the old secret is refused. */
+	a->cport++;
+	b->cport++;
+	iss = do_syn(a, &linux_syn_opts, &ts);
+	engine_set_cookie_secrets(b->e, next, NULL);
+	assert_int_equal(bare_ack(b, iss, ts), CNT_cookie_invalid_mac);
+	/* b's own cookies are made with the new secret: a, which has only
+	 * the old one, refuses them until it learns the new one. */
+	a->cport++;
+	b->cport++;
+	iss = do_syn(b, &linux_syn_opts, &ts);
+	a->now = b->now;
+	assert_int_equal(bare_ack(a, iss, ts), CNT_cookie_invalid_mac);
+	engine_set_cookie_secrets(a->e, secret, next);
+	do_ack(a, iss, ts, NULL);
+	assert_int_equal(cnt(a, CNT_cookie_valid), 1);
+	assert_int_equal(cnt(a, CNT_cookie_previous_secret), 1);
+	env_free(a);
+	env_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -691,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_server_packet_from_the_wrong_side),
 		cmocka_unit_test(test_cookie_crosscheck_agrees),
 		cmocka_unit_test(test_shared_secret_wallclock),
+		cmocka_unit_test(test_secret_rotation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -406,7 +406,7 @@ static int run_both(const struct frame *f, const struct frame *engine_copy, stru
 enum cat {
 	C_ANSWERED, C_DROP_DENIED, C_DROP_RATE, C_DROP_CSUM, C_DROP_FLAGS, C_DROP_OPTS,
 	C_PASS_OTHER_RULE, C_PASS_NO_RULE, C_PASS_ON_FLOW, C_ACK_COOKIE, C_ACK_FLOW,
-	C_ACK_FORGED, C_MAX
+	C_ACK_FORGED, C_ACK_PREV, C_ACK_PREV_GONE, C_MAX
 };
 
 static const char *const cat_name[C_MAX] = {
@@ -415,6 +415,8 @@ static const char *const cat_name[C_MAX] = {
 	"passed: rule not proxying", "passed: no rule", "passed: SYN on a known flow",
 	"handshake ACK passed (valid cookie)", "next segment passed (flow map)",
 	"forged ACK dropped",
+	"old secret's ACK passed during the overlap",
+	"old secret's ACK dropped after it",
 };
 
 static uint64_t cats[C_MAX], bad, v6_answered, ts_answered, vlan_answered, opt_answered;
@@ -640,6 +642,59 @@ static void check_forged(const struct spec *s, const struct result *syn)
 	cats[C_ACK_FORGED]++;
 }
 
+/* A rotation in the middle of the run: SYN-ACKs answered under the first
+ * secret are kept, the secret changes in both (the first one kept as the
+ * previous), half their ACKs come then (both must accept them, the engine
+ * counting cookie_previous_secret), the previous secret is dropped in
+ * both, and the other half come (both must refuse them). */
+#define ROTATION_KEEP 32
+static struct spec old_s[ROTATION_KEEP];
+static struct result old_r[ROTATION_KEEP];
+static unsigned nold;
+
+static void check_old_ack(const struct spec *s, const struct result *syn, bool overlap)
+{
+	struct spec a;
+	struct frame f;
+	struct result r;
+	uint64_t prev0 = engine_counters(eng)[CNT_cookie_previous_secret];
+
+	ack_spec(&a, s, syn, false);
+	build(&f, &a);
+	run_both(&f, NULL, &r);
+	if (overlap) {
+		if (r.xdp != XDP_PASS || r.eo.reason != CNT_cookie_valid ||
+		    engine_counters(eng)[CNT_cookie_previous_secret] != prev0 + 1) {
+			mismatch("old secret's ACK during the overlap", &f, &r);
+			return;
+		}
+		cats[C_ACK_PREV]++;
+	} else {
+		if (r.xdp != XDP_DROP || r.eo.verdict != VERDICT_DROP ||
+		    r.eo.reason != CNT_cookie_invalid_mac) {
+			mismatch("old secret's ACK after the overlap", &f, &r);
+			return;
+		}
+		cats[C_ACK_PREV_GONE]++;
+	}
+}
+
+static void rotate(const uint8_t old[ENGINE_SECRET_LEN])
+{
+	uint8_t next[ENGINE_SECRET_LEN];
+
+	for (int i = 0; i < ENGINE_SECRET_LEN; i++)
+		next[i] = (uint8_t)rnd();
+	xdp_stage_set_secrets(stage, next, old);
+	engine_set_cookie_secrets(eng, next, old);
+	for (unsigned i = 0; i < nold; i += 2)
+		check_old_ack(&old_s[i], &old_r[i], true);
+	xdp_stage_set_secrets(stage, next, NULL);
+	engine_set_cookie_secrets(eng, next, NULL);
+	for (unsigned i = 1; i < nold; i += 2)
+		check_old_ack(&old_s[i], &old_r[i], false);
+}
+
 /* One exchange for teach_backend, from client port sport; the engine must
  * report the options learned with the last one only. */
 static void teach_once(const struct addr *backend, uint16_t port, uint16_t sport, bool last)
@@ -799,6 +854,8 @@ int main(int argc, char **argv)
 			xdp_stage_tick(stage, now, wall, 0);
 			engine_set_wallclock(eng, wall, now);
 		}
+		if (n == count / 2)
+			rotate(secret);
 		random_ends(&s);
 		random_options(&s, &broken);
 		s.flags = 0x02;
@@ -830,7 +887,11 @@ int main(int argc, char **argv)
 				opt_answered++;
 			if (has_ts(&r))
 				ts_answered++;
-			if (pick(4) == 0)
+			if (n < count / 2 && nold < ROTATION_KEEP && pick(8) == 0 &&
+			    action_of(&s) == RULE_PROXY) {
+				old_s[nold] = s;
+				old_r[nold++] = r;
+			} else if (pick(4) == 0)
 				check_handshake(&s, &r);
 			else if (pick(8) == 0)
 				check_forged(&s, &r);
