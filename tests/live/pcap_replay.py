@@ -110,16 +110,17 @@ def rule_text(name, dst, port, rule):
     return '{ name = "%s"; dst = "%s"; ports = [ %d ]; %s }' % (name, dst, port, " ".join(opts))
 
 
-def negotiate(rule, syn_opts, ecn_setup, learned):
+def negotiate(rule, syn_opts, ecn_setup, learned, v6=False):
     """What the proxy answers a client SYN with, from synproxyd.conf(5):
-    mss: the rule's, or with "auto" the server's last one, 1460 until known;
+    mss: the rule's, or with "auto" the server's last one, until known
+    1460 over IPv4 and 1440 over IPv6;
     wscale: only to a client that offered one, "auto" follows the server
     (7 until known); sack/timestamps: to a client that offered them, "auto"
     as the server does (yes until known); ECN only with ecn = true, and
     with timestamps (cookies are on: they carry ECN in those bits alone)."""
     n = {}
     if rule["mss"] == "auto":
-        n["mss"] = learned["mss"] if learned else 1460
+        n["mss"] = learned["mss"] if learned else 1440 if v6 else 1460
     elif rule["mss"] == "off":
         n["mss"] = None
     else:
@@ -238,7 +239,7 @@ class Case:
                 c.syn = p
                 o = opts(t)
                 c.nego = negotiate(self.rule, o, t.flags & (ECE | CWR) == ECE | CWR,
-                                   learner.cur)
+                                   learner.cur, self.v6)
             elif side == "server" and t.flags & (SYN | ACK) == SYN | ACK and c.synack is None:
                 c.synack = p
             elif side == "client" and c.synack is not None and c.hs is None and \

@@ -68,10 +68,11 @@ stop() {
 start
 count_rule_add "$SRV" flood -s 198.18.0.0/15
 count_rule_add "$SRV" realsyn -s "$CLIENT4" --syn
-# A first connection teaches the daemon the echo backend's window scale,
-# so that the pool's connections go to the fast path.
-in_ns "$CLI" "$PY" "$LIVE_DIR/pool.py" "$BACKEND4" 5201 echo 1 0.2 >/dev/null ||
-	fail "first echo connection"
+# Three first connections teach the daemon the echo backend's window scale
+# (options are learned when three SYN-ACKs agree), so that the pool's
+# connections go to the fast path.
+in_ns "$CLI" "$PY" "$LIVE_DIR/pool.py" "$BACKEND4" 5201 echo 3 0.2 >/dev/null ||
+	fail "first echo connections"
 bg_ns "$CLI" "$PY" "$LIVE_DIR/pool.py" "$BACKEND4" 6379 redis 8 16 0.1 "$TMP/redis.ready" \
 	>"$TMP/redis.out" 2>&1
 REDIS_POOL=$LASTPID
