@@ -28,9 +28,14 @@ for seed in 1 "$seed2"; do
 	answered=$(awk '/^answered \(identical/ { print $NF }' "$TMP/equiv.out")
 	acks=$(awk '/^handshake ACK passed/ { print $NF }' "$TMP/equiv.out")
 	forged=$(awk '/^forged ACK dropped/ { print $NF }' "$TMP/equiv.out")
+	prev=$(awk '/^old secret.s ACK passed during the overlap/ { print $NF }' "$TMP/equiv.out")
+	gone=$(awk '/^old secret.s ACK dropped after it/ { print $NF }' "$TMP/equiv.out")
 	# Guards against a run that compared little: each kind is common.
 	check_ge "identical SYN-ACKs compared (seed $seed)" "${answered:-0}" 20000
 	check_ge "cookie ACKs passed by both (seed $seed)" "${acks:-0}" 5000
 	check_ge "forged ACKs dropped by both (seed $seed)" "${forged:-0}" 2000
+	# The rotation in mid-run (ROTATION_KEEP handshakes kept, half each).
+	check_ge "old secret's ACKs passed by both during the overlap (seed $seed)" "${prev:-0}" 10
+	check_ge "old secret's ACKs dropped by both after it (seed $seed)" "${gone:-0}" 10
 done
 lab_finish
