@@ -13,6 +13,8 @@
 #               syslog through devlog.sh as there.  One more change,
 #               declared with override: the per-source SYN rate limits
 #               (see below).
+#   spoff       only when SETUPS names it: synproxyd as above with
+#               fastpath "off" (every packet through the daemon)
 #
 # Clients, from the client namespace (net.ipv4.tcp_tw_reuse = 1,
 # net.ipv4.ip_local_port_range = "10000 65000"), to the backend
@@ -72,7 +74,11 @@ T=${T:-20}          # bound of a redis-benchmark run (seconds): a run cut
                     # there reports its rate so far
 C=20                # connections in parallel, every client
 LIFE=$((ROUNDS * 150 + 60))
-SETUPS="direct kernel synproxyd"
+# The gateways, in the order each client meets them; "spoff" (synproxyd
+# with fastpath "off", every packet in userspace) is there on request:
+# SETUPS="direct kernel synproxyd spoff".  direct must be there: the
+# ratios are to it.
+SETUPS=${SETUPS:-direct kernel synproxyd}
 CLIENTS="rk0 rk1 ab wrk"
 SP_COUNTERS="flows_created backend_established syn_on_flow flows_reset rst_sent
 offload_ok offload_withdrawn offload_released time_wait_recycled challenge_ack_limited
@@ -109,6 +115,10 @@ CONF="$TMP/synproxyd.conf"
 sed -e 's|^\([[:space:]]*syn_rate_per_source =\) [0-9]*;|\1 0;|' \
     -e '/^[[:space:]]*syn_burst_per_source =/d' \
     "$EXAMPLE_CONF" >"$CONF"
+# spoff's configuration: the same with fastpath "off".
+sed 's|^fastpath = "auto";|fastpath = "off";|' "$CONF" >"$TMP/spoff.conf"
+cp "$CONF" "$TMP/synproxyd.conf.as-run"
+override fastpath "\"off\" only for the spoff row (SETUPS), every packet through the daemon"
 override rules.syn_rate_per_source "no per-source SYN rate limit: the example's (200/s on redis, 1000/s on the web port, per /24) would measure the limit with the bench's one client address, not the proxy (its burst, which needs a rate, is left out)"
 echo "--- synproxyd's configuration: $(basename "$EXAMPLE_CONF") from etc/synproxyd.conf.example; the run's changes:"
 diff "$EXAMPLE_CONF" "$CONF"
@@ -121,7 +131,12 @@ setup_on() {
 	kernel)
 		kernel_synproxy_on 6379 80
 		;;
-	synproxyd)
+	synproxyd | spoff)
+		if [ "$1" = spoff ]; then
+			cp "$TMP/spoff.conf" "$CONF"
+		else
+			cp "$TMP/synproxyd.conf.as-run" "$CONF"
+		fi
 		rm -f "$TMP/state"
 		# One syslog listener a round (each lives 280 s at most).
 		if [ "${LOG_ROUND:-}" != "$r" ]; then
@@ -137,7 +152,7 @@ setup_on() {
 setup_off() {
 	case $1 in
 	kernel) kernel_synproxy_off ;;
-	synproxyd) daemon_stop >&2 ;;
+	synproxyd | spoff) daemon_stop >&2 ;;
 	esac
 	in_ns "$GW" conntrack -F >/dev/null 2>&1
 }
@@ -252,13 +267,13 @@ while [ $r -lt "$ROUNDS" ]; do
 		for s in $SETUPS; do
 			setup_on "$s"
 			case $s in
-			synproxyd) cnt_snap A ;;
+			synproxyd | spoff) cnt_snap A ;;
 			kernel) k0=$(kernel_counters) ;;
 			esac
 			"run_$c"
 			extra=""
 			case $s in
-			synproxyd)
+			synproxyd | spoff)
 				cnt_snap B
 				for n in $SP_COUNTERS; do
 					extra="$extra $(cnt_delta A B "$n")"
@@ -306,19 +321,56 @@ label() {
 	esac
 }
 
+name() {
+	case $1 in
+	kernel) echo "kernel SYNPROXY" ;;
+	spoff) echo "synproxyd fastpath off" ;;
+	*) echo "$1" ;;
+	esac
+}
+# counters_table SETUP NAME...: per client, the counters (columns 5 on).
+counters_table() {
+	ct_s=$1
+	shift
+	echo "| counter | $(echo $CLIENTS | sed 's/ / | /g') |"
+	echo "|---|$(for c in $CLIENTS; do printf -- '---|'; done)"
+	i=5
+	for n in "$@"; do
+		line="| $n |"
+		for c in $CLIENTS; do
+			line="$line $(spread "$TMP/res/$c.$ct_s" $i) |"
+		done
+		echo "$line"
+		i=$((i + 1))
+	done
+}
+
 echo
 echo "real clients, -c $C, $ROUNDS rounds (medians; ratios to direct in the same round)," \
 	"$(nproc) CPUs, $(uname -r), $(date -u +%F)"
 echo
-echo "| client | direct req/s | kernel SYNPROXY req/s | ratio | synproxyd req/s | ratio | client errors: direct; kernel; synproxyd |"
-echo "|---|---|---|---|---|---|---|"
+head="| client |"
+rule="|---|"
+for s in $SETUPS; do
+	if [ "$s" = direct ]; then
+		head="$head direct req/s |"
+		rule="$rule---|"
+	else
+		head="$head $(name "$s") req/s | ratio |"
+		rule="$rule---|---|"
+	fi
+done
+echo "$head client errors: $(for s in $SETUPS; do printf '%s; ' "$s"; done | sed 's/; $//') |"
+echo "$rule---|"
 for c in $CLIENTS; do
-	printf '| %s | %s | %s | %s | %s | %s | %s; %s; %s |\n' "$(label "$c")" \
-		"$(col "$TMP/res/$c.direct" 2 | median)" \
-		"$(col "$TMP/res/$c.kernel" 2 | median)" "$(ratios "$c" kernel | median)" \
-		"$(col "$TMP/res/$c.synproxyd" 2 | median)" "$(ratios "$c" synproxyd | median)" \
-		"$(errs "$TMP/res/$c.direct")" "$(errs "$TMP/res/$c.kernel")" \
-		"$(errs "$TMP/res/$c.synproxyd")"
+	line="| $(label "$c") |"
+	e=""
+	for s in $SETUPS; do
+		line="$line $(col "$TMP/res/$c.$s" 2 | median) |"
+		[ "$s" = direct ] || line="$line $(ratios "$c" "$s" | median) |"
+		e="$e${e:+; }$(errs "$TMP/res/$c.$s")"
+	done
+	echo "$line $e |"
 done
 echo
 echo "per round, req/s (* cut short: see what the clients said):"
@@ -328,34 +380,23 @@ for c in $CLIENTS; do
 			"$(awk '{ printf "%s%s ", $2, ($4 ? "*" : "") }' "$TMP/res/$c.$s")"
 	done
 done
-echo
-echo "synproxyd, per client run, median (min-max) of the rounds:"
-echo
-echo "| counter | $(echo $CLIENTS | sed 's/ / | /g') |"
-echo "|---|$(for c in $CLIENTS; do printf -- '---|'; done)"
-i=5
-for n in $SP_COUNTERS; do
-	line="| $n |"
-	for c in $CLIENTS; do
-		line="$line $(spread "$TMP/res/$c.synproxyd" $i) |"
-	done
-	echo "$line"
-	i=$((i + 1))
-done
-echo
-echo "kernel SYNPROXY target, per client run, median (min-max) of the rounds:"
-echo
-echo "| counter | $(echo $CLIENTS | sed 's/ / | /g') |"
-echo "|---|$(for c in $CLIENTS; do printf -- '---|'; done)"
-i=5
-for n in syn_received cookie_invalid cookie_valid cookie_retrans conn_reopened \
-	invalid_dropped ct_invalid; do
-	line="| $n |"
-	for c in $CLIENTS; do
-		line="$line $(spread "$TMP/res/$c.kernel" $i) |"
-	done
-	echo "$line"
-	i=$((i + 1))
+for s in $SETUPS; do
+	case $s in
+	synproxyd | spoff)
+		echo
+		echo "$(name "$s"), per client run, median (min-max) of the rounds:"
+		echo
+		# shellcheck disable=SC2086 # a list of names
+		counters_table "$s" $SP_COUNTERS
+		;;
+	kernel)
+		echo
+		echo "kernel SYNPROXY target, per client run, median (min-max) of the rounds:"
+		echo
+		counters_table kernel syn_received cookie_invalid cookie_valid cookie_retrans \
+			conn_reopened invalid_dropped ct_invalid
+		;;
+	esac
 done
 if ls "$TMP"/res/*.notes >/dev/null 2>&1; then
 	echo
