@@ -63,19 +63,24 @@ rate() {
 }
 
 # The kernel's own SYNPROXY target in the gateway, per the kernel's
-# documentation, for the benchmark's port: SYNs untracked,
-# INVALID/UNTRACKED handled by SYNPROXY, remaining INVALID dropped, loose
-# pickup off (lab_gateway).
-kernel_synproxy_on() {
-	ip netns exec "$GW" iptables-restore --noflush <<'RULES' || die "kernel SYNPROXY rules"
-*raw
--A PREROUTING -d 203.0.113.2 -p tcp -m tcp --dport 8080 --syn -j CT --notrack
-COMMIT
-*filter
--A FORWARD -d 203.0.113.2 -p tcp -m tcp --dport 8080 -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460
--A FORWARD -d 203.0.113.2 -p tcp -m tcp --dport 8080 -m conntrack --ctstate INVALID -j DROP
-COMMIT
-RULES
+# documentation, for the benchmark's ports (8080 unless PORTs are named):
+# SYNs untracked, INVALID/UNTRACKED handled by SYNPROXY, remaining INVALID
+# dropped, loose pickup off (lab_gateway).
+kernel_synproxy_on() {	# [PORT...]
+	[ $# -gt 0 ] || set -- 8080
+	{
+		echo '*raw'
+		for p in "$@"; do
+			echo "-A PREROUTING -d 203.0.113.2 -p tcp -m tcp --dport $p --syn -j CT --notrack"
+		done
+		echo COMMIT
+		echo '*filter'
+		for p in "$@"; do
+			echo "-A FORWARD -d 203.0.113.2 -p tcp -m tcp --dport $p -m conntrack --ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460"
+			echo "-A FORWARD -d 203.0.113.2 -p tcp -m tcp --dport $p -m conntrack --ctstate INVALID -j DROP"
+		done
+		echo COMMIT
+	} | ip netns exec "$GW" iptables-restore --noflush || die "kernel SYNPROXY rules"
 }
 
 kernel_synproxy_off() {
