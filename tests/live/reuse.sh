@@ -60,7 +60,7 @@ for i in range(lines):
         got += d
     assert got == msg, got
 if mode == "vanish":
-    open(tmp + "/ready", "w").close()
+    open(tmp + "/ready", "w").write("connected\n")
     for i in range(300):
         if os.path.exists(tmp + "/vanish"):
             break
@@ -93,12 +93,7 @@ vanish() {
 	client "$1" "$2" vanish >"$TMP/vanish.out" 2>&1 &
 	VPID=$!
 	LAB_PIDS="$LAB_PIDS $VPID"
-	i=0
-	until [ -f "$TMP/ready" ]; do
-		i=$((i + 1))
-		[ $i -gt 150 ] && fail "the client on port $1 did not connect: $(cat "$TMP/vanish.out")"
-		sleep 0.1
-	done
+	wait_file "$TMP/ready" 15 "the client on port $1 did not connect" "$TMP/vanish.out"
 	if [ -n "${3:-}" ]; then
 		wait_listed ":$1 .*path=kernel" 5 || { ctl flows; fail "the flow from port $1 was not offloaded"; }
 		echo "the flow from port $1 is offloaded"
@@ -139,7 +134,9 @@ t=$(client 32000 3 close) || { check_eq "2: the new connection from port 32000" 
 echo "new connection from port 32000 after a vanished one: connected in $t s"
 cnt_snap b
 check_eq "2: a new flow" "$(cnt_delta a b flows_created)" 2
-check_eq "2: the old flow challenged once" "$(cnt_delta a b syn_on_flow)" 1
+# Once, or more if a loaded machine delayed the challenge past the
+# client's own SYN retransmission.
+check_ge "2: the old flow's SYN challenged" "$(cnt_delta a b syn_on_flow)" 1
 check_eq "2: and ended by the client's RST to it" "$(cnt_delta a b flows_reset)" 1
 check "2: connected within 5 s" awk -v t="$t" 'BEGIN { exit !(t < 5) }'
 
