@@ -638,11 +638,31 @@ static int attach_mark_filter(int fd, uint32_t ctmark)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
+/* Whether conntrack delivers events in this namespace
+ * (net.netfilter.nf_conntrack_events: 0 turns them off for good). */
+static bool events_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_events", "re");
+	int v = 1;
+
+	if (!f)
+		return true;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 1;
+	fclose(f);
+	return v != 0;
+}
+
 struct fastpath_events *fastpath_events_open(uint32_t ctmark)
 {
-	struct fastpath_events *fe = calloc(1, sizeof(*fe));
+	struct fastpath_events *fe;
 	int size = FASTPATH_EVENTS_RCVBUF, err, fd;
 
+	if (!events_enabled()) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	fe = calloc(1, sizeof(*fe));
 	if (!fe)
 		return NULL;
 	fe->fe_nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);

@@ -65,7 +65,8 @@ struct fastpath_events;
 
 /* Subscribes to conntrack's update and destroy events for entries with
  * connection mark ctmark (a socket filter drops the rest in the kernel).
- * Non-blocking.  NULL with errno (no event support, no permission). */
+ * Non-blocking.  NULL with errno (no event support, no permission;
+ * EOPNOTSUPP when net.netfilter.nf_conntrack_events is 0). */
 struct fastpath_events *fastpath_events_open(uint32_t ctmark);
 
 /* Closes the socket (NULL is fine). */

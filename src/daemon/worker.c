@@ -52,6 +52,7 @@ struct worker_offload {
 	uint64_t forget_failed;     /* ctnetlink refused such a removal */
 	uint64_t events;            /* conntrack events about offloaded flows */
 	uint64_t events_lost_seen;  /* losses already answered by a check */
+	uint64_t rechecked_ms;      /* when the last check ran */
 };
 
 struct worker {
@@ -350,22 +351,33 @@ static void recheck_offloaded(struct worker *w)
 			apply_out(w, w->wk_out);
 		}
 	}
-	log_notice("worker %u: conntrack events lost; %zu offloaded flows checked", w->wk_queue,
-		   o.n);
+	log_warnx_limited(w->wk_now, "worker %u: conntrack events lost; %zu offloaded flows "
+			  "checked", w->wk_queue, o.n);
 out:
 	free(o.keys);
 	free(o.ids);
+}
+
+/* Answers lost events by a check, at most once a second (it costs a
+ * round trip per offloaded flow); called after every read of events and
+ * at every turn of the loop, so a loss is answered without a next event. */
+static void answer_lost_events(struct worker *w)
+{
+	if (!w->wk_fev || fastpath_events_lost(w->wk_fev) == w->wk_offload.events_lost_seen ||
+	    w->wk_now < w->wk_offload.rechecked_ms + 1000)
+		return;
+	w->wk_offload.events_lost_seen = fastpath_events_lost(w->wk_fev);
+	w->wk_offload.rechecked_ms = w->wk_now;
+	recheck_offloaded(w);
+	flush_out(w);
 }
 
 static void read_ct_events(struct worker *w)
 {
 	if (fastpath_events_read(w->wk_fev, on_ct_event, w) < 0)
 		log_warn_limited(w->wk_now, "worker %u: conntrack events", w->wk_queue);
-	if (fastpath_events_lost(w->wk_fev) != w->wk_offload.events_lost_seen) {
-		w->wk_offload.events_lost_seen = fastpath_events_lost(w->wk_fev);
-		recheck_offloaded(w);
-	}
 	flush_out(w);
+	answer_lost_events(w);
 }
 
 /* The destination of a TCP SYN without ACK at d (IPv4 unfragmented, or
@@ -691,6 +703,7 @@ static void *worker_main(void *arg)
 			}
 		}
 		run_timers(w);
+		answer_lost_events(w);
 		if (w->wk_dirty && w->wk_now >= w->wk_snap_ms + WORKER_SNAPSHOT_MS)
 			publish(w);
 		arm_timer(w);
