@@ -31,6 +31,7 @@
 	X(syn_received, "client SYNs to proxied services")                   \
 	X(syn_rate_limited, "dropped: per-source SYN rate exceeded")         \
 	X(syn_on_flow, "SYNs for a tuple with a live flow (answered by a challenge ACK)") \
+	X(flows_reused, "SYNs that reused a closed flow's tuple: the old flow ended, a new connection began") \
 	X(challenge_ack_limited, "challenge ACKs not sent: over the flow's rate or the engine's") \
 	X(syn_duplicate, "retransmitted client SYNs answered again")         \
 	X(synack_sent, "SYN-ACKs sent to clients")                           \
@@ -60,6 +61,7 @@
 	X(backend_unreachable, "ICMP unreachable from backend: client reset") \
 	X(backend_timeout, "backend never answered: client reset")           \
 	X(backend_bad_synack, "dropped: backend SYN-ACK with a wrong ACK")   \
+	X(backend_stale_reset, "backend ACKs of an older connection to our SYN: reset, and the SYN sent again") \
 	X(flows_created, "flows created")                                    \
 	X(flows_restored, "flows carried over a restart (state file)")        \
 	X(flows_closed, "flows ended by FIN in both directions")             \
@@ -85,8 +87,9 @@
 	X(options_learned, "option sets backends agreed on, now offered to clients") \
 	X(options_refused, "backend SYN-ACKs not learned from: MSS or window scale out of range, side unchecked") \
 	X(flows_offloaded, "flows handed to the kernel fast path")           \
-	X(offload_released, "offloaded flows forgotten after their grace time") \
-	X(offload_withdrawn, "offloaded flows back in userspace for a FIN or RST the kernel missed")
+	X(offload_released, "offloaded flows forgotten: grace time over, or their conntrack entry gone") \
+	X(offload_withdrawn, "offloaded flows back in userspace for a FIN or RST the kernel missed, or a SYN") \
+	X(offload_closed, "offloaded flows the kernel saw close (FIN or RST, from conntrack events)")
 
 enum counter {
 #define COUNTER_ENUM(name, help) CNT_##name,

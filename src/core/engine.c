@@ -35,6 +35,8 @@ void engine_config_defaults(struct engine_config *c)
 		.fin_wait_ms = 120u * 1000,
 		.time_wait_ms = 60u * 1000,
 		.rst_grace_ms = 10u * 1000,
+		.offload_after_segs = 32,
+		.kernel_reports_end = false,
 		.synack_window = 65535,
 		.srclimit_slots = 65536,
 		.learned_slots = 1024,
@@ -251,13 +253,11 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	key_of(p, DIR_CLIENT, &k);
 	f = flowtab_lookup(e->ft, &k);
 	if (f && (fl & TCPH_SYN) && !(fl & TCPH_ACK)) {
-		if (f->fl_state != FLOW_TIME_WAIT) {
-			splice_challenge(e, f, DIR_CLIENT, now_ms, out);
-			count_verdict(e, out, VERDICT_DROP, CNT_syn_on_flow);
+		/* A new connection reusing the tuple ends the old one, when
+		 * the old one is over (splice_syn); a SYN on a live flow
+		 * gets a challenge ACK. */
+		if (!splice_syn(e, f, p, now_ms, out))
 			return;
-		}
-		/* A new connection reusing the tuple ends the old one. */
-		splice_end(e, out, f, CNT_flows_closed);
 		f = NULL;
 	}
 	if (f) {
@@ -367,11 +367,22 @@ static bool out_has_room(const struct engine_out *out, const struct engine *e)
 	       out->nrelease + e->cfg.hold_packets_per_flow <= ENGINE_MAX_RELEASE;
 }
 
-bool engine_offloaded(struct engine *e, const struct conn_key *k, uint64_t now_ms)
+bool engine_offloaded(struct engine *e, const struct conn_key *k, uint32_t ct_id,
+		      uint64_t now_ms)
 {
 	struct flow *f = flowtab_lookup(e->ft, k);
 
-	return f && splice_offload(e, f, now_ms);
+	return f && splice_offload(e, f, ct_id, now_ms);
+}
+
+void engine_kernel_event(struct engine *e, const struct conn_key *k, uint32_t ct_id,
+			 enum engine_kstate ks, uint64_t now_ms, struct engine_out *out)
+{
+	struct flow *f = flowtab_lookup(e->ft, k);
+
+	out_reset(out);
+	if (f)
+		splice_kernel(e, f, ct_id, ks, now_ms, out);
 }
 
 bool engine_tick(struct engine *e, uint64_t now_ms, struct engine_out *out)

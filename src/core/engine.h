@@ -41,7 +41,13 @@ struct engine_config {
 	uint32_t established_idle_ms;   /* idle flow expiry */
 	uint32_t fin_wait_ms;           /* after the first FIN */
 	uint32_t time_wait_ms;          /* after both FINs are acknowledged */
-	uint32_t rst_grace_ms;          /* an offloaded flow's life in userspace */
+	uint32_t rst_grace_ms;          /* an offloaded flow's life in userspace, unless
+					 * kernel_reports_end */
+	uint16_t offload_after_segs;    /* segments a flow passes in userspace before
+					 * it is offered to the fast path (0: at once) */
+	bool kernel_reports_end;        /* the caller reports what the kernel sees of
+					 * offloaded flows (engine_kernel_event): they
+					 * are kept until their entry is gone */
 	uint16_t synack_window;         /* window in our SYN-ACKs */
 	uint32_t srclimit_slots;
 	uint32_t learned_slots;
@@ -83,6 +89,7 @@ struct flow_info {
 	bool ts;                  /* timestamps on both legs */
 	bool rescaled;            /* the window field is rescaled (no kernel offload) */
 	bool offloaded;           /* handed to the kernel (engine_offloaded) */
+	uint32_t ct_id;           /* its conntrack entry's id, when offloaded */
 };
 
 /* Where an input packet came from, as the caller knows it; the engine
@@ -236,10 +243,30 @@ struct engine_gauges {
 void engine_gauges(const struct engine *e, struct engine_gauges *g);
 
 /* Records that the kernel now translates the flow k (its conntrack entry
- * with sequence adjustment exists), so its packets stop coming here.  The
- * flow stays for rst_grace_ms to translate packets already queued, then
- * is forgotten.  False when there is no such established flow. */
-bool engine_offloaded(struct engine *e, const struct conn_key *k, uint64_t now_ms);
+ * with sequence adjustment exists, with the kernel's id ct_id), so its
+ * packets stop coming here.  The flow stays to translate packets already
+ * queued: for rst_grace_ms, then it is forgotten, or with
+ * kernel_reports_end until engine_kernel_event says its entry is gone.
+ * False when there is no such established flow. */
+bool engine_offloaded(struct engine *e, const struct conn_key *k, uint32_t ct_id,
+		      uint64_t now_ms);
+
+/* What the kernel saw of an offloaded flow (its conntrack entry). */
+enum engine_kstate {
+	ENGINE_K_ESTABLISHED,
+	ENGINE_K_CLOSING,        /* a FIN in one direction */
+	ENGINE_K_TIME_WAIT,      /* both FINs */
+	ENGINE_K_RESET,          /* an RST (conntrack's CLOSE) */
+	ENGINE_K_GONE,           /* the entry was destroyed */
+};
+
+/* Tells the engine what the kernel saw of the conntrack entry ct_id of
+ * the offloaded flow k: a close moves the flow to closing or time-wait,
+ * so that listings, counters and a new SYN on its tuple see it; an RST
+ * or the entry's end ends it (out->flowev).  Ignored for any other flow
+ * (not offloaded, or offloaded with another entry). */
+void engine_kernel_event(struct engine *e, const struct conn_key *k, uint32_t ct_id,
+			 enum engine_kstate ks, uint64_t now_ms, struct engine_out *out);
 
 /* Calls fn for every half-open entry and flow. */
 void engine_walk(const struct engine *e, uint64_t now_ms,

@@ -163,6 +163,15 @@ void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct
 void splice_server(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
 		   uint64_t now_ms, struct engine_out *out);
 
+/* A client SYN (without ACK) on the tuple of flow f.  True when f was
+ * over (time-wait, or both FINs seen and the SYN newer by RFC 6191):
+ * f is ended and the SYN opens a new connection.  False when f lives:
+ * the SYN is answered by a challenge ACK and dropped (out's verdict),
+ * and an offloaded f comes back from the kernel (its entry would carry
+ * a new connection's handshake ACK to the old backend socket). */
+bool splice_syn(struct engine *e, struct flow *f, const struct pkt *p, uint64_t now_ms,
+		struct engine_out *out);
+
 /* Answers a segment from side `to` of f that must not change it (a client
  * SYN on the live flow, RFC 5961 section 4; an inexact RST in the window,
  * section 3) with a challenge ACK to that side, within f's budget and the
@@ -182,9 +191,15 @@ void splice_fail(struct engine *e, struct engine_out *out, struct flow *f, enum 
  * or the flow's expiry. */
 void splice_timer(struct engine *e, struct flow *f, uint64_t now_ms, struct engine_out *out);
 
-/* Marks the established flow f as translated by the kernel; false when it
- * is not established or is offloaded already. */
-bool splice_offload(struct engine *e, struct flow *f, uint64_t now_ms);
+/* Marks the established flow f as translated by the kernel through its
+ * conntrack entry ct_id; false when it is not established or is offloaded
+ * already. */
+bool splice_offload(struct engine *e, struct flow *f, uint32_t ct_id, uint64_t now_ms);
+
+/* What the kernel saw of offloaded flow f's entry ct_id (see
+ * engine_kernel_event). */
+void splice_kernel(struct engine *e, struct flow *f, uint32_t ct_id, enum engine_kstate ks,
+		   uint64_t now_ms, struct engine_out *out);
 
 /* Gives every held segment of f the verdict v (translated for ACCEPT). */
 void splice_release_held(struct engine *e, struct engine_out *out, struct flow *f,

@@ -46,6 +46,11 @@ const char *flow_state_name(enum flow_state s);
 #define FL_CHALLENGED 0x1000  /* a challenge ACK was sent (fl_challenge_ms valid) */
 #define FL_B_ECN 0x2000       /* the backend agreed to ECN (an ECN-setup SYN-ACK) */
 #define FL_SRC_COUNTED 0x4000 /* counted for its source network (fl_src_len) */
+#define FL_RESYNC_C 0x8000    /* the client's numbers are stale (a SYN withdrew the
+			       * flow from the kernel): its next segment re-seeds them */
+#define FL_RESYNC_S 0x10000   /* the same for the server's */
+#define FL_OFFERED 0x20000    /* offered to the kernel fast path (engine_out.offer) */
+#define FL_STALE_RST 0x40000  /* the backend's stale ACK to this backend SYN was reset */
 
 struct flow {
 	struct conn_key fl_key;
@@ -72,7 +77,10 @@ struct flow {
 	uint32_t fl_challenge_ms; /* low 32 bits of when the last challenge ACK left */
 	uint16_t fl_c_win;        /* latest raw client window field */
 	uint16_t fl_mss;          /* client's MSS */
-	uint16_t fl_flags;        /* FL_* */
+	uint16_t fl_segs;         /* segments passed since the backend answered
+				   * (saturating): the fast path's threshold */
+	uint32_t fl_flags;        /* FL_* */
+	uint32_t fl_ct_id;        /* the kernel's id of its conntrack entry (offloaded) */
 	uint8_t fl_state;         /* enum flow_state */
 	uint8_t fl_c_ws;          /* client's window scale */
 	uint8_t fl_our_ws;        /* the scale we announced to the client */

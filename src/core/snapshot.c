@@ -11,14 +11,16 @@
  * every byte of a flow and checks that the restored one matches); records
  * of another version are refused, and the daemon logs why (version 2 added
  * the acknowledgements and largest windows the RFC 5961 checks track, and
- * the source network a flow counts for).
+ * the source network a flow counts for; version 3 the segments a flow has
+ * passed toward the fast path's threshold, 32 bits of flags and the
+ * conntrack id of an offloaded flow).
  *
  * Times are relative: a flow's deadline travels as milliseconds from
  * now and its age as milliseconds before now, so that a record moves
  * between two processes (two monotonic time bases) of one boot.
  *
  * Left out: flows on the kernel fast path (conntrack keeps translating
- * them, and the engine would forget them after rst_grace anyway) and
+ * them; the new process does not know them, see docs/decisions.md) and
  * held client segments (the stopping daemon gave them a drop verdict;
  * the client sends them again).  A flow still in its backend handshake
  * therefore forgets the client data it had seen, and its backend SYN is
@@ -34,9 +36,9 @@
 
 #define SNAP_FLOW 1
 #define SNAP_LEARNED 2
-#define SNAP_VERSION 2
+#define SNAP_VERSION 3
 
-#define SNAP_FLOW_LEN (2 + 36 + 15 * 4 + 3 * 2 + 6 + 2 * 22 + 2 * 8)
+#define SNAP_FLOW_LEN (2 + 36 + 17 * 4 + 3 * 2 + 6 + 2 * 22 + 2 * 8)
 #define SNAP_LEARNED_LEN (2 + 16 + 2 + 2 + 3)
 
 _Static_assert(SNAP_FLOW_LEN <= ENGINE_SNAPSHOT_MAX, "room for a flow");
@@ -125,14 +127,15 @@ static void put_flow(const struct flow *f, uint64_t now_ms, uint8_t *rec)
 {
 	struct cur c = { .p = rec };
 	uint32_t c_nxt = f->fl_c_nxt;
-	/* A restored flow starts a fresh challenge-ACK budget. */
-	uint16_t flags = f->fl_flags & (uint16_t)~FL_CHALLENGED;
+	/* A restored flow starts a fresh challenge-ACK budget, and its
+	 * backend SYN (sent again at once) may reset a stale ACK again. */
+	uint32_t flags = f->fl_flags & ~(uint32_t)(FL_CHALLENGED | FL_STALE_RST);
 
 	/* Held data dies with the old process: what it carried was not
 	 * received (the client sends it again). */
 	if (f->fl_state == FLOW_BACKEND_SYN) {
 		c_nxt = f->fl_irs + 1;
-		flags &= (uint16_t)~FL_C_FIN;
+		flags &= ~(uint32_t)FL_C_FIN;
 	}
 	w8(&c, SNAP_FLOW);
 	w8(&c, SNAP_VERSION);
@@ -158,7 +161,9 @@ static void put_flow(const struct flow *f, uint64_t now_ms, uint8_t *rec)
 	w32(&c, f->fl_s_wnd);
 	w16(&c, f->fl_c_win);
 	w16(&c, f->fl_mss);
-	w16(&c, flags);
+	w16(&c, f->fl_segs);
+	w32(&c, flags);
+	w32(&c, f->fl_ct_id);
 	w8(&c, f->fl_state);
 	w8(&c, f->fl_c_ws);
 	w8(&c, f->fl_our_ws);
@@ -242,7 +247,9 @@ static bool get_flow(struct cur *c, struct flow *f, uint64_t *in_ms, uint64_t *a
 	f->fl_s_wnd = r32(c);
 	f->fl_c_win = r16(c);
 	f->fl_mss = r16(c);
-	f->fl_flags = r16(c);
+	f->fl_segs = r16(c);
+	f->fl_flags = r32(c);
+	f->fl_ct_id = r32(c);
 	f->fl_state = r8(c);
 	f->fl_c_ws = r8(c);
 	f->fl_our_ws = r8(c);
@@ -254,7 +261,8 @@ static bool get_flow(struct cur *c, struct flow *f, uint64_t *in_ms, uint64_t *a
 	*age_ms = r64(c);
 	*in_ms = r64(c);
 	return f->fl_state >= FLOW_BACKEND_SYN && f->fl_state <= FLOW_TIME_WAIT &&
-	       !(f->fl_flags & (FL_OFFLOADED | FL_CHALLENGED)) && f->fl_src_len <= 128 &&
+	       !(f->fl_flags & (FL_OFFLOADED | FL_CHALLENGED | FL_STALE_RST)) &&
+	       f->fl_src_len <= 128 &&
 	       f->fl_c_ws <= TCP_MAX_WSCALE &&
 	       f->fl_b_ws <= TCP_MAX_WSCALE && f->fl_our_ws <= TCP_MAX_WSCALE &&
 	       f->fl_c2s.win_from <= TCP_MAX_WSCALE && f->fl_c2s.win_to <= TCP_MAX_WSCALE &&

@@ -149,7 +149,7 @@ static void uncount(struct engine *e, struct flow *f)
 	if (!(f->fl_flags & FL_SRC_COUNTED))
 		return;
 	srcflows_remove(e->srcflows, &f->fl_key.caddr, f->fl_src_len);
-	f->fl_flags &= (uint16_t)~FL_SRC_COUNTED;
+	f->fl_flags &= ~(uint32_t)FL_SRC_COUNTED;
 }
 
 void splice_end(struct engine *e, struct engine_out *out, struct flow *f, enum counter why)
@@ -203,6 +203,7 @@ void splice_describe(const struct flow *f, uint64_t now_ms, struct flow_info *fi
 		.rescaled = f->fl_s2c.win_from != f->fl_s2c.win_to ||
 			    f->fl_c2s.win_from != f->fl_c2s.win_to,
 		.offloaded = f->fl_flags & FL_OFFLOADED,
+		.ct_id = f->fl_ct_id,
 	};
 }
 
@@ -415,7 +416,7 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 		 * is not received (see splice_client). */
 		count(e, CNT_held_dropped);
 		f->fl_c_nxt = st->irs + 1;
-		f->fl_flags &= (uint16_t)~FL_C_FIN;
+		f->fl_flags &= ~(uint32_t)FL_C_FIN;
 	}
 	return SPLICE_OPENED;
 }
@@ -468,7 +469,7 @@ static bool refuse_rst(struct engine *e, struct flow *f, const struct pkt *p, en
 /* The deadline a live flow gets after a segment. */
 static uint64_t live_deadline(const struct engine *e, const struct flow *f, uint64_t now_ms)
 {
-	if (f->fl_flags & FL_OFFLOADED)
+	if ((f->fl_flags & FL_OFFLOADED) && !e->cfg.kernel_reports_end)
 		return now_ms + e->cfg.rst_grace_ms;
 	switch (f->fl_state) {
 	case FLOW_TIME_WAIT:
@@ -505,15 +506,52 @@ static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
  * comes back to userspace, where it ends as any other, and the entry
  * goes.  Called only for segments that were validated: what conntrack
  * hands over as INVALID (out of its window) must not change the flow's
- * path. */
-static void withdraw(struct engine *e, struct flow *f, struct engine_out *out)
+ * path.  With resync, what f tracks is stale (the kernel translated the
+ * flow for a while): each side's next segment sets it again. */
+static void withdraw(struct engine *e, struct flow *f, bool resync, struct engine_out *out)
 {
 	if (!(f->fl_flags & FL_OFFLOADED))
 		return;
-	f->fl_flags &= (uint16_t)~FL_OFFLOADED;
+	f->fl_flags &= ~(uint32_t)(FL_OFFLOADED | FL_OFFERED);
+	if (resync)
+		f->fl_flags |= FL_RESYNC_C | FL_RESYNC_S;
+	/* It may be offered again once it has proved itself again. */
+	f->fl_segs = 0;
 	out->forget = true;
 	out->forget_key = f->fl_key;
 	count(e, CNT_offload_withdrawn);
+}
+
+/* Sets what side `from` of f tracks from p alone, when a withdrawal left
+ * it stale: the kernel translated the flow meanwhile, so its numbers and
+ * windows moved without us. */
+static void resync(struct flow *f, const struct pkt *p, enum dir from)
+{
+	bool client = from == DIR_CLIENT;
+
+	*(client ? &f->fl_c_nxt : &f->fl_s_nxt) = seg_end(p);
+	if (p->flags & TCPH_ACK)
+		*(client ? &f->fl_c_ack : &f->fl_s_ack) = ack_of(f, p, from);
+	*(client ? &f->fl_c_maxwnd : &f->fl_s_maxwnd) = 0;
+	f->fl_flags &= ~(uint32_t)(client ? FL_RESYNC_C : FL_RESYNC_S);
+}
+
+/* Offers f to the kernel's fast path once it has passed
+ * offload_after_segs segments in userspace (docs/decisions.md: a
+ * connection that ends within a few packets costs less here than a
+ * conntrack entry made and removed), if the kernel can translate it. */
+static void consider_offer(struct engine *e, struct flow *f, uint64_t now_ms,
+			   struct engine_out *out)
+{
+	if (f->fl_segs < UINT16_MAX)
+		f->fl_segs++;
+	if (f->fl_segs < e->cfg.offload_after_segs || f->fl_state != FLOW_ESTABLISHED ||
+	    (f->fl_flags & (FL_OFFERED | FL_OFFLOADED | FL_RESYNC_C | FL_RESYNC_S)) ||
+	    ecn_declined(f))
+		return;
+	f->fl_flags |= FL_OFFERED;
+	out->offer = true;
+	splice_describe(f, now_ms, &out->offer_flow);
 }
 
 /* A segment from side `from` of an established flow (o: its options, or
@@ -529,7 +567,7 @@ static void forward(struct engine *e, struct flow *f, struct pkt *p, const struc
 	if (p->flags & TCPH_RST) {
 		if (refuse_rst(e, f, p, from, now_ms, out))
 			return;
-		withdraw(e, f, out);
+		withdraw(e, f, false, out);
 		translate_apply(p, x);
 		out->modified = true;
 		splice_end(e, out, f, CNT_flows_reset);
@@ -540,14 +578,17 @@ static void forward(struct engine *e, struct flow *f, struct pkt *p, const struc
 		set_verdict(out, VERDICT_DROP, CNT_ecn_ce_dropped);
 		return;
 	}
-	if (!acceptable(f, p, from)) {
+	if (f->fl_flags & (from == DIR_CLIENT ? FL_RESYNC_C : FL_RESYNC_S)) {
+		resync(f, p, from);
+	} else if (!acceptable(f, p, from)) {
 		translate_apply(p, x);
 		out->modified = true;
+		consider_offer(e, f, now_ms, out);
 		count_verdict(e, out, VERDICT_ACCEPT, CNT_seg_out_of_window);
 		return;
 	}
 	if (p->flags & TCPH_FIN)
-		withdraw(e, f, out);
+		withdraw(e, f, false, out);
 	track(f, p, o, from);
 	translate_apply(p, x);
 	out->modified = true;
@@ -555,6 +596,7 @@ static void forward(struct engine *e, struct flow *f, struct pkt *p, const struc
 		count(e, CNT_window_rescaled);
 	update_close(e, f, now_ms);
 	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
+	consider_offer(e, f, now_ms, out);
 	count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
 }
 
@@ -734,16 +776,63 @@ static void backend_synack(struct engine *e, struct flow *f, struct pkt *p,
 		engine_emit(e, out, DIR_CLIENT, &s);
 	}
 	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.established_idle_ms);
-	/* The kernel's fast path would not fit ECN to the backend. */
-	out->offer = !ecn_declined(f);
-	splice_describe(f, now_ms, &out->offer_flow);
+	/* The kernel's fast path would not fit ECN to the backend; and
+	 * with a threshold the flow is offered once it has passed it. */
+	if (!e->cfg.offload_after_segs && !ecn_declined(f)) {
+		f->fl_flags |= FL_OFFERED;
+		out->offer = true;
+		splice_describe(f, now_ms, &out->offer_flow);
+	}
 	set_verdict(out, VERDICT_DROP, CNT_backend_established);
+}
+
+/* Sends the backend SYN of f again and schedules the next one. */
+static void retransmit_backend_syn(struct engine *e, struct flow *f, uint64_t now_ms,
+				   struct engine_out *out)
+{
+	f->fl_retries++;
+	f->fl_flags &= ~(uint32_t)FL_STALE_RST;
+	send_backend_syn(e, out, f);
+	count(e, CNT_backend_syn_retrans);
+	flowtab_set_deadline(e->ft, f, now_ms + ((uint64_t)e->cfg.backend_syn_rto_ms
+						 << f->fl_retries));
+}
+
+/* The backend answered our SYN with an ACK that is not for it: it still
+ * holds an older connection on the tuple (established, or in time-wait
+ * and the SYN not newer), whose client reused its port, and this is its
+ * challenge ACK (RFC 5961 section 4) or its time-wait ACK.  A client stack
+ * in SYN-SENT answers with an RST at that ACK's number (RFC 9293), which
+ * is exact for the old connection and clears it; we do the same in the
+ * client's name and send the SYN again at once, once per backend SYN
+ * (the RST and the SYN leave in that order on the same path), instead of
+ * dropping the ACK and waiting out the retransmission timer. */
+static void backend_stale(struct engine *e, struct flow *f, const struct pkt *p,
+			  uint64_t now_ms, struct engine_out *out)
+{
+	struct seg s;
+
+	if ((f->fl_flags & FL_STALE_RST) || f->fl_retries >= e->cfg.backend_syn_retries) {
+		count_verdict(e, out, VERDICT_DROP, CNT_backend_bad_synack);
+		return;
+	}
+	seg_init(&s, &f->fl_key, DIR_SERVER);
+	s.seq = p->ack;
+	s.flags = TCPH_RST;
+	engine_emit(e, out, DIR_SERVER, &s);
+	retransmit_backend_syn(e, f, now_ms, out);
+	f->fl_flags |= FL_STALE_RST;
+	count_verdict(e, out, VERDICT_DROP, CNT_backend_stale_reset);
 }
 
 void splice_server(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
 		   uint64_t now_ms, struct engine_out *out)
 {
 	if (f->fl_state == FLOW_BACKEND_SYN) {
+		if ((p->flags & (TCPH_ACK | TCPH_RST)) == TCPH_ACK && p->ack != f->fl_irs + 1) {
+			backend_stale(e, f, p, now_ms, out);
+			return;
+		}
 		if ((p->flags & (TCPH_SYN | TCPH_ACK | TCPH_RST)) == (TCPH_SYN | TCPH_ACK)) {
 			backend_synack(e, f, p, m, now_ms, out);
 			return;
@@ -836,11 +925,7 @@ void splice_timer(struct engine *e, struct flow *f, uint64_t now_ms, struct engi
 	switch (f->fl_state) {
 	case FLOW_BACKEND_SYN:
 		if (f->fl_retries < e->cfg.backend_syn_retries) {
-			f->fl_retries++;
-			send_backend_syn(e, out, f);
-			count(e, CNT_backend_syn_retrans);
-			flowtab_set_deadline(e->ft, f, now_ms + ((uint64_t)e->cfg.backend_syn_rto_ms
-								 << f->fl_retries));
+			retransmit_backend_syn(e, f, now_ms, out);
 			return;
 		}
 		splice_fail(e, out, f, CNT_backend_timeout);
@@ -855,12 +940,96 @@ void splice_timer(struct engine *e, struct flow *f, uint64_t now_ms, struct engi
 	}
 }
 
-bool splice_offload(struct engine *e, struct flow *f, uint64_t now_ms)
+bool splice_offload(struct engine *e, struct flow *f, uint32_t ct_id, uint64_t now_ms)
 {
 	if (f->fl_state != FLOW_ESTABLISHED || (f->fl_flags & FL_OFFLOADED))
 		return false;
-	f->fl_flags |= FL_OFFLOADED;
-	flowtab_set_deadline(e->ft, f, now_ms + e->cfg.rst_grace_ms);
+	f->fl_flags |= FL_OFFLOADED | FL_OFFERED;
+	f->fl_ct_id = ct_id;
+	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
 	count(e, CNT_flows_offloaded);
+	return true;
+}
+
+void splice_kernel(struct engine *e, struct flow *f, uint32_t ct_id, enum engine_kstate ks,
+		   uint64_t now_ms, struct engine_out *out)
+{
+	if (!(f->fl_flags & FL_OFFLOADED) || f->fl_ct_id != ct_id)
+		return;
+	switch (ks) {
+	case ENGINE_K_ESTABLISHED:
+		return;
+	case ENGINE_K_CLOSING:
+		if (f->fl_state == FLOW_ESTABLISHED) {
+			f->fl_state = FLOW_CLOSING;
+			flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
+		}
+		return;
+	case ENGINE_K_TIME_WAIT:
+		if (f->fl_state == FLOW_TIME_WAIT)
+			return;
+		count(e, CNT_offload_closed);
+		/* As update_close: its tuple is free for a new SYN. */
+		uncount(e, f);
+		f->fl_state = FLOW_TIME_WAIT;
+		flowtab_set_deadline(e->ft, f, now_ms + e->cfg.time_wait_ms);
+		return;
+	case ENGINE_K_RESET:
+		count(e, CNT_offload_closed);
+		splice_end(e, out, f, CNT_flows_reset);
+		return;
+	case ENGINE_K_GONE:
+		splice_end(e, out, f, f->fl_state == FLOW_TIME_WAIT ? CNT_flows_closed :
+				     CNT_offload_released);
+		return;
+	}
+}
+
+/* RFC 6191 (Linux's time-wait does the same): a SYN may open a new
+ * connection on the tuple of an old one when its timestamp is newer than
+ * the last the old client sent, or, when the two do not both have
+ * timestamps, when its ISN lies beyond the old connection's numbers. */
+static bool syn_is_newer(const struct flow *f, const struct pkt *p)
+{
+	struct tcpopt o;
+
+	tcpopt_parse(p->data + p->l4off, p->doff, &o);
+	if ((o.have & TO_TS) && (f->fl_flags & FL_TS))
+		return (int32_t)(o.tsval - f->fl_c_tsval) > 0;
+	return seq_after(p->seq, f->fl_c_nxt);
+}
+
+bool splice_syn(struct engine *e, struct flow *f, const struct pkt *p, uint64_t now_ms,
+		struct engine_out *out)
+{
+	const uint32_t fins = FL_C_FIN | FL_S_FIN;
+
+	/* Time-wait only waits for a late retransmission: nothing is left
+	 * to lose, so any SYN starts over.  The backend, if it still holds
+	 * the old connection, judges the SYN by RFC 6191 itself: ours
+	 * carries the client's own ISN and timestamp (backend_stale). */
+	if (f->fl_state == FLOW_TIME_WAIT)
+		goto reuse;
+	/* Both FINs seen, the last ACK not (lost, or still in flight):
+	 * nothing is left to deliver, so a SYN that is newer opens a new
+	 * connection as in time-wait.  With one direction still open, or
+	 * established, the SYN may be blind: RFC 5961's challenge ACK. */
+	if (!(f->fl_flags & FL_OFFLOADED) && f->fl_state == FLOW_CLOSING &&
+	    (f->fl_flags & fins) == fins && syn_is_newer(f, p))
+		goto reuse;
+	/* An offloaded flow's conntrack entry would take the new
+	 * connection's handshake ACK past the proxy to the old backend
+	 * socket (conntrack lets a SYN on an established entry through and
+	 * keeps the entry): it comes back to userspace, its entry goes, and
+	 * the numbers of the challenge ACK below, which may be stale, are
+	 * what the client's RST must match to end it.  A blind SYN costs
+	 * the flow its fast path, not its life. */
+	withdraw(e, f, true, out);
+	splice_challenge(e, f, DIR_CLIENT, now_ms, out);
+	count_verdict(e, out, VERDICT_DROP, CNT_syn_on_flow);
+	return false;
+reuse:
+	count(e, CNT_flows_reused);
+	splice_end(e, out, f, CNT_flows_closed);
 	return true;
 }

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <libmnl/libmnl.h>
+#include <linux/filter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -192,6 +193,7 @@ static int delete_tuple(struct fastpath *fp, const struct tuple *t)
 /* What the read-back found. */
 struct readback {
 	bool found;
+	uint32_t id;
 	uint32_t status;
 	uint32_t mark;
 	bool seqadj_reply;
@@ -203,6 +205,10 @@ static int attr_cb(const struct nlattr *a, void *data)
 	struct readback *rb = data;
 
 	switch (mnl_attr_get_type(a)) {
+	case CTA_ID:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			rb->id = ntohl(mnl_attr_get_u32(a));
+		break;
 	case CTA_STATUS:
 		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 			rb->status = ntohl(mnl_attr_get_u32(a));
@@ -230,7 +236,8 @@ static int entry_cb(const struct nlmsghdr *nlh, void *data)
 	       MNL_CB_ERROR : MNL_CB_OK;
 }
 
-static int verify(struct fastpath *fp, const struct flow_info *fi, const struct tuple *orig)
+static int verify(struct fastpath *fp, const struct flow_info *fi, const struct tuple *orig,
+		  uint32_t *ct_id)
 {
 	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, 0, addr_is_v4(orig->src));
 	struct readback rb = { 0 };
@@ -243,6 +250,7 @@ static int verify(struct fastpath *fp, const struct flow_info *fi, const struct 
 		errno = EPROTO;
 		return -1;
 	}
+	*ct_id = rb.id;
 	return 0;
 }
 
@@ -263,6 +271,19 @@ static int delete_all(struct fastpath *fp, const struct tuple *orig)
 	return n;
 }
 
+int fastpath_lookup(struct fastpath *fp, const struct conn_key *k, uint32_t *ct_id)
+{
+	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
+	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, 0, addr_is_v4(&k->caddr));
+	struct readback rb = { 0 };
+
+	put_tuple(nlh, CTA_TUPLE_ORIG, &orig);
+	if (talk(fp, entry_cb, &rb) < 0)
+		return errno == ENOENT ? 0 : -1;
+	*ct_id = rb.id;
+	return rb.found && rb.mark == fp->fp_ctmark;
+}
+
 int fastpath_forget(struct fastpath *fp, const struct conn_key *k)
 {
 	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
@@ -271,7 +292,7 @@ int fastpath_forget(struct fastpath *fp, const struct conn_key *k)
 	return delete_all(fp, &orig);
 }
 
-int fastpath_offload(struct fastpath *fp, const struct flow_info *fi)
+int fastpath_offload(struct fastpath *fp, const struct flow_info *fi, uint32_t *ct_id)
 {
 	const struct conn_key *k = &fi->key;
 	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
@@ -296,7 +317,7 @@ int fastpath_offload(struct fastpath *fp, const struct flow_info *fi)
 		errno = EEXIST;
 		return -1;
 	}
-	if (verify(fp, fi, &orig) < 0) {
+	if (verify(fp, fi, &orig, ct_id) < 0) {
 		err = errno;
 		(void)delete_tuple(fp, &orig);
 		errno = err;
@@ -310,8 +331,8 @@ int fastpath_offload(struct fastpath *fp, const struct flow_info *fi)
 /* What a dumped entry says, as far as adoption cares. */
 struct ct_entry {
 	struct conn_key key;      /* original direction: client -> server */
-	bool v4, tcp, have_key;
-	uint32_t status, mark;
+	bool v4, tcp, have_key, have_state;
+	uint32_t id, status, mark;
 	uint8_t state;
 	uint8_t flags_orig;
 };
@@ -374,8 +395,10 @@ static int tcpinfo_cb(const struct nlattr *a, void *data)
 {
 	struct ct_entry *e = data;
 
-	if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_STATE)
+	if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_STATE) {
 		e->state = mnl_attr_get_u8(a);
+		e->have_state = true;
+	}
 	else if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_FLAGS_ORIGINAL &&
 		 mnl_attr_get_payload_len(a) >= sizeof(struct nf_ct_tcp_flags))
 		e->flags_orig = ((const struct nf_ct_tcp_flags *)mnl_attr_get_payload(a))->flags;
@@ -396,6 +419,9 @@ static int ct_attr_cb(const struct nlattr *a, void *data)
 	switch (mnl_attr_get_type(a)) {
 	case CTA_TUPLE_ORIG:
 		return mnl_attr_parse_nested(a, tuple_cb, data);
+	case CTA_ID:
+		e->id = ntohl(mnl_attr_get_u32(a));
+		break;
 	case CTA_STATUS:
 		e->status = ntohl(mnl_attr_get_u32(a));
 		break;
@@ -551,6 +577,7 @@ int fastpath_probe(void)
 		.ts = true,
 	};
 	struct fastpath *fp;
+	uint32_t id;
 	int rc, err;
 
 	fi.key.caddr.a[10] = fi.key.caddr.a[11] = 0xff;
@@ -560,7 +587,7 @@ int fastpath_probe(void)
 	fp = fastpath_open(1, 10);
 	if (!fp)
 		return -1;
-	rc = fastpath_offload(fp, &fi);
+	rc = fastpath_offload(fp, &fi, &id);
 	err = errno;
 	if (rc == 0) {
 		const struct tuple orig = { &fi.key.caddr, &fi.key.saddr, 0, 0 };
@@ -570,4 +597,184 @@ int fastpath_probe(void)
 	fastpath_close(fp);
 	errno = err;
 	return rc;
+}
+
+/* ---- events: what the kernel sees of the entries we made ----
+ *
+ * An offloaded flow's packets never reach the daemon, so its close is
+ * learned from conntrack's own events (NFNLGRP_CONNTRACK_UPDATE for a
+ * TCP state change, _DESTROY for the entry's end), on a socket of each
+ * worker.  A socket filter passes only entries that carry our mark, so a
+ * busy gateway's other connections cost the daemon nothing: it finds the
+ * CTA_MARK attribute with the kernel's netlink-attribute helper
+ * (SKF_AD_NLATTR) and compares its value. */
+
+#define FASTPATH_EVENTS_RCVBUF (4 << 20)
+
+struct fastpath_events {
+	struct mnl_socket *fe_nl;
+	uint64_t fe_lost;
+	char fe_buf[FASTPATH_BUF];
+};
+
+static int attach_mark_filter(int fd, uint32_t ctmark)
+{
+	struct sock_filter code[] = {
+		/* A = where the attributes start, X = the type sought. */
+		BPF_STMT(BPF_LD | BPF_IMM, (uint32_t)(sizeof(struct nlmsghdr) +
+						      sizeof(struct nfgenmsg))),
+		BPF_STMT(BPF_LDX | BPF_IMM, CTA_MARK),
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_NLATTR)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),
+		BPF_STMT(BPF_MISC | BPF_TAX, 0),
+		/* The attribute's value, after its 4-byte header. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 4),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ctmark, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* Whether conntrack delivers events in this namespace
+ * (net.netfilter.nf_conntrack_events: 0 turns them off for good). */
+static bool events_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_events", "re");
+	int v = 1;
+
+	if (!f)
+		return true;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 1;
+	fclose(f);
+	return v != 0;
+}
+
+struct fastpath_events *fastpath_events_open(uint32_t ctmark)
+{
+	struct fastpath_events *fe;
+	int size = FASTPATH_EVENTS_RCVBUF, err, fd;
+
+	if (!events_enabled()) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	fe = calloc(1, sizeof(*fe));
+	if (!fe)
+		return NULL;
+	fe->fe_nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!fe->fe_nl)
+		goto fail;
+	fd = mnl_socket_get_fd(fe->fe_nl);
+	/* A larger buffer where the capability allows it; the default
+	 * otherwise (lost events are counted). */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (attach_mark_filter(fd, ctmark) < 0 ||
+	    mnl_socket_bind(fe->fe_nl, (1u << (NFNLGRP_CONNTRACK_UPDATE - 1)) |
+				       (1u << (NFNLGRP_CONNTRACK_DESTROY - 1)),
+			    MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	return fe;
+fail:
+	err = errno;
+	fastpath_events_close(fe);
+	errno = err;
+	return NULL;
+}
+
+void fastpath_events_close(struct fastpath_events *fe)
+{
+	if (!fe)
+		return;
+	if (fe->fe_nl)
+		mnl_socket_close(fe->fe_nl);
+	free(fe);
+}
+
+int fastpath_events_fd(const struct fastpath_events *fe)
+{
+	return mnl_socket_get_fd(fe->fe_nl);
+}
+
+uint64_t fastpath_events_lost(const struct fastpath_events *fe)
+{
+	return fe->fe_lost;
+}
+
+struct event_ctx {
+	void (*fn)(const struct fastpath_event *ev, void *ctx);
+	void *ctx;
+	unsigned n;
+};
+
+/* What a TCP conntrack state means for the flow (false: nothing). */
+static bool kstate_of(uint8_t state, enum engine_kstate *ks)
+{
+	switch (state) {
+	case TCP_CONNTRACK_ESTABLISHED:
+		*ks = ENGINE_K_ESTABLISHED;
+		return true;
+	case TCP_CONNTRACK_FIN_WAIT:
+	case TCP_CONNTRACK_CLOSE_WAIT:
+	case TCP_CONNTRACK_LAST_ACK:
+		*ks = ENGINE_K_CLOSING;
+		return true;
+	case TCP_CONNTRACK_TIME_WAIT:
+		*ks = ENGINE_K_TIME_WAIT;
+		return true;
+	case TCP_CONNTRACK_CLOSE:
+		*ks = ENGINE_K_RESET;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct event_ctx *c = data;
+	uint8_t type = (uint8_t)(nlh->nlmsg_type & 0xff);
+	struct fastpath_event ev;
+	struct ct_entry e;
+
+	if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_CTNETLINK)
+		return MNL_CB_OK;
+	memset(&e, 0, sizeof(e));
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr_cb, &e) < 0 || !e.tcp ||
+	    !e.have_key)
+		return MNL_CB_OK;
+	ev.key = e.key;
+	ev.id = e.id;
+	if (type == IPCTNL_MSG_CT_DELETE)
+		ev.state = ENGINE_K_GONE;
+	else if (!e.have_state || !kstate_of(e.state, &ev.state))
+		return MNL_CB_OK;
+	c->n++;
+	c->fn(&ev, c->ctx);
+	return MNL_CB_OK;
+}
+
+int fastpath_events_read(struct fastpath_events *fe,
+			 void (*fn)(const struct fastpath_event *ev, void *ctx), void *ctx)
+{
+	struct event_ctx c = { fn, ctx, 0 };
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(fe->fe_nl, fe->fe_buf, sizeof(fe->fe_buf));
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (int)c.n;
+			if (errno == ENOBUFS) {
+				fe->fe_lost++;
+				continue;
+			}
+			return -1;
+		}
+		(void)mnl_cb_run(fe->fe_buf, (size_t)n, 0, 0, event_cb, &c);
+	}
 }

@@ -34,9 +34,14 @@ bool fastpath_loose_pickup(void);
 /* Replaces whatever conntrack holds for fi's tuple with an entry that
  * translates the flow, and reads it back.  Returns 0 once the entry is in
  * place and verified; -1 with errno otherwise, having removed any entry
- * it made, so the flow's packets keep coming to the queue.
+ * it made, so the flow's packets keep coming to the queue.  *ct_id gets
+ * the kernel's id of the entry (its events carry it).
  * Expects fi to be established and not rescaled. */
-int fastpath_offload(struct fastpath *fp, const struct flow_info *fi);
+int fastpath_offload(struct fastpath *fp, const struct flow_info *fi, uint32_t *ct_id);
+
+/* Whether conntrack holds an entry of ours (our mark) for k's tuple: 1
+ * with its id in *ct_id, 0 when not, -1 with errno. */
+int fastpath_lookup(struct fastpath *fp, const struct conn_key *k, uint32_t *ct_id);
 
 /* Removes every conntrack entry for k's tuple.  Returns how many there
  * were (0 normally), or -1 with errno. */
@@ -48,5 +53,34 @@ int fastpath_forget(struct fastpath *fp, const struct conn_key *k);
  * rule that lets the fast path's connections through passes them
  * untranslated, as they need.  Returns how many, or -1 with errno. */
 int fastpath_adopt(struct fastpath *fp, const struct policy *pol);
+
+/* What the kernel saw of one of our entries. */
+struct fastpath_event {
+	struct conn_key key;        /* client -> server */
+	uint32_t id;                /* the entry's id (fastpath_offload's ct_id) */
+	enum engine_kstate state;
+};
+
+struct fastpath_events;
+
+/* Subscribes to conntrack's update and destroy events for entries with
+ * connection mark ctmark (a socket filter drops the rest in the kernel).
+ * Non-blocking.  NULL with errno (no event support, no permission;
+ * EOPNOTSUPP when net.netfilter.nf_conntrack_events is 0). */
+struct fastpath_events *fastpath_events_open(uint32_t ctmark);
+
+/* Closes the socket (NULL is fine). */
+void fastpath_events_close(struct fastpath_events *fe);
+
+/* The socket, for the event loop. */
+int fastpath_events_fd(const struct fastpath_events *fe);
+
+/* Calls fn for every event waiting (a TCP state change of an entry, or
+ * its end), until none is left.  Returns how many, or -1 with errno. */
+int fastpath_events_read(struct fastpath_events *fe,
+			 void (*fn)(const struct fastpath_event *ev, void *ctx), void *ctx);
+
+/* Times the kernel dropped events because the socket's buffer was full. */
+uint64_t fastpath_events_lost(const struct fastpath_events *fe);
 
 #endif

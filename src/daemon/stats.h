@@ -47,6 +47,10 @@
 	X(offload_stale_removed, COUNTER, QUEUE,                                           \
 	  "conntrack entries removed for a new flow's tuple or a withdrawn flow")          \
 	X(offload_forget_failed, COUNTER, QUEUE, "such removals that ctnetlink refused")   \
+	X(offload_events, COUNTER, QUEUE,                                                  \
+	  "conntrack events read about offloaded flows (a close, an entry's end)")         \
+	X(offload_events_lost, COUNTER, QUEUE,                                             \
+	  "times conntrack events were lost (socket buffer full)")                         \
 	X(xdp_map_errors, COUNTER, QUEUE,                                                  \
 	  "updates of the XDP stage's flow and option maps that failed")                   \
 	X(rules_reinstalled, COUNTER, DAEMON,                                              \

@@ -50,6 +50,9 @@ struct worker_offload {
 	uint64_t failed;            /* ctnetlink refused: flow stays here */
 	uint64_t stale_removed;     /* entries removed for a new or withdrawn flow */
 	uint64_t forget_failed;     /* ctnetlink refused such a removal */
+	uint64_t events;            /* conntrack events about offloaded flows */
+	uint64_t events_lost_seen;  /* losses already answered by a check */
+	uint64_t rechecked_ms;      /* when the last check ran */
 };
 
 struct worker {
@@ -60,6 +63,7 @@ struct worker {
 	struct nfqueue *wk_nfq;
 	struct rawsock wk_raw;
 	struct fastpath *wk_fp;          /* NULL: fast path off */
+	struct fastpath_events *wk_fev;  /* NULL: offloaded flows live rst_grace */
 	struct routes *wk_routes;        /* gateway mode: where servers' packets come in */
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
 	uint64_t wk_xdp_errors;
@@ -233,6 +237,7 @@ static void apply_out(struct worker *w, const struct engine_out *o)
 static void offload(struct worker *w, const struct flow_info *fi)
 {
 	char t[2 * ADDR_STRLEN + 32];
+	uint32_t id;
 
 	if (!w->wk_fp) {
 		w->wk_offload.refused_off++;
@@ -250,8 +255,8 @@ static void offload(struct worker *w, const struct flow_info *fi)
 	 * the kernel has not confirmed yet; once ours is in the table, its
 	 * confirmation would clash with it and the kernel would drop it. */
 	flush_out(w);
-	if (fastpath_offload(w->wk_fp, fi) == 0 &&
-	    engine_offloaded(w->wk_engine, &fi->key, w->wk_now)) {
+	if (fastpath_offload(w->wk_fp, fi, &id) == 0 &&
+	    engine_offloaded(w->wk_engine, &fi->key, id, w->wk_now)) {
 		w->wk_offload.ok++;
 		if (log_enabled(LOG_DEBUG))
 			log_debug_limited(w->wk_now, "worker %u: flow %s handed to the kernel",
@@ -286,6 +291,93 @@ static void forget(struct worker *w, const struct conn_key *k)
 		return;
 	w->wk_offload.forget_failed++;
 	log_warn_limited(w->wk_now, "worker %u: removing a conntrack entry failed", w->wk_queue);
+}
+
+/* One conntrack event about an entry of ours: the engine moves or ends
+ * the flow (a flow of another worker's engine is not found and ignored). */
+static void on_ct_event(const struct fastpath_event *ev, void *ctx)
+{
+	struct worker *w = ctx;
+
+	w->wk_offload.events++;
+	engine_kernel_event(w->wk_engine, &ev->key, ev->id, ev->state, w->wk_now, w->wk_out);
+	apply_out(w, w->wk_out);
+}
+
+struct offloaded_keys {
+	struct conn_key *keys;
+	uint32_t *ids;
+	size_t n, cap;
+};
+
+static void note_offloaded(const struct flow_info *fi, void *ctx)
+{
+	struct offloaded_keys *o = ctx;
+
+	if (!fi->offloaded || o->n == o->cap)
+		return;
+	o->keys[o->n] = fi->key;
+	o->ids[o->n++] = fi->ct_id;
+}
+
+/* Events were lost: each offloaded flow whose entry is gone (or is
+ * another's now) ends, as its event would have ended it.  Closes the
+ * kernel saw meanwhile are not learned; those flows end with their
+ * entries. */
+static void recheck_offloaded(struct worker *w)
+{
+	struct engine_gauges g;
+	struct offloaded_keys o = { 0 };
+
+	engine_gauges(w->wk_engine, &g);
+	o.cap = g.flows_active;
+	o.keys = calloc(o.cap ? o.cap : 1, sizeof(*o.keys));
+	o.ids = calloc(o.cap ? o.cap : 1, sizeof(*o.ids));
+	if (!o.keys || !o.ids) {
+		log_warnx_limited(w->wk_now, "worker %u: out of memory for a conntrack check",
+				  w->wk_queue);
+		goto out;
+	}
+	engine_walk(w->wk_engine, w->wk_now, note_offloaded, &o);
+	for (size_t i = 0; i < o.n; i++) {
+		uint32_t id = 0;
+		int r = fastpath_lookup(w->wk_fp, &o.keys[i], &id);
+
+		if (r < 0)
+			break;
+		if (r == 0 || id != o.ids[i]) {
+			engine_kernel_event(w->wk_engine, &o.keys[i], o.ids[i], ENGINE_K_GONE,
+					    w->wk_now, w->wk_out);
+			apply_out(w, w->wk_out);
+		}
+	}
+	log_warnx_limited(w->wk_now, "worker %u: conntrack events lost; %zu offloaded flows "
+			  "checked", w->wk_queue, o.n);
+out:
+	free(o.keys);
+	free(o.ids);
+}
+
+/* Answers lost events by a check, at most once a second (it costs a
+ * round trip per offloaded flow); called after every read of events and
+ * at every turn of the loop, so a loss is answered without a next event. */
+static void answer_lost_events(struct worker *w)
+{
+	if (!w->wk_fev || fastpath_events_lost(w->wk_fev) == w->wk_offload.events_lost_seen ||
+	    w->wk_now < w->wk_offload.rechecked_ms + 1000)
+		return;
+	w->wk_offload.events_lost_seen = fastpath_events_lost(w->wk_fev);
+	w->wk_offload.rechecked_ms = w->wk_now;
+	recheck_offloaded(w);
+	flush_out(w);
+}
+
+static void read_ct_events(struct worker *w)
+{
+	if (fastpath_events_read(w->wk_fev, on_ct_event, w) < 0)
+		log_warn_limited(w->wk_now, "worker %u: conntrack events", w->wk_queue);
+	flush_out(w);
+	answer_lost_events(w);
 }
 
 /* The destination of a TCP SYN without ACK at d (IPv4 unfragmented, or
@@ -448,6 +540,8 @@ static void publish(struct worker *w)
 	st->st_daemon[DS_offload_failed] = w->wk_offload.failed;
 	st->st_daemon[DS_offload_stale_removed] = w->wk_offload.stale_removed;
 	st->st_daemon[DS_offload_forget_failed] = w->wk_offload.forget_failed;
+	st->st_daemon[DS_offload_events] = w->wk_offload.events;
+	st->st_daemon[DS_offload_events_lost] = w->wk_fev ? fastpath_events_lost(w->wk_fev) : 0;
 	st->st_daemon[DS_xdp_map_errors] = w->wk_xdp_errors;
 	st->st_daemon[DS_syncache_entries] = g.syncache_entries;
 	st->st_daemon[DS_flows_active] = g.flows_active;
@@ -594,6 +688,8 @@ static void *worker_main(void *arg)
 				w->wk_armed = 0;
 			} else if (fd == w->wk_eventfd) {
 				mailbox(w);
+			} else if (w->wk_fev && fd == fastpath_events_fd(w->wk_fev)) {
+				read_ct_events(w);
 			} else {
 				int rounds, got = 1;
 
@@ -607,6 +703,7 @@ static void *worker_main(void *arg)
 			}
 		}
 		run_timers(w);
+		answer_lost_events(w);
 		if (w->wk_dirty && w->wk_now >= w->wk_snap_ms + WORKER_SNAPSHOT_MS)
 			publish(w);
 		arm_timer(w);
@@ -630,6 +727,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 			  const uint8_t secret[ENGINE_SECRET_LEN], struct xdp_stage *xdp)
 {
 	struct worker *w = calloc(1, sizeof(*w));
+	struct engine_config ec;
 
 	if (!w) {
 		log_errx("worker %u: out of memory", num);
@@ -648,7 +746,24 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 		log_errx("worker %u: out of memory", num);
 		goto fail;
 	}
-	w->wk_engine = engine_new(&c->engine, &c->policy, secret, mono_ms());
+	if (c->fastpath != CONF_FASTPATH_OFF) {
+		/* Entries idle out as the engine's flows would. */
+		w->wk_fp = fastpath_open(c->mark, c->engine.established_idle_ms / 1000);
+		if (!w->wk_fp)
+			log_warnx("worker %u: ctnetlink: %s; kernel fast path off", num,
+				  strerror(errno));
+	}
+	/* Subscribed before the first offload: an entry gets its events only
+	 * when a listener exists as it is made. */
+	if (w->wk_fp) {
+		w->wk_fev = fastpath_events_open(c->mark);
+		if (!w->wk_fev)
+			log_warnx("worker %u: conntrack events: %s; offloaded flows are forgotten "
+				  "after rst_grace, and their close is not seen", num, strerror(errno));
+	}
+	ec = c->engine;
+	ec.kernel_reports_end = w->wk_fev != NULL;
+	w->wk_engine = engine_new(&ec, &c->policy, secret, mono_ms());
 	if (!w->wk_engine) {
 		log_errx("worker %u: cannot create the engine (tables too large?)", num);
 		goto fail;
@@ -669,19 +784,13 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 			log_warnx("worker %u: rtnetlink: %s; servers' packets are not checked for "
 				  "their side, and no options are learned", num, strerror(errno));
 	}
-	if (c->fastpath != CONF_FASTPATH_OFF) {
-		/* Entries idle out as the engine's flows would. */
-		w->wk_fp = fastpath_open(c->mark, c->engine.established_idle_ms / 1000);
-		if (!w->wk_fp)
-			log_warnx("worker %u: ctnetlink: %s; kernel fast path off", num,
-				  strerror(errno));
-	}
 	w->wk_epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->wk_timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	w->wk_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->wk_epfd < 0 || w->wk_timerfd < 0 || w->wk_eventfd < 0 ||
 	    add_fd(w->wk_epfd, w->wk_timerfd) < 0 || add_fd(w->wk_epfd, w->wk_eventfd) < 0 ||
-	    add_fd(w->wk_epfd, nfqueue_fd(w->wk_nfq)) < 0) {
+	    add_fd(w->wk_epfd, nfqueue_fd(w->wk_nfq)) < 0 ||
+	    (w->wk_fev && add_fd(w->wk_epfd, fastpath_events_fd(w->wk_fev)) < 0)) {
 		log_err("worker %u: event loop", num);
 		goto fail;
 	}
@@ -874,6 +983,7 @@ void worker_free(struct worker *w)
 	if (w->wk_engine && w->wk_nfq && w->wk_out)
 		drain(w); /* every queued packet gets a verdict, started or not */
 	nfqueue_close(w->wk_nfq);
+	fastpath_events_close(w->wk_fev);
 	fastpath_close(w->wk_fp);
 	routes_close(w->wk_routes);
 	rawsock_close(&w->wk_raw);

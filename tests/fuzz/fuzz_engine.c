@@ -150,6 +150,8 @@ static void config_build(struct engine_config *c, uint8_t mode)
 	c->fin_wait_ms = 8000;
 	c->time_wait_ms = 4000;
 	c->rst_grace_ms = 2000;
+	c->offload_after_segs = mode & 0x10 ? 0 : 3;
+	c->kernel_reports_end = mode & 0x20;
 	c->srclimit_slots = 16;
 	c->learned_slots = 4;
 	c->passlist_slots = 4;
@@ -440,9 +442,14 @@ static void script_step(struct run *r)
 		if (s)
 			build_and_feed(r, s, false);
 		break;
-	case 5:
-		if (r->have_offer)
-			(void)engine_offloaded(r->e, &r->offer, r->now);
+	case 5:     /* the offer taken, or what the kernel saw of it */
+		if (r->have_offer && !(op & 0x80))
+			(void)engine_offloaded(r->e, &r->offer, op & 0x40, r->now);
+		else if (r->have_offer)
+			engine_kernel_event(r->e, &r->offer, op & 0x40,
+					    (enum engine_kstate)((op >> 3) % 5), r->now, &r->out);
+		if (r->have_offer && (op & 0x80))
+			check_out(r, true);
 		check_gauges(r);
 		break;
 	case 6:

@@ -39,8 +39,14 @@ daemon_start
 last_start_log | grep -q "fastpath on" || fail "the daemon did not enable the fast path"
 # The first connections meet wscale "auto" before it has learned the
 # backend's shift (three SYN-ACKs must agree on it): their windows are
-# rescaled, so they must stay in userspace.
-for k in 1 2 3; do
+# rescaled, so they must stay in userspace.  A connection is offered to the
+# fast path once it has passed 32 segments, so the first is a download
+# long enough to be offered (and refused).
+in_ns "$CLI" curl -sS --max-time 30 --retry 3 --retry-connrefused \
+	-o "$TMP/got.bin" "$URL/big.bin" || fail "first download"
+[ "$(sha256sum <"$TMP/got.bin" | cut -d' ' -f1)" = "$BIG_SHA" ] ||
+	fail "first download (rescaled, in userspace) corrupted"
+for k in 2 3; do
 	in_ns "$CLI" curl -sS --max-time 10 --retry 3 --retry-connrefused \
 		-o "$TMP/small.txt" "$URL/small.txt" || fail "small download $k"
 	cmp -s "$TMP/small.txt" "$TMP/www/small.txt" || fail "small download $k corrupted"
@@ -112,8 +118,9 @@ for i in range(3):
 in_ns "$GW" iptables -t raw -I PREROUTING -p tcp --sport $P -j CT --notrack ||
 	fail "notrack rule"
 # port_client MSG [hold]: from port $P, one echo of MSG through the proxy;
-# with hold, it then writes $TMP/ready, waits for $TMP/close and ends the
-# connection with an RST (SO_LINGER 0), leaving no TIME_WAIT behind.
+# with hold, 20 echoes (past the fast path's 32 segments), then it writes
+# $TMP/ready, waits for $TMP/close and ends the connection with an RST
+# (SO_LINGER 0), leaving no TIME_WAIT behind.
 port_client() {
 	in_ns "$CLI" timeout 30 "$PY" -c '
 import os, socket, struct, sys, time
@@ -123,8 +130,9 @@ c.bind(("0.0.0.0", int(sys.argv[2])))
 c.settimeout(5)
 c.connect((sys.argv[1], 6379))
 msg = sys.argv[3].encode() + b"\n"
-c.sendall(msg)
-assert c.recv(16) == msg
+for i in range(20 if len(sys.argv) > 5 else 1):
+    c.sendall(msg)
+    assert c.recv(16) == msg
 if len(sys.argv) > 5:
     open(sys.argv[4] + "/ready", "w").close()
     for i in range(200):

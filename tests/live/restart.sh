@@ -85,7 +85,14 @@ until [ -e "$TMP/redis.ready" ] && [ -e "$TMP/echo.ready" ]; do
 	[ $i -gt 100 ] && fail "the pools did not connect"
 	sleep 0.1
 done
-sleep 1
+# A flow reaches the fast path after 32 segments (about 2 s of the echo
+# pool's exchanges).
+i=0
+until [ "$("$SYNPROXYCTL" -s "$SOCK" flows | grep -c 'path=kernel')" -ge 4 ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && break
+	sleep 0.1
+done
 "$SYNPROXYCTL" -s "$SOCK" flows | awk '{ print $1, $NF }' | sort | uniq -c
 userspace=$("$SYNPROXYCTL" -s "$SOCK" flows | grep -c 'path=userspace')
 kernel=$("$SYNPROXYCTL" -s "$SOCK" flows | grep -c 'path=kernel')

@@ -455,7 +455,7 @@ static uint32_t offloaded_flow(struct env *v)
 	uint32_t iss = splice(v, 7, NULL);
 	struct conn_key k = env_key(v);
 
-	assert_true(engine_offloaded(v->e, &k, v->now));
+	assert_true(engine_offloaded(v->e, &k, 7, v->now));
 	return iss;
 }
 
@@ -484,8 +484,8 @@ static void test_offer_and_offload(void **state)
 	assert_int_equal(v->out.offer_flow.ts_delta, ts - 5000);
 	assert_true(v->out.offer_flow.ts);
 	assert_false(v->out.offer_flow.rescaled);
-	assert_true(engine_offloaded(v->e, &k, v->now));
-	assert_false(engine_offloaded(v->e, &k, v->now));
+	assert_true(engine_offloaded(v->e, &k, 7, v->now));
+	assert_false(engine_offloaded(v->e, &k, 7, v->now));
 	/* A packet queued before the kernel took over is still translated. */
 	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
 			     .ack = CISN + 1, .win = 100 };
@@ -1107,6 +1107,363 @@ static void test_full_table_recycles_time_wait(void **state)
 	env_free(v);
 }
 
+/* ---- port reuse (issue 12, item 2) ---- */
+
+#define LAST_TSVAL 2959270800u   /* the client's TSval in do_ack, its last */
+
+/* A client SYN on the env's tuple: seq isn, with timestamp tsval (0: no
+ * options at all). */
+static enum verdict reuse_syn(struct env *v, uint32_t isn, uint32_t tsval)
+{
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = isn, .win = 29200 };
+
+	if (tsval) {
+		syn.opt = linux_syn_opts;
+		syn.opt.tsval = tsval;
+	}
+	return feed(v, &syn, buf, sizeof(buf));
+}
+
+/* Both FINs seen and the client's acknowledged; the client's last ACK
+ * (of the server's FIN) not seen: closing, nothing left to deliver. */
+static void both_fins(struct env *v, uint32_t iss)
+{
+	uint8_t buf[256];
+	struct seginfo cf = { .flags = TCPH_FIN | TCPH_ACK, .seq = CISN + 1, .ack = iss + 1,
+			      .win = 229 };
+	struct seginfo sf = { .from_server = true, .flags = TCPH_FIN | TCPH_ACK, .seq = BISN + 1,
+			      .ack = CISN + 2, .win = 227 };
+
+	assert_int_equal(feed(v, &cf, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(feed(v, &sf, buf, sizeof(buf)), VERDICT_ACCEPT);
+}
+
+/* The SYN opened a new connection: the old flow ended (closed, reused)
+ * and the SYN got our SYN-ACK. */
+static void assert_reused(struct env *v, uint64_t reused)
+{
+	assert_int_equal(v->out.verdict, VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_received);
+	assert_int_equal(v->out.nemit, 1);
+	assert_int_equal(cnt(v, CNT_flows_reused), reused);
+	assert_int_equal(cnt(v, CNT_flows_closed), reused);
+	assert_int_equal(cnt(v, CNT_syn_on_flow), 0);
+}
+
+/* The SYN was answered by a challenge ACK and the old flow lives. */
+static void assert_challenged(struct env *v)
+{
+	struct engine_gauges g;
+	struct pkt p;
+	struct tcpopt so;
+
+	assert_int_equal(v->out.verdict, VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_on_flow);
+	assert_int_equal(v->out.nemit, 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(p.flags, TCPH_ACK);
+	assert_int_equal(cnt(v, CNT_flows_reused), 0);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 1);
+}
+
+/* RFC 6191 on a flow with both FINs seen: a SYN whose ISN lies beyond
+ * the old connection (no timestamps on the SYN) or whose timestamp is
+ * newer (its ISN behind) opens a new connection; one with neither gets a
+ * challenge ACK, and the client's RST to it ends the old flow. */
+static void test_reuse_closing_rfc6191(void **state)
+{
+	for (int c = 0; c < 3; c++) {
+		struct env *v = env_new(NULL);
+		uint32_t iss = splice(v, 7, NULL);
+		uint8_t buf[256];
+
+		both_fins(v, iss);
+		assert_int_equal(flow_state(v), FLOW_CLOSING);
+		switch (c) {
+		case 0:     /* ISN beyond, no timestamp */
+			reuse_syn(v, CISN + 100000, 0);
+			assert_reused(v, 1);
+			break;
+		case 1:     /* timestamp newer, ISN behind */
+			reuse_syn(v, CISN - 100000, LAST_TSVAL + 1000);
+			assert_reused(v, 1);
+			break;
+		case 2: {   /* timestamp older (with timestamps on both it decides) */
+			struct pkt p;
+			struct tcpopt so;
+
+			reuse_syn(v, CISN + 100000, LAST_TSVAL - 1000);
+			assert_challenged(v);
+			parse_emit(&v->out.emit[0], &p, &so);
+			struct seginfo rst = { .flags = TCPH_RST, .seq = p.ack };
+			assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+			assert_int_equal(flow_state(v), -1);
+			v->now += 1000;
+			reuse_syn(v, CISN - 100000, LAST_TSVAL - 1000);
+			assert_int_equal(v->out.reason, CNT_syn_received);
+			break;
+		}
+		}
+		env_free(v);
+	}
+}
+
+/* Time-wait holds nothing to lose: any SYN, even one neither newer nor
+ * beyond, opens a new connection (the backend judges it by RFC 6191
+ * itself if it still holds the old one).  Then the new flow's backend
+ * SYN carries the new ISN. */
+static void test_reuse_time_wait_any_syn(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t ts, iss = splice(v, 7, NULL);
+
+	close_flow(v, iss, false);
+	assert_int_equal(flow_state(v), FLOW_TIME_WAIT);
+	reuse_syn(v, CISN, LAST_TSVAL - 1000);
+	assert_reused(v, 1);
+	/* The same client carries on with this handshake. */
+	v->now += 1;
+	reuse_syn(v, CISN, LAST_TSVAL - 1000);
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(cnt(v, CNT_flows_created), 2);
+	env_free(v);
+}
+
+/* RFC 5961 stays for live flows: established, or with one direction
+ * still open (only the client's FIN), a SYN newer by both tests still
+ * gets a challenge ACK and ends nothing. */
+static void test_reuse_live_flow_challenged(void **state)
+{
+	for (int c = 0; c < 2; c++) {
+		struct env *v = env_new(NULL);
+		uint32_t iss = splice(v, 7, NULL);
+		uint8_t buf[256];
+
+		if (c == 1) {
+			struct seginfo cf = { .flags = TCPH_FIN | TCPH_ACK, .seq = CISN + 1,
+					      .ack = iss + 1, .win = 229 };
+			assert_int_equal(feed(v, &cf, buf, sizeof(buf)), VERDICT_ACCEPT);
+			assert_int_equal(flow_state(v), FLOW_CLOSING);
+		}
+		reuse_syn(v, CISN + 100000, LAST_TSVAL + 1000);
+		assert_challenged(v);
+		env_free(v);
+	}
+}
+
+/* The backend still holds the old connection (established, or in
+ * time-wait with our SYN not newer) and answers our SYN with an ACK of
+ * it: we reset it at that ACK's number, as the client's stack would, and
+ * send the SYN again at once; a second such ACK to the same SYN is
+ * dropped; the backend's SYN-ACK then splices the flow. */
+static void test_backend_stale_ack_reset(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint8_t buf[256];
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo stale = { .from_server = true, .flags = TCPH_ACK, .seq = 777000,
+				 .ack = CISN - 5000, .win = 500 };
+	struct pkt p;
+	struct tcpopt so;
+
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(feed(v, &stale, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_backend_stale_reset);
+	assert_int_equal(v->out.nemit, 2);
+	parse_emit(&v->out.emit[0], &p, &so);
+	assert_int_equal(v->out.emit[0].to, DIR_SERVER);
+	assert_int_equal(p.flags, TCPH_RST);
+	assert_int_equal(p.seq, CISN - 5000);
+	parse_emit(&v->out.emit[1], &p, &so);
+	assert_int_equal(v->out.emit[1].to, DIR_SERVER);
+	assert_int_equal(p.flags, TCPH_SYN);
+	assert_int_equal(p.seq, CISN);
+	assert_int_equal(cnt(v, CNT_backend_syn_retrans), 1);
+	/* Once per SYN. */
+	assert_int_equal(feed(v, &stale, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_backend_bad_synack);
+	assert_int_equal(v->out.nemit, 0);
+	do_synack(v, 7, 5000);
+	assert_int_equal(cnt(v, CNT_backend_stale_reset), 1);
+	assert_int_equal(flow_state(v), FLOW_ESTABLISHED);
+	env_free(v);
+}
+
+/* ---- the fast path's threshold (issue 12, item 2) ---- */
+
+static void default_threshold(struct env *v)
+{
+	struct engine_config d;
+
+	engine_config_defaults(&d);
+	v->cfg.offload_after_segs = d.offload_after_segs;
+}
+
+/* With the default, a flow is offered once it has passed
+ * offload_after_segs segments, and once only; a short connection that
+ * closes before is never offered (no conntrack entry made and removed). */
+static void test_offload_threshold(void **state)
+{
+	struct env *v = env_new(default_threshold);
+	uint8_t buf[256];
+	uint32_t iss = splice(v, 7, NULL), n = v->cfg.offload_after_segs, offers = 0;
+
+	assert_true(n >= 8);
+	assert_false(v->out.offer);
+	for (uint32_t i = 0; i < n + 5; i++) {
+		struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 1 + 4 * (i / 2),
+				     .ack = iss + 1, .win = 229, .payload = "ping" };
+		struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1,
+				     .ack = CISN + 1 + 4 * (i / 2 + 1), .win = 227 };
+
+		feed(v, i % 2 ? &r : &d, buf, sizeof(buf));
+		assert_int_equal(v->out.verdict, VERDICT_ACCEPT);
+		assert_int_equal(v->out.offer, i + 1 == n);
+		if (v->out.offer) {
+			offers++;
+			assert_false(v->out.offer_flow.rescaled);
+			assert_int_equal(v->out.offer_flow.seq_delta, iss - BISN);
+		}
+	}
+	assert_int_equal(offers, 1);
+	env_free(v);
+
+	/* A short connection: a request, its answer, the close. */
+	v = env_new(default_threshold);
+	iss = splice(v, 7, NULL);
+	struct seginfo q = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 1, .ack = iss + 1,
+			     .win = 229, .payload = "ping" };
+	struct seginfo a = { .from_server = true, .flags = TCPH_ACK | TCPH_PSH, .seq = BISN + 1,
+			     .ack = CISN + 5, .win = 227, .payload = "pong" };
+	struct seginfo cf = { .flags = TCPH_FIN | TCPH_ACK, .seq = CISN + 5, .ack = iss + 5,
+			      .win = 229 };
+	struct seginfo sf = { .from_server = true, .flags = TCPH_FIN | TCPH_ACK, .seq = BISN + 5,
+			      .ack = CISN + 6, .win = 227 };
+	struct seginfo ca = { .flags = TCPH_ACK, .seq = CISN + 6, .ack = iss + 6, .win = 229 };
+	const struct seginfo *all[] = { &q, &a, &cf, &sf, &ca };
+
+	for (size_t i = 0; i < ARRAY_LEN(all); i++) {
+		assert_int_equal(feed(v, all[i], buf, sizeof(buf)), VERDICT_ACCEPT);
+		assert_false(v->out.offer);
+	}
+	assert_int_equal(flow_state(v), FLOW_TIME_WAIT);
+	env_free(v);
+}
+
+/* ---- offloaded flows and the kernel (issue 12, items 3 and 4) ---- */
+
+static void kernel_reports(struct env *v)
+{
+	v->cfg.kernel_reports_end = true;
+}
+
+/* A SYN on an offloaded flow (the client vanished, and comes back from
+ * the same port): the flow comes back from the kernel (its entry must
+ * go before the new handshake's ACK would follow it to the old backend
+ * socket) and the SYN gets a challenge ACK; the client's RST to it ends
+ * the flow and its next SYN opens a new connection, whose ACK makes a
+ * new flow.  A blind SYN costs a live flow its fast path only: it goes
+ * on in userspace, taking its numbers from its next segments (they moved
+ * while the kernel translated it). */
+static void test_syn_on_offloaded_flow(void **state)
+{
+	struct env *v = env_new(kernel_reports);
+	struct conn_key k = env_key(v);
+	uint8_t buf[256];
+	uint32_t ts, iss = splice(v, 7, NULL);
+	struct pkt p;
+	struct tcpopt so;
+
+	assert_true(engine_offloaded(v->e, &k, 42, v->now));
+	/* Kept past the grace time: the kernel reports its end. */
+	v->now += v->cfg.rst_grace_ms * 3;
+	engine_tick(v->e, v->now, &v->out);
+	assert_int_equal(flow_state(v), FLOW_ESTABLISHED);
+
+	reuse_syn(v, CISN + 999999, LAST_TSVAL + 99999);
+	assert_challenged(v);
+	assert_true(v->out.forget);
+	assert_true(conn_key_eq(&v->out.forget_key, &k));
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 1);
+	parse_emit(&v->out.emit[0], &p, &so);
+	struct seginfo rst = { .flags = TCPH_RST, .seq = p.ack };
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(flow_state(v), -1);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	v->now += 1000;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	do_ack(v, iss, ts, NULL);
+	assert_true(v->out.forget);
+	assert_int_equal(cnt(v, CNT_flows_created), 2);
+	env_free(v);
+
+	/* The blind SYN on a live flow: the flow resynchronises. */
+	v = env_new(kernel_reports);
+	iss = splice(v, 7, NULL);
+	assert_true(engine_offloaded(v->e, &k, 42, v->now));
+	reuse_syn(v, 12345, 0);
+	assert_challenged(v);
+	/* Both sides moved on by 5 MB in the kernel meanwhile. */
+	struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = CISN + 1 + 5000000,
+			     .ack = iss + 1 + 5000000, .win = 229, .payload = "ping" };
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = BISN + 1 + 5000000,
+			     .ack = CISN + 5 + 5000000, .win = 227 };
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_packets_translated);
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_packets_translated);
+	/* Tracked again: the server's exact RST ends it. */
+	struct seginfo srst = { .from_server = true, .flags = TCPH_RST, .seq = BISN + 1 + 5000000 };
+	assert_int_equal(feed(v, &srst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
+/* What conntrack's events say of an offloaded flow: an event for another
+ * entry of the tuple changes nothing; a FIN makes it closing, both make
+ * it time-wait (the listing says so, and a SYN on its tuple is a new
+ * connection), the entry's end ends it; an RST ends it as reset. */
+static void test_kernel_events(void **state)
+{
+	struct env *v = env_new(kernel_reports);
+	struct conn_key k = env_key(v);
+
+	splice(v, 7, NULL);
+	assert_true(engine_offloaded(v->e, &k, 42, v->now));
+	engine_kernel_event(v->e, &k, 41, ENGINE_K_TIME_WAIT, v->now, &v->out);
+	assert_int_equal(flow_state(v), FLOW_ESTABLISHED);
+	engine_kernel_event(v->e, &k, 42, ENGINE_K_CLOSING, v->now, &v->out);
+	assert_int_equal(flow_state(v), FLOW_CLOSING);
+	engine_kernel_event(v->e, &k, 42, ENGINE_K_TIME_WAIT, v->now, &v->out);
+	assert_int_equal(flow_state(v), FLOW_TIME_WAIT);
+	assert_int_equal(cnt(v, CNT_offload_closed), 1);
+	reuse_syn(v, CISN - 100, 0);
+	assert_reused(v, 1);
+	env_free(v);
+
+	v = env_new(kernel_reports);
+	splice(v, 7, NULL);
+	assert_true(engine_offloaded(v->e, &k, 42, v->now));
+	engine_kernel_event(v->e, &k, 42, ENGINE_K_GONE, v->now, &v->out);
+	assert_int_equal(v->out.nflowev, 1);
+	assert_false(v->out.flowev[0].up);
+	assert_int_equal(flow_state(v), -1);
+	assert_int_equal(cnt(v, CNT_offload_released), 1);
+	env_free(v);
+
+	v = env_new(kernel_reports);
+	splice(v, 7, NULL);
+	assert_true(engine_offloaded(v->e, &k, 42, v->now));
+	engine_kernel_event(v->e, &k, 42, ENGINE_K_RESET, v->now, &v->out);
+	assert_int_equal(flow_state(v), -1);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	assert_int_equal(cnt(v, CNT_offload_closed), 1);
+	env_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1138,6 +1495,13 @@ int main(void)
 		cmocka_unit_test(test_flows_per_source_limit),
 		cmocka_unit_test(test_half_finished_backend_handshakes_bounded),
 		cmocka_unit_test(test_full_table_recycles_time_wait),
+		cmocka_unit_test(test_reuse_closing_rfc6191),
+		cmocka_unit_test(test_reuse_time_wait_any_syn),
+		cmocka_unit_test(test_reuse_live_flow_challenged),
+		cmocka_unit_test(test_backend_stale_ack_reset),
+		cmocka_unit_test(test_offload_threshold),
+		cmocka_unit_test(test_syn_on_offloaded_flow),
+		cmocka_unit_test(test_kernel_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,216 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Live test of port reuse and short connections (issue 12, items 2-4):
+# client, gateway running synproxyd with the fast path on, echo and redis
+# on the backend, each in its own network namespace.
+#  1. back-to-back connections from one client port, the client closing
+#     first and reusing its port from time-wait (tcp_tw_reuse): each is
+#     proxied (a new flow), none is reset, and none was offloaded (a
+#     connection of a few segments costs no conntrack entry);
+#  2. the same port after a client that vanished (no FIN, no RST reached
+#     anyone: its packets dropped, its socket aborted): the new connection
+#     completes and is proxied, the old flow ended by the client's RST to
+#     the proxy's challenge ACK (RFC 5961), the backend's old socket by the
+#     RST the proxy sends for its stale ACK;
+#  3. the same with an offloaded flow (item 3): the vanished client's
+#     marked ESTABLISHED conntrack entry would carry the new handshake's
+#     ACK past the proxy; the new connection completes, is proxied and
+#     echoes;
+#  4. an offloaded flow that closes is listed as time-wait at once
+#     (conntrack events, item 4), and its port is reused for a new
+#     connection without a reset;
+#  5. redis-benchmark -k 0 (a new connection per request, tw_reuse on,
+#     ports 10000-65000) directly and through the daemon, in this run:
+#     every request answered, 0 flows reset; both rates printed.
+set -u
+. "${top_srcdir:-.}/tests/live/lib.sh"
+lab_init conntrack redis-server redis-benchmark
+
+lab_gateway
+start_echo "$SRV" 200 80
+start_redis "$SRV" 200
+in_ns "$CLI" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000" ||
+	fail "client sysctls"
+write_conf
+daemon_start
+
+# client PORT LINES MODE: one connection from PORT to the echo server,
+# LINES lines echoed, then MODE: "close" (FIN, the client first) or
+# "vanish" (writes $TMP/ready, waits for $TMP/vanish, then aborts its
+# socket: the RST is dropped by the rule the shell put in place).
+# Prints the seconds the connect took.
+client() {
+	in_ns "$CLI" timeout 40 "$PY" -c '
+import os, socket, struct, sys, time
+port, lines, mode, tmp = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+c = socket.socket()
+c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+c.bind(("0.0.0.0", port))
+c.settimeout(15)
+t0 = time.monotonic()
+c.connect((sys.argv[1], 80))
+took = time.monotonic() - t0
+for i in range(lines):
+    msg = b"line %d from %d\n" % (i, port)
+    c.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        d = c.recv(len(msg) - len(got))
+        assert d, "connection closed"
+        got += d
+    assert got == msg, got
+if mode == "vanish":
+    open(tmp + "/ready", "w").write("connected\n")
+    for i in range(300):
+        if os.path.exists(tmp + "/vanish"):
+            break
+        time.sleep(0.05)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+print("%.3f" % took)
+' "$BACKEND4" "$1" "$2" "$3" "$TMP"
+}
+
+stat_of() {
+	ctl_counter "$1"
+}
+
+# wait_listed PATTERN SECONDS: until `synproxyctl flows` has a line
+# matching PATTERN; false after SECONDS.
+wait_listed() {
+	i=0
+	until ctl flows | grep -q -- "$1"; do
+		i=$((i + 1))
+		[ $i -gt $(($2 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+
+# vanish PORT LINES: a connection from PORT that echoes LINES lines and
+# then disappears without a FIN or RST reaching the gateway.
+vanish() {
+	rm -f "$TMP/ready" "$TMP/vanish"
+	client "$1" "$2" vanish >"$TMP/vanish.out" 2>&1 &
+	VPID=$!
+	LAB_PIDS="$LAB_PIDS $VPID"
+	wait_file "$TMP/ready" 15 "the client on port $1 did not connect" "$TMP/vanish.out"
+	if [ -n "${3:-}" ]; then
+		wait_listed ":$1 .*path=kernel" 5 || { ctl flows; fail "the flow from port $1 was not offloaded"; }
+		echo "the flow from port $1 is offloaded"
+	fi
+	in_ns "$CLI" iptables -A OUTPUT -p tcp --sport "$1" -j DROP || fail "drop rule"
+	touch "$TMP/vanish"
+	wait "$VPID" || fail "the vanishing client on port $1 failed: $(cat "$TMP/vanish.out")"
+	in_ns "$CLI" iptables -D OUTPUT -p tcp --sport "$1" -j DROP
+}
+
+# Port 80's options are learned from three SYN-ACKs that agree (the
+# flows before are rescaled and never offloaded).
+for p in 30001 30002 30003; do
+	client $p 1 close >/dev/null || fail "warm-up connection from port $p"
+done
+
+# 1. Back-to-back from one port, the client closing first.
+log "== 1. back-to-back connections from port 31000, client closes first (tw_reuse)"
+cnt_snap a
+for n in 1 2 3 4; do
+	t=$(client 31000 3 close) || fail "connection $n from port 31000 failed"
+	echo "connection $n from port 31000: connected in $t s"
+	# tcp_tw_reuse takes a time-wait port once its timestamp is a second old.
+	sleep 1.1
+done
+cnt_snap b
+check_eq "1: four new flows" "$(cnt_delta a b flows_created)" 4
+check_ge "1: the old flows ended by the new SYNs (flows_reused)" "$(cnt_delta a b flows_reused)" 3
+check_eq "1: no flow reset" "$(cnt_delta a b flows_reset)" 0
+check_eq "1: no challenge ACK for a SYN" "$(cnt_delta a b syn_on_flow)" 0
+check_eq "1: short connections not offloaded" "$(cnt_delta a b offload_ok)" 0
+
+# 2. A client that vanishes, then comes back on the same port.
+log "== 2. a vanished client's port reused (userspace flow)"
+cnt_snap a
+vanish 32000 3
+t=$(client 32000 3 close) || { check_eq "2: the new connection from port 32000" failed ok; t=99; }
+echo "new connection from port 32000 after a vanished one: connected in $t s"
+cnt_snap b
+check_eq "2: a new flow" "$(cnt_delta a b flows_created)" 2
+# Once, or more if a loaded machine delayed the challenge past the
+# client's own SYN retransmission.
+check_ge "2: the old flow's SYN challenged" "$(cnt_delta a b syn_on_flow)" 1
+check_eq "2: and ended by the client's RST to it" "$(cnt_delta a b flows_reset)" 1
+check "2: connected within 5 s" awk -v t="$t" 'BEGIN { exit !(t < 5) }'
+
+# 3. The same with an offloaded flow: its marked ESTABLISHED entry.
+log "== 3. a vanished client's port reused (offloaded flow, issue 12 item 3)"
+cnt_snap a
+vanish 33000 40 offloaded
+in_ns "$GW" conntrack -L -p tcp --sport 33000 -m 0x5350 2>/dev/null | tee "$TMP/ct3"
+grep -q ESTABLISHED "$TMP/ct3" || fail "3: the vanished client's marked entry is not ESTABLISHED"
+t=$(client 33000 3 close) || { check_eq "3: the new connection from port 33000" failed ok; t=99; }
+echo "new connection from port 33000 after an offloaded vanished one: connected in $t s"
+cnt_snap b
+check_eq "3: a new flow (the handshake reached the proxy)" "$(cnt_delta a b flows_created)" 2
+check_ge "3: the offloaded flow withdrawn by the SYN" "$(cnt_delta a b offload_withdrawn)" 1
+check_ge "3: the backend's old socket reset for its stale ACK" \
+	"$(cnt_delta a b backend_stale_reset)" 1
+check "3: connected within 5 s" awk -v t="$t" 'BEGIN { exit !(t < 5) }'
+
+# 4. An offloaded flow that closes: listed as time-wait, port reused.
+log "== 4. an offloaded flow closes (conntrack events, issue 12 item 4)"
+cnt_snap a
+client 34000 40 close >/dev/null || check_eq "4: the connection from port 34000" failed ok
+if ! wait_listed "time-wait .*:34000 .*path=kernel" 2; then
+	ctl flows
+	check_eq "4: the closed offloaded flow listed as time-wait within 2 s" "not listed" listed
+else
+	echo "ok: 4: the closed offloaded flow is listed as time-wait"
+fi
+ctl flows | grep ":34000 " || true
+cnt_snap b
+check_eq "4: offloaded" "$(cnt_delta a b offload_ok)" 1
+check_eq "4: its close seen (offload_closed)" "$(cnt_delta a b offload_closed)" 1
+check_ge "4: conntrack events read" "$(cnt_delta a b offload_events)" 1
+sleep 1.1
+client 34000 3 close >/dev/null || check_eq "4: reusing port 34000" failed ok
+cnt_snap c
+check_eq "4: the port reused for a new flow" "$(cnt_delta b c flows_created)" 1
+check_eq "4: without a challenge" "$(cnt_delta b c syn_on_flow)" 0
+check_eq "4: without a reset" "$(cnt_delta b c flows_reset)" 0
+echo "counters: offload_events $(stat_of offload_events)" \
+	"offload_events_lost $(stat_of offload_events_lost)"
+check_eq "no conntrack event lost" "$(stat_of offload_events_lost)" 0
+
+# 5. redis-benchmark -k 0: direct, then through the daemon.
+N=${REUSE_REQUESTS:-20000}
+bench() {	# LABEL
+	in_ns "$CLI" timeout 120 redis-benchmark -h "$BACKEND4" -p 6379 -c 20 -n "$N" -k 0 \
+		-t ping_inline --csv >"$TMP/bench.$1" 2>"$TMP/bench.$1.err"
+	rc=$?
+	rps=$(awk -F'"' '/PING_INLINE/ { print $4 }' "$TMP/bench.$1")
+	echo "redis-benchmark -c 20 -n $N -k 0 -t ping_inline, $1: ${rps:-none} requests/s" \
+		"(exit $rc)"
+	check_eq "5: redis-benchmark $1 completed" "$rc" 0
+	check_eq "5: no client error $1" "$(grep -ci error "$TMP/bench.$1.err" "$TMP/bench.$1" |
+		awk -F: '{ n += $NF } END { print n + 0 }')" 0
+	eval "RPS_$1=\${rps:-0}"
+}
+log "== 5. redis-benchmark -k 0, tw_reuse on"
+cnt_snap a
+bench proxied
+cnt_snap b
+created=$(cnt_delta a b flows_created)
+echo "counters: flows_created $created flows_reused $(cnt_delta a b flows_reused)" \
+	"syn_on_flow $(cnt_delta a b syn_on_flow) flows_reset $(cnt_delta a b flows_reset)" \
+	"offload_ok $(cnt_delta a b offload_ok) offload_withdrawn $(cnt_delta a b offload_withdrawn)"
+check_eq "5: 0 flows reset" "$(cnt_delta a b flows_reset)" 0
+check_eq "5: no SYN challenged" "$(cnt_delta a b syn_on_flow)" 0
+# Every request made its connection through the proxy.
+check_ge "5: a flow per request" "$created" "$N"
+daemon_stop
+check_eq "daemon exit status" "$DAEMON_RC" 0
+# Direct: the same lab with no rules (the daemon removed them).
+in_ns "$GW" iptables-save | grep -q SYNPROXYD && fail "rules left after the daemon stopped"
+bench direct
+echo "redis-benchmark -k 0: synproxyd $RPS_proxied, direct $RPS_direct requests/s:" \
+	"$(awk -v a="$RPS_proxied" -v b="$RPS_direct" 'BEGIN { if (b > 0) printf "%.2fx", a / b }')"
+lab_finish
