@@ -38,6 +38,14 @@ bool fastpath_loose_pickup(void);
  * Expects fi to be established and not rescaled. */
 int fastpath_offload(struct fastpath *fp, const struct flow_info *fi);
 
+/* Reads what conntrack's entry for k's tuple does to the flow, when the
+ * entry is ours (fp's mark): its sequence adjustment and timestamp offset
+ * as the engine counts them (0 for a connection adopted untranslated).
+ * Returns 1 with kf filled in, 0 when there is no such entry, -1 with
+ * errno. */
+int fastpath_lookup(struct fastpath *fp, const struct conn_key *k,
+		    struct engine_kernel_flow *kf);
+
 /* Removes every conntrack entry for k's tuple.  Returns how many there
  * were (0 normally), or -1 with errno. */
 int fastpath_forget(struct fastpath *fp, const struct conn_key *k);

@@ -122,6 +122,24 @@ static char *capture(int (*f)(const struct conf *, enum rules_family, FILE *),
 	":SYNPROXYD-OUT - [0:0]\n" TS_CHAIN                                   \
 	"-I INPUT 1 -j SYNPROXYD-IN\n-I OUTPUT 1 -j SYNPROXYD-OUT\n"          \
 	FP_COMMENT OURS("SYNPROXYD-IN", mark) OURS("SYNPROXYD-OUT", mark) TS_RULE
+/* ICMP errors to the first queue, after the rules, in the chain that
+ * takes client packets (every family with queued rules). */
+#define ICMP_COMMENT "# ICMP errors: their quotes translated (path MTU discovery)\n"
+#define ICMP4(chain, q)                                                       \
+	ICMP_COMMENT                                                          \
+	"-A " chain " -p icmp -m icmp --icmp-type 3 -j NFQUEUE --queue-num " q " --queue-bypass\n" \
+	"-A " chain " -p icmp -m icmp --icmp-type 11 -j NFQUEUE --queue-num " q " --queue-bypass\n" \
+	"-A " chain " -p icmp -m icmp --icmp-type 12 -j NFQUEUE --queue-num " q " --queue-bypass\n"
+#define ICMP6(chain, q)                                                       \
+	ICMP_COMMENT                                                          \
+	"-A " chain " -p ipv6-icmp -m icmp6 --icmpv6-type 1 -j NFQUEUE --queue-num " q       \
+	" --queue-bypass\n"                                                   \
+	"-A " chain " -p ipv6-icmp -m icmp6 --icmpv6-type 2 -j NFQUEUE --queue-num " q       \
+	" --queue-bypass\n"                                                   \
+	"-A " chain " -p ipv6-icmp -m icmp6 --icmpv6-type 3 -j NFQUEUE --queue-num " q       \
+	" --queue-bypass\n"                                                   \
+	"-A " chain " -p ipv6-icmp -m icmp6 --icmpv6-type 4 -j NFQUEUE --queue-num " q       \
+	" --queue-bypass\n"
 /* Defaults: queue 0, one queue, no bypass, mark 0x5350. */
 #define Q0 " -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 0\n"
 
@@ -140,6 +158,7 @@ static const struct print_case print_cases[] = {
 		"# rule web: proxy\n"
 		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m multiport --dports 80,443" Q0
 		"-A SYNPROXYD -s 203.0.113.2/32 -p tcp -m multiport --sports 80,443" Q0
+		ICMP4("SYNPROXYD", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -151,6 +170,7 @@ static const struct print_case print_cases[] = {
 		"# rule web: proxy\n"
 		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m multiport --dports 80" Q0
 		"-A SYNPROXYD -s 203.0.113.2/32 -p tcp -m multiport --sports 80" Q0
+		ICMP4("SYNPROXYD", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -169,6 +189,7 @@ static const struct print_case print_cases[] = {
 		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7\n"
 		"# rule tn: drop\n"
 		"-A SYNPROXYD-IN -d 192.0.2.0/24 -p tcp -m multiport --dports 23 -j DROP\n"
+		ICMP4("SYNPROXYD-IN", "7")
 		"COMMIT\n",
 		LOCAL_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -182,6 +203,7 @@ static const struct print_case print_cases[] = {
 		" -j NFQUEUE --queue-balance 10:11\n"
 		"-A SYNPROXYD -s 198.51.100.0/24 -p tcp -m mark ! --mark 0x5350"
 		" -j NFQUEUE --queue-balance 10:11\n"
+		ICMP4("SYNPROXYD", "10")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -203,6 +225,7 @@ static const struct print_case print_cases[] = {
 		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-balance 3:4 --queue-bypass\n"
 		"# rule tn: drop\n"
 		"-A SYNPROXYD -d 203.0.113.3/32 -p tcp -m multiport --dports 23 -j DROP\n"
+		ICMP4("SYNPROXYD", "3")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -216,6 +239,7 @@ static const struct print_case print_cases[] = {
 		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 65535\n"
 		"-A SYNPROXYD -s 10.0.0.0/8 -p tcp -m multiport --sports 65535"
 		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 65535\n"
+		ICMP4("SYNPROXYD", "65535")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -232,6 +256,7 @@ static const struct print_case print_cases[] = {
 		"-A SYNPROXYD -s 192.0.2.0/24 -p tcp -m multiport --sports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15" Q0
 		"-A SYNPROXYD -s 192.0.2.0/24 -p tcp -m multiport --sports 16,17,18,19,20" Q0
+		ICMP4("SYNPROXYD", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -253,6 +278,7 @@ static const struct print_case print_cases[] = {
 		"-A SYNPROXYD -d 192.0.2.2/32 -p tcp -m multiport --dports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 -j DROP\n"
 		"-A SYNPROXYD -d 192.0.2.2/32 -p tcp -m multiport --dports 16 -j DROP\n"
+		ICMP4("SYNPROXYD", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -266,11 +292,13 @@ static const struct print_case print_cases[] = {
 		"# rule v4: proxy\n"
 		"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 		"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
+		ICMP4("SYNPROXYD", "0")
 		"COMMIT\n",
 		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
 		"# rule v6: proxy\n"
 		"-A SYNPROXYD -d 2001:db8::/64 -p tcp -m multiport --dports 22" Q0
 		"-A SYNPROXYD -s 2001:db8::/64 -p tcp -m multiport --sports 22" Q0
+		ICMP6("SYNPROXYD", "0")
 		"COMMIT\n",
 	},
 	{
@@ -294,11 +322,13 @@ static const struct print_case print_cases[] = {
 		"# rule any: proxy\n"
 		"-A SYNPROXYD -p tcp -m multiport --dports 443" Q0
 		"-A SYNPROXYD -p tcp -m multiport --sports 443" Q0
+		ICMP4("SYNPROXYD", "0")
 		"COMMIT\n",
 		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
 		"# rule any: proxy\n"
 		"-A SYNPROXYD -p tcp -m multiport --dports 443" Q0
 		"-A SYNPROXYD -p tcp -m multiport --sports 443" Q0
+		ICMP6("SYNPROXYD", "0")
 		"COMMIT\n",
 	},
 	{
@@ -441,6 +471,7 @@ static const char INSTALL4[] =
 	"# rule v4: proxy\n"
 	"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 	"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
+	ICMP4("SYNPROXYD", "0")
 	"COMMIT\n";
 static const char INSTALL6[] =
 	"== ip6tables-restore --noflush -w\n"
@@ -448,6 +479,7 @@ static const char INSTALL6[] =
 	"# rule v6: proxy\n"
 	"-A SYNPROXYD -d 2001:db8::/64 -p tcp -m multiport --dports 22" Q0
 	"-A SYNPROXYD -s 2001:db8::/64 -p tcp -m multiport --sports 22" Q0
+	ICMP6("SYNPROXYD", "0")
 	"COMMIT\n";
 
 static const char CONF_V4[] =
@@ -458,6 +490,7 @@ static const char INSTALL4_ONLY[] =
 	"# rule v4: proxy\n"
 	"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 	"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
+	ICMP4("SYNPROXYD", "0")
 	"COMMIT\n";
 
 /* The restore fake logs "== NAME ARGS" and its input, and fails when the
