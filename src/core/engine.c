@@ -183,6 +183,7 @@ static void out_reset(struct engine_out *out)
 	out->dir = DIR_NONE;
 	out->modified = false;
 	out->pass_on = false;
+	out->reinject = false;
 	out->nemit = 0;
 	out->nrelease = 0;
 	out->offer = false;

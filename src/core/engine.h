@@ -166,6 +166,12 @@ struct engine_out {
 	bool modified;                  /* the input packet was rewritten in place */
 	bool pass_on;                   /* the input (ACCEPT, untouched) goes to the next
 					 * engine's queue (engine_meta.pass_on) */
+	/* The input, rewritten, must leave as a packet of the caller's own
+	 * (marked, so untracked by conntrack) and its verdict is DROP: an ICMP
+	 * error toward the backend about a flow conntrack's sequence
+	 * adjustment covers, whose payload conntrack would rewrite as if it
+	 * were a TCP header (icmp.c). */
+	bool reinject;
 	uint32_t nemit;
 	struct engine_emit emit[ENGINE_MAX_EMIT];
 	uint32_t nrelease;

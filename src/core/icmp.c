@@ -36,7 +36,16 @@
  * translation applies, without the window check below (what it tracks
  * stopped moving when the kernel took over); once it has forgotten the
  * flow, the caller asks conntrack (engine_meta.kernel_flow) for the
- * entry's offsets.
+ * entry's offsets.  Worse, conntrack calls an error toward the backend
+ * RELATED to the entry (it travels the entry's original direction), and
+ * at the end of the hooks (nf_confirm) applies the entry's sequence
+ * adjustment to it as to a TCP segment: to the ICMP header and the quoted
+ * IP header, whenever the bit that would be ACK is set (measured on
+ * 6.18: the quoted IPv6 source address changed, the backend found no
+ * socket for it).  Such an error therefore leaves as a packet of the
+ * daemon's own, marked and untracked (engine_out.reinject), and the
+ * queued one is dropped.  An error toward the client is RELATED_REPLY,
+ * which nf_confirm leaves alone, and passes with its verdict.
  *
  * Several queues: the kernel spreads packets over the queues by a hash of
  * their addresses, so an error (a router's address, protocol ICMP) does
@@ -48,8 +57,9 @@
  * What happens to each error (counters in parentheses):
  *   - about a flow's segment: translated for its receiver and passed on
  *     (icmp_to_backend or icmp_to_client, and one of icmp_frag_needed,
- *     icmp_unreachable, icmp_time_exceeded, icmp_param_problem); with
- *     offsets from conntrack also icmp_conntrack;
+ *     icmp_unreachable, icmp_time_exceeded, icmp_param_problem; toward
+ *     the backend about an offloaded flow, sent anew); with offsets from
+ *     conntrack also icmp_conntrack;
  *   - quoting a segment the flow never had in flight (for a userspace
  *     flow: a seq outside what the receiver sent and the other side has
  *     not acknowledged, the test Linux applies): dropped
@@ -329,9 +339,12 @@ static void kernel_xlate(const struct engine_kernel_flow *kf, enum dir from, str
 }
 
 /* Rewrites the error's quote, a segment from side `from` that left the
- * proxy translated by x, back into the receiver's space, and passes it. */
+ * proxy translated by x, back into the receiver's space, and passes it:
+ * by its verdict, or, when the flow is on the kernel fast path and the
+ * error goes to the backend, as the caller's own packet (see above). */
 static void pass_translated(struct engine *e, uint8_t *data, const struct icmp_err *ie,
-			    enum dir from, const struct xlate *x, struct engine_out *out)
+			    enum dir from, const struct xlate *x, bool kernel,
+			    struct engine_out *out)
 {
 	struct xlate back;
 
@@ -339,7 +352,8 @@ static void pass_translated(struct engine *e, uint8_t *data, const struct icmp_e
 	icmp_translate(data, ie, &back);
 	out->modified = true;
 	count(e, kind_counter(ie->kind));
-	count_verdict(e, out, VERDICT_ACCEPT,
+	out->reinject = kernel && from == DIR_SERVER;
+	count_verdict(e, out, out->reinject ? VERDICT_DROP : VERDICT_ACCEPT,
 		      from == DIR_SERVER ? CNT_icmp_to_backend : CNT_icmp_to_client);
 }
 
@@ -387,7 +401,7 @@ static void no_flow(struct engine *e, uint8_t *data, const struct icmp_err *ie,
 	if (m && m->kernel_flow && m->kernel_flow(m->kernel_ctx, k, &kf)) {
 		kernel_xlate(&kf, from, &x);
 		count(e, CNT_icmp_conntrack);
-		pass_translated(e, data, ie, from, &x, out);
+		pass_translated(e, data, ie, from, &x, true, out);
 		return;
 	}
 	if (m && m->pass_on) {
@@ -460,5 +474,6 @@ void icmp_input(struct engine *e, uint8_t *data, uint32_t len, const struct engi
 		count_verdict(e, out, VERDICT_DROP, CNT_icmp_out_of_window);
 		return;
 	}
-	pass_translated(e, data, &ie, from, from == DIR_SERVER ? &f->fl_s2c : &f->fl_c2s, out);
+	pass_translated(e, data, &ie, from, from == DIR_SERVER ? &f->fl_s2c : &f->fl_c2s,
+			f->fl_flags & FL_OFFLOADED, out);
 }

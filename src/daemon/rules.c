@@ -59,8 +59,8 @@
  * time exceeded and parameter problem (ICMPv6: and packet too big) go to
  * the first queue, whatever their addresses, after the rules' lines:
  *
- *   -A SYNPROXYD -p icmp -m icmp --icmp-type 3 -j NFQUEUE --queue-num N
- *      --queue-bypass
+ *   -A SYNPROXYD -p icmp -m icmp --icmp-type 3 -m mark ! --mark MARK
+ *      -j NFQUEUE --queue-num N --queue-bypass
  *
  * A router quotes a proxied segment as it left the proxy, in the wrong
  * sequence space for the host the error goes to, and conntrack's seqadj
@@ -73,6 +73,11 @@
  * flow hands the error to the next queue (worker.c).  --queue-bypass,
  * because an error about anything else must not depend on the daemon
  * running: without one, errors pass as they would without these lines.
+ * With the fast path, the daemon's own ICMP packets are not tracked either
+ * (a second raw rule): it sends an error toward the backend about an
+ * offloaded flow anew, since conntrack would apply the flow's sequence
+ * adjustment to the queued one as if it were TCP (core/icmp.c); the mark
+ * keeps it from being queued again in local mode, where it loops back.
  *
  * Why the dormant SYNPROXY rule: the kernel rewrites timestamps for the
  * synproxy extension of an entry only from hooks that the SYNPROXY target
@@ -236,11 +241,11 @@ static void print_icmp(const struct conf *c, enum rules_family f, int ch, FILE *
 
 	fputs("# ICMP errors: their quotes translated (path MTU discovery)\n", out);
 	for (size_t i = 0; i < n; i++)
-		fprintf(out, "-A %s %s %u -j NFQUEUE --queue-num %u --queue-bypass\n",
-			CHAINS[ch].name,
+		fprintf(out, "-A %s %s %u -m mark ! --mark 0x%" PRIx32
+			" -j NFQUEUE --queue-num %u --queue-bypass\n", CHAINS[ch].name,
 			f == RULES_IPV4 ? "-p icmp -m icmp --icmp-type" :
 					  "-p ipv6-icmp -m icmp6 --icmpv6-type",
-			t[i], (unsigned)c->queue.num);
+			t[i], c->mark, (unsigned)c->queue.num);
 }
 
 /* Writes the accept rule for offloaded flows at the head of chain ch. */
@@ -284,6 +289,9 @@ int rules_print(const struct conf *c, enum rules_family f, FILE *out)
 	if (rules_have(c, f, QUEUED))
 		fprintf(out, "-A %s -p tcp -m mark --mark 0x%" PRIx32 " -j CT --notrack\n",
 			CHAINS[CH_RAW].name, c->mark);
+	if (fast_path(c, f))
+		fprintf(out, "-A %s -p %s -m mark --mark 0x%" PRIx32 " -j CT --notrack\n",
+			CHAINS[CH_RAW].name, f == RULES_IPV4 ? "icmp" : "ipv6-icmp", c->mark);
 	fputs("COMMIT\n", out);
 
 	fputs("*filter\n", out);

@@ -430,6 +430,10 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 				       p->len);
 		break;
 	case VERDICT_DROP:
+		/* An ICMP error conntrack would rewrite leaves as our own
+		 * packet (core/icmp.c); it depends on no emit either. */
+		if (o->reinject)
+			rawsock_send(&w->wk_raw, p->data, p->len, raw_error, w);
 		egress_verdict(&w->wk_egress, p->id, false, NULL, 0);
 		break;
 	case VERDICT_HOLD:

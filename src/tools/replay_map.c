@@ -273,6 +273,13 @@ static void feed(struct replay *r, uint32_t id, uint8_t *d, uint32_t len, enum r
 				o->dir == DIR_SERVER ? ">c" : ">s", fwd);
 		}
 		record(r, d, len);
+	} else if (o->reinject) {
+		/* The daemon sends it anew (an ICMP error conntrack would
+		 * rewrite); in the capture it leaves all the same. */
+		view_format(fwd, sizeof(fwd), d, len);
+		fprintf(r->log, "%.6f    out %s %s (sent anew)\n", rel_time(r, r->now_us),
+			o->dir == DIR_SERVER ? ">c" : ">s", fwd);
+		record(r, d, len);
 	}
 	log_emits_releases(r);
 }

@@ -265,6 +265,7 @@ static void check_out(struct run *r, bool from_tick)
 		ring_put(&r->delivered, &p, DIR_SERVER);
 	}
 	FUZZ_CHECK(!o->pass_on || (o->verdict == VERDICT_ACCEPT && !o->modified));
+	FUZZ_CHECK(!o->reinject || (o->verdict == VERDICT_DROP && o->modified && !o->pass_on));
 	if (o->offer) {
 		r->have_offer = true;
 		r->offer = o->offer_flow.key;
@@ -309,7 +310,7 @@ static void feed(struct run *r, const uint8_t *data, uint32_t len)
 	/* Only an ICMP error's quote is rewritten outside TCP, and its
 	 * checksum stays as right as it was. */
 	if (!parsed && r->out.modified) {
-		FUZZ_CHECK(icmp && r->out.verdict == VERDICT_ACCEPT);
+		FUZZ_CHECK(icmp && (r->out.verdict == VERDICT_ACCEPT || r->out.reinject));
 		FUZZ_CHECK(icmp_csum_ok(buf, &ie) == icmp_csum);
 		FUZZ_CHECK(r->out.reason == CNT_icmp_to_backend ||
 			   r->out.reason == CNT_icmp_to_client);

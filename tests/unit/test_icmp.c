@@ -455,10 +455,14 @@ static uint32_t quote_len(const struct sent *s, int which)
 
 /* The error quoting qlen bytes of s->out, from the router on the side
  * the segment went to, fed; it must be translated: the quote is then the
- * first qlen bytes of what the sender sent, the checksum right. */
-static void check_translated(struct env *v, const struct sent *s, uint32_t qlen,
-			     const struct err_type *t, bool to_backend, struct engine_meta *m)
+ * first qlen bytes of what the sender sent, the checksum right.  It is
+ * accepted, or, toward the backend about a flow on the kernel fast path
+ * (kernel), dropped to be sent anew (engine_out.reinject). */
+static void check_translated_as(struct env *v, const struct sent *s, uint32_t qlen,
+				const struct err_type *t, bool to_backend, bool kernel,
+				struct engine_meta *m)
 {
+	bool reinject = kernel && to_backend;
 	uint8_t err[700];
 	struct addr r = router(v, to_backend);
 	bool v4 = addr_is_v4(&v->cli);
@@ -469,7 +473,8 @@ static void check_translated(struct env *v, const struct sent *s, uint32_t qlen,
 	uint8_t before[700];
 
 	memcpy(before, err, n);
-	assert_int_equal(feed_raw(v, err, n, m), VERDICT_ACCEPT);
+	assert_int_equal(feed_raw(v, err, n, m), reinject ? VERDICT_DROP : VERDICT_ACCEPT);
+	assert_int_equal(v->out.reinject, reinject);
 	assert_int_equal(v->out.reason, to_backend ? CNT_icmp_to_backend : CNT_icmp_to_client);
 	assert_int_equal(v->out.dir, to_backend ? DIR_CLIENT : DIR_SERVER);
 	assert_true(v->out.modified);
@@ -491,6 +496,13 @@ static void check_translated(struct env *v, const struct sent *s, uint32_t qlen,
 	assert_memory_equal(err, before, hl + 2);               /* IP header, type, code */
 	assert_memory_equal(err + hl + 4, before + hl + 4, 4);  /* the MTU */
 	assert_true(ref_icmp_ok(err, hl));
+}
+
+/* The same for a flow in userspace. */
+static void check_translated(struct env *v, const struct sent *s, uint32_t qlen,
+			     const struct err_type *t, bool to_backend, struct engine_meta *m)
+{
+	check_translated_as(v, s, qlen, t, to_backend, false, m);
 }
 
 /* Both directions, both families, every error type, three quote lengths:
@@ -588,7 +600,9 @@ static bool kernel_has_not(void *ctx, const struct conn_key *k, struct engine_ke
 /* An offloaded flow: while the engine holds it, its own offsets apply
  * without the window check (what it tracks stopped moving); once it is
  * forgotten, those the kernel reports; without a kernel the error is
- * passed on to the next queue, or passed untouched by the last. */
+ * passed on to the next queue, or passed untouched by the last.  Errors
+ * toward the backend are sent anew (conntrack would rewrite them), those
+ * toward the client pass with their verdict. */
 static void test_offloaded_flow(void **state)
 {
 	for (int fam = 0; fam < 2; fam++) {
@@ -618,8 +632,8 @@ static void test_offloaded_flow(void **state)
 			assert_int_equal(packet_parse(&p, late.out, late.len), PKT_OK);
 			packet_tcp_csum_fix(&p);
 		}
-		check_translated(v, &late, late.len, &err_types[0], true, &m);
-		check_translated(v, &cd, cd.len, &err_types[0], false, &m);
+		check_translated_as(v, &late, late.len, &err_types[0], true, true, &m);
+		check_translated_as(v, &cd, cd.len, &err_types[0], false, true, &m);
 
 		v->now += v->cfg.rst_grace_ms;
 		engine_tick(v->e, v->now, &v->out);
@@ -629,12 +643,12 @@ static void test_offloaded_flow(void **state)
 		/* Forgotten: the kernel's offsets. */
 		m = (struct engine_meta){ .kernel_flow = kernel_has, .kernel_ctx = &kf };
 		kernel_calls = 0;
-		check_translated(v, &late, late.len, &err_types[0], true, &m);
+		check_translated_as(v, &late, late.len, &err_types[0], true, true, &m);
 		assert_int_equal(kernel_calls, 1);
 		assert_true(conn_key_eq(&kernel_asked, &k));
-		check_translated(v, &cd, quote_len(&cd, 0), &err_types[3], false, &m);
+		check_translated_as(v, &cd, quote_len(&cd, 0), &err_types[3], false, true, &m);
 		assert_true(conn_key_eq(&kernel_asked, &k));
-		check_translated(v, &cd, cd.len, &err_types[1], false, &m);
+		check_translated_as(v, &cd, cd.len, &err_types[1], false, true, &m);
 		assert_int_equal(cnt(v, CNT_icmp_conntrack), 3);
 
 		/* No kernel entry: passed on to the next queue, untouched. */
