@@ -58,7 +58,7 @@
 	X(backend_syn_retrans, "SYNs retransmitted to backends")             \
 	X(backend_established, "backend handshakes completed")               \
 	X(backend_refused, "backend answered RST: client reset")             \
-	X(backend_unreachable, "ICMP unreachable from backend: client reset") \
+	X(backend_unreachable, "ICMP unreachable about the backend SYN: client reset") \
 	X(backend_timeout, "backend never answered: client reset")           \
 	X(backend_bad_synack, "dropped: backend SYN-ACK with a wrong ACK")   \
 	X(backend_stale_reset, "backend ACKs of an older connection to our SYN: reset, and the SYN sent again") \
@@ -80,6 +80,18 @@
 	X(reset_pass, "packets let through after a reset handshake")         \
 	X(passthrough, "server packets for no flow passed untouched")        \
 	X(server_wrong_side, "dropped: a protected server's packet that came from elsewhere") \
+	X(icmp_to_backend, "ICMP errors about a flow's segment translated into the backend's sequence space") \
+	X(icmp_to_client, "ICMP errors about a flow's segment translated into the client's sequence space") \
+	X(icmp_frag_needed, "of those, fragmentation needed (IPv4) or packet too big (IPv6)") \
+	X(icmp_unreachable, "of those, other destination unreachable errors") \
+	X(icmp_time_exceeded, "of those, time exceeded")                    \
+	X(icmp_param_problem, "of those, parameter problem")                \
+	X(icmp_conntrack, "of those, about a flow only the kernel fast path still knows (offsets read from conntrack)") \
+	X(icmp_own_handshake, "dropped: ICMP error about our own SYN-ACK or our SYN to a backend") \
+	X(icmp_out_of_window, "dropped: ICMP error quoting a segment its flow does not have in flight") \
+	X(icmp_unknown_flow, "passed: ICMP error about a proxied service's tuple with no flow") \
+	X(icmp_bad_quote, "dropped: ICMP error with a wrong checksum, sent elsewhere than to the quoted sender, or quoting too little to match") \
+	X(icmp_passed_on, "ICMP errors handed to the next queue's worker, which may hold the flow") \
 	X(window_rescaled, "segments whose window was rescaled")             \
 	X(ts_missing, "flows whose backend dropped timestamps")              \
 	X(ecn_declined, "flows whose backend declined the ECN their client has (kept in userspace)") \

@@ -5,9 +5,9 @@
  *
  * This file owns the engine's life (configuration defaults, keys derived
  * from the master secret, the tables, a policy swap), every public call,
- * the dispatch of an input packet to the handshake (handshake.c) or to
- * its flow (splice.c), ICMP errors about our backend SYNs, and the timer
- * loop.  engine_int.h says who owns what inside. */
+ * the dispatch of an input packet to the handshake (handshake.c), to its
+ * flow (splice.c) or, for an ICMP error, to icmp.c, and the timer loop.
+ * engine_int.h says who owns what inside. */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +184,8 @@ static void out_reset(struct engine_out *out)
 	out->reason = CNT_packets_received;
 	out->dir = DIR_NONE;
 	out->modified = false;
+	out->pass_on = false;
+	out->reinject = false;
 	out->nemit = 0;
 	out->nrelease = 0;
 	out->offer = false;
@@ -288,24 +290,6 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	count_verdict(e, out, VERDICT_DROP, CNT_ack_no_state);
 }
 
-/* An ICMP error about a segment we sent toward a backend. */
-static void icmp_input(struct engine *e, uint8_t *data, uint32_t len, struct engine_out *out)
-{
-	struct conn_key k;
-	uint32_t seq;
-	struct flow *f;
-
-	if (!packet_parse_icmp_unreach(data, len, &k, &seq) ||
-	    !(f = flowtab_lookup(e->ft, &k)) || f->fl_state != FLOW_BACKEND_SYN ||
-	    seq != f->fl_irs) {
-		count_verdict(e, out, VERDICT_ACCEPT, CNT_parse_not_tcp);
-		return;
-	}
-	out->dir = DIR_SERVER;
-	splice_fail(e, out, f, CNT_backend_unreachable);
-	set_verdict(out, VERDICT_DROP, CNT_backend_unreachable);
-}
-
 static const enum counter parse_counter[PKT_ERR_MAX] = {
 	[PKT_OK] = CNT_packets_received,
 	[PKT_TRUNCATED] = CNT_parse_truncated,
@@ -330,7 +314,7 @@ void engine_input(struct engine *e, uint8_t *data, uint32_t len, const struct en
 	count(e, CNT_packets_received);
 	err = packet_parse(&p, data, len);
 	if (err == PKT_NOT_TCP) {
-		icmp_input(e, data, len, out);
+		icmp_input(e, data, len, m, out);
 	} else if (err != PKT_OK) {
 		count_verdict(e, out, VERDICT_DROP, parse_counter[err]);
 	} else if ((ridx = policy_match(e->pol, &p.dst, p.dport)) >= 0) {

@@ -101,6 +101,13 @@ enum engine_side {
 	SIDE_UNCHECKED,  /* the caller checks, but could not for this packet */
 };
 
+/* What the kernel's fast path applies to a flow it translates (the
+ * sequence adjustment and timestamp offset of its conntrack entry). */
+struct engine_kernel_flow {
+	uint32_t seq_delta;      /* added to the server's seq (our ISN - backend ISN) */
+	uint32_t ts_delta;       /* added to the server's TSval */
+};
+
 /* What the caller knows about an input packet. */
 struct engine_meta {
 	uint32_t id;             /* caller's handle (NFQUEUE packet id, pcap index) */
@@ -117,6 +124,17 @@ struct engine_meta {
 	 * and synproxy-replay always pass false (NFQUEUE's NOTVERIFIED flag
 	 * means "not checked yet", so the engine must check). */
 	bool csum_unverified;
+	/* For an ICMP error about a flow the engine does not hold: asks
+	 * whether the kernel translates that flow (an offloaded flow the
+	 * engine has forgotten, or one from before a restart) and, when it
+	 * does, fills kf and returns true.  NULL: no kernel fast path. */
+	bool (*kernel_flow)(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf);
+	void *kernel_ctx;
+	/* Another engine (the worker of the next queue) may hold flows this
+	 * one does not: an ICMP error about a flow that neither this engine
+	 * nor the kernel translates goes on to it (out->pass_on) instead of
+	 * being judged here. */
+	bool pass_on;
 };
 
 #define ENGINE_MAX_EMIT 32
@@ -153,6 +171,14 @@ struct engine_out {
 	enum counter reason;            /* the counter that explains the verdict */
 	enum dir dir;                   /* the input's direction */
 	bool modified;                  /* the input packet was rewritten in place */
+	bool pass_on;                   /* the input (ACCEPT, untouched) goes to the next
+					 * engine's queue (engine_meta.pass_on) */
+	/* The input, rewritten, must leave as a packet of the caller's own
+	 * (marked, so untracked by conntrack) and its verdict is DROP: an ICMP
+	 * error toward the backend about a flow conntrack's sequence
+	 * adjustment covers, whose payload conntrack would rewrite as if it
+	 * were a TCP header (icmp.c). */
+	bool reinject;
 	uint32_t nemit;
 	struct engine_emit emit[ENGINE_MAX_EMIT];
 	uint32_t nrelease;

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The engine's insides, shared by its three files and by nothing else:
- *   engine.c     lifecycle, the public calls, dispatch of each packet,
- *                ICMP errors and the timer loop;
+/* The engine's insides, shared by its four files and by nothing else:
+ *   engine.c     lifecycle, the public calls, dispatch of each packet
+ *                and the timer loop;
  *   handshake.c  the client's SYN and handshake ACK: option negotiation,
  *                the SYN cache and cookies, our SYN-ACK;
  *   splice.c     the flow from the backend SYN to its end: the backend's
  *                SYN-ACK, both directions of an established flow, RSTs,
  *                the close and the translation.  It is the only code that
- *                writes a flow's fl_ fields.
+ *                writes a flow's fl_ fields;
+ *   icmp.c       ICMP errors about flows: translated for their receiver,
+ *                or judged (it reads flows, and ends one only through
+ *                splice_fail).
  * The daemon, the tools and the tests include engine.h, never this. */
 #ifndef SP_ENGINE_INT_H
 #define SP_ENGINE_INT_H
@@ -135,6 +138,15 @@ void handshake_rst(struct engine *e, const struct pkt *p, const struct conn_key 
 /* Runs the SYN cache's due entries: SYN-ACK retransmissions, expiry and
  * shedding.  True when out filled up before all were run. */
 bool handshake_tick(struct engine *e, uint64_t now_ms, struct engine_out *out);
+
+/* ---- icmp.c ---- */
+
+/* A packet that is not TCP (packet_parse said PKT_NOT_TCP): an ICMP or
+ * ICMPv6 error about a flow is translated into its receiver's sequence
+ * space, or dropped, or passed on, as icmp.c's design comment says;
+ * anything else passes untouched (parse_not_tcp). */
+void icmp_input(struct engine *e, uint8_t *data, uint32_t len, const struct engine_meta *m,
+		struct engine_out *out);
 
 /* ---- splice.c ---- */
 

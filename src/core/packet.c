@@ -16,7 +16,6 @@
 #define IP4_HLEN 20
 #define IP6_HLEN 40
 #define TCP_HLEN 20
-#define ICMP_HLEN 8
 #define IP4_MF 0x2000
 #define IP4_DF 0x4000
 #define IP4_OFFMASK 0x1fff
@@ -36,9 +35,6 @@
 /* RFC 8200 allows few headers in practice; a long chain is an attack on
  * the parser rather than traffic. */
 #define IP6_MAX_EXTHDRS 8
-
-#define ICMP_UNREACH 3
-#define ICMP6_UNREACH 1
 
 static const char *const err_names[PKT_ERR_MAX] = {
 	[PKT_OK] = "ok",
@@ -60,12 +56,9 @@ const char *packet_err_name(enum pkt_err e)
 	return err_names[e];
 }
 
-/* Walks the IPv6 headers from the fixed header's next-header field to the
- * first one that is not hop-by-hop, routing or destination options.  On
- * PKT_OK *off and *nh name that header; the caller judges it.  At most 8
- * headers of at most 2048 bytes follow the 40 fixed ones, so *off stays
- * below 16500 and fits the uint16_t offsets of struct pkt. */
-static enum pkt_err walk_ip6(const uint8_t *data, uint32_t end, uint32_t *off, uint8_t *nh)
+/* At most 8 headers of at most 2048 bytes follow the 40 fixed ones, so
+ * *off stays below 16500 and fits the uint16_t offsets of struct pkt. */
+enum pkt_err packet_ip6_walk(const uint8_t *data, uint32_t end, uint32_t *off, uint8_t *nh)
 {
 	unsigned count = 0;
 
@@ -147,7 +140,7 @@ static enum pkt_err parse_ip6(struct pkt *p, uint8_t *data, uint32_t len)
 	p->len = plen + IP6_HLEN;
 	addr_from_v6(&p->src, data + 8);
 	addr_from_v6(&p->dst, data + 24);
-	e = walk_ip6(data, p->len, &off, &nh);
+	e = packet_ip6_walk(data, p->len, &off, &nh);
 	if (e != PKT_OK)
 		return e;
 	p->proto = nh;
@@ -279,84 +272,6 @@ void packet_clear_ecn(struct pkt *p)
 	} else {
 		p->data[1] &= (uint8_t)~(IP_ECN_MASK << 4);
 	}
-}
-
-/* Finds the TCP header quoted in an ICMP error.  The quote is usually cut
- * short, so its IP length fields are not trusted: only the first 8 bytes
- * of TCP (ports and sequence number) are required to be present. */
-static bool quoted_tcp(const uint8_t *q, uint32_t qlen, uint8_t family,
-		       struct conn_key *key, uint32_t *seq)
-{
-	uint32_t off;
-
-	if (family == 4) {
-		if (qlen < IP4_HLEN || q[0] >> 4 != 4 || q[9] != IPPROTO_TCP_)
-			return false;
-		off = (uint32_t)(q[0] & 0x0f) * 4;
-		/* A non-first fragment quotes no TCP header. */
-		if (off < IP4_HLEN || (get_be16(q + 6) & IP4_OFFMASK))
-			return false;
-		addr_from_v4(&key->caddr, q + 12);
-		addr_from_v4(&key->saddr, q + 16);
-	} else {
-		uint8_t nh;
-
-		if (qlen < IP6_HLEN || q[0] >> 4 != 6)
-			return false;
-		if (walk_ip6(q, qlen, &off, &nh) != PKT_OK || nh != IPPROTO_TCP_)
-			return false;
-		addr_from_v6(&key->caddr, q + 8);
-		addr_from_v6(&key->saddr, q + 24);
-	}
-	if (off > qlen || qlen - off < 8)
-		return false;
-	key->cport = get_be16(q + off);
-	key->sport = get_be16(q + off + 2);
-	*seq = get_be32(q + off + 4);
-	return true;
-}
-
-bool packet_parse_icmp_unreach(const uint8_t *data, uint32_t len,
-			       struct conn_key *quoted_key, uint32_t *quoted_seq)
-{
-	uint32_t off, end;
-	uint8_t family;
-
-	if (len < 1)
-		return false;
-	if (data[0] >> 4 == 4) {
-		if (len < IP4_HLEN)
-			return false;
-		off = (uint32_t)(data[0] & 0x0f) * 4;
-		end = get_be16(data + 2);
-		if (off < IP4_HLEN || end > len || end < off)
-			return false;
-		if (get_be16(data + 6) & (IP4_MF | IP4_OFFMASK))
-			return false;
-		if (data[9] != IPPROTO_ICMP_)
-			return false;
-		family = 4;
-	} else if (data[0] >> 4 == 6) {
-		uint8_t nh;
-
-		if (len < IP6_HLEN)
-			return false;
-		end = get_be16(data + 4);
-		if (end == 0 || end > len - IP6_HLEN)
-			return false;
-		end += IP6_HLEN;
-		if (walk_ip6(data, end, &off, &nh) != PKT_OK || nh != IPPROTO_ICMPV6_)
-			return false;
-		family = 6;
-	} else {
-		return false;
-	}
-	if (end - off < ICMP_HLEN)
-		return false;
-	if (data[off] != (family == 4 ? ICMP_UNREACH : ICMP6_UNREACH))
-		return false;
-	off += ICMP_HLEN;
-	return quoted_tcp(data + off, end - off, family, quoted_key, quoted_seq);
 }
 
 size_t packet_build(uint8_t *buf, size_t cap, const struct seg *s)

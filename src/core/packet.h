@@ -36,7 +36,7 @@ enum pkt_err {
 	PKT_BAD_LENGTH,      /* total/payload length larger than the buffer or too small */
 	PKT_FRAGMENT,        /* IPv4 MF/offset or IPv6 fragment header */
 	PKT_BAD_EXTHDR,      /* IPv6 extension header we do not walk (or too many) */
-	PKT_NOT_TCP,         /* another transport (ICMP is reported separately) */
+	PKT_NOT_TCP,         /* another transport (ICMP errors: icmp.h) */
 	PKT_BAD_DOFF,        /* TCP data offset < 5 or past the end */
 	PKT_BAD_OPTIONS,     /* a TCP option's length overruns or is < 2 */
 	PKT_ERR_MAX
@@ -47,7 +47,7 @@ struct pkt {
 	uint8_t *data;
 	uint32_t len;        /* bytes of IP packet (total length, not buffer) */
 	uint8_t family;      /* 4 or 6 */
-	uint8_t proto;       /* IPPROTO_TCP_, or ICMP for packet_parse_icmp */
+	uint8_t proto;       /* IPPROTO_TCP_, or what else packet_parse found */
 	uint16_t l4off;      /* TCP header offset */
 	uint16_t doff;       /* TCP header length in bytes (20..60) */
 	uint32_t paylen;     /* TCP payload bytes */
@@ -91,12 +91,12 @@ uint8_t packet_ecn(const struct pkt *p);
  * cover the field). */
 void packet_clear_ecn(struct pkt *p);
 
-/* For an ICMP destination-unreachable / ICMPv6 unreachable packet whose
- * quoted datagram is TCP: fills inner with the quoted IP + TCP headers
- * (ports and seq only are reliable; the quote may be short) and returns
- * true.  Returns false for anything else.  Never reads past len. */
-bool packet_parse_icmp_unreach(const uint8_t *data, uint32_t len,
-			       struct conn_key *quoted_key, uint32_t *quoted_seq);
+/* Walks the IPv6 headers of the packet of end bytes at data (at least
+ * the 40 fixed ones) from the fixed header's next-header field to the
+ * first one that is not hop-by-hop, routing or destination options (at
+ * most 8 of them).  On PKT_OK *off and *nh name that header, which the
+ * caller judges; PKT_TRUNCATED or PKT_BAD_EXTHDR otherwise. */
+enum pkt_err packet_ip6_walk(const uint8_t *data, uint32_t end, uint32_t *off, uint8_t *nh);
 
 struct tcpopt;
 

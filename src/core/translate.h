@@ -29,4 +29,15 @@ struct xlate {
  * updated too.  Expects p parsed by packet_parse. */
 void translate_apply(struct pkt *p, const struct xlate *x);
 
+/* Rewrites as x says the TCP header at tcp of which only the first avail
+ * bytes (at least 8) are there, as an ICMP error quotes it: the fields
+ * wholly present, the checksum when present (kept valid for the whole
+ * segment it summed), the options only when the whole header is there;
+ * a header cut before its flags is taken for an ACK without SYN. */
+void translate_quote(uint8_t *tcp, uint32_t avail, const struct xlate *x);
+
+/* Sets inv to undo x: applied after x, it gives back every field but a
+ * window that x rounded when it rescaled it. */
+void translate_invert(const struct xlate *x, struct xlate *inv);
+
 #endif

@@ -198,7 +198,28 @@ struct readback {
 	uint32_t mark;
 	bool seqadj_reply;
 	bool synproxy;
+	uint32_t seq_offset;      /* the reply direction's offset after its position */
+	uint32_t tsoff;
 };
+
+static int seqadj_cb(const struct nlattr *a, void *data)
+{
+	struct readback *rb = data;
+
+	if (mnl_attr_get_type(a) == CTA_SEQADJ_OFFSET_AFTER &&
+	    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		rb->seq_offset = ntohl(mnl_attr_get_u32(a));
+	return MNL_CB_OK;
+}
+
+static int synproxy_cb(const struct nlattr *a, void *data)
+{
+	struct readback *rb = data;
+
+	if (mnl_attr_get_type(a) == CTA_SYNPROXY_TSOFF && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		rb->tsoff = ntohl(mnl_attr_get_u32(a));
+	return MNL_CB_OK;
+}
 
 static int attr_cb(const struct nlattr *a, void *data)
 {
@@ -219,10 +240,10 @@ static int attr_cb(const struct nlattr *a, void *data)
 		break;
 	case CTA_SEQ_ADJ_REPLY:
 		rb->seqadj_reply = true;
-		break;
+		return mnl_attr_parse_nested(a, seqadj_cb, data);
 	case CTA_SYNPROXY:
 		rb->synproxy = true;
-		break;
+		return mnl_attr_parse_nested(a, synproxy_cb, data);
 	}
 	return MNL_CB_OK;
 }
@@ -252,6 +273,25 @@ static int verify(struct fastpath *fp, const struct flow_info *fi, const struct 
 	}
 	*ct_id = rb.id;
 	return 0;
+}
+
+int fastpath_kernel_flow(struct fastpath *fp, const struct conn_key *k,
+			 struct engine_kernel_flow *kf)
+{
+	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
+	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, 0, addr_is_v4(&k->caddr));
+	struct readback rb = { 0 };
+
+	assert(fp && k && kf);
+	put_tuple(nlh, CTA_TUPLE_ORIG, &orig);
+	if (talk(fp, entry_cb, &rb) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!rb.found || rb.mark != fp->fp_ctmark)
+		return 0;
+	/* An adopted connection is marked and needs no translation. */
+	kf->seq_delta = (rb.status & IPS_SEQ_ADJUST) && rb.seqadj_reply ? rb.seq_offset : 0;
+	kf->ts_delta = rb.synproxy ? 0u - rb.tsoff : 0;
+	return 1;
 }
 
 /* Deletes the entries for orig until ENOENT (each direction of a flow may

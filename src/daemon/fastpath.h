@@ -43,6 +43,14 @@ int fastpath_offload(struct fastpath *fp, const struct flow_info *fi, uint32_t *
  * with its id in *ct_id, 0 when not, -1 with errno. */
 int fastpath_lookup(struct fastpath *fp, const struct conn_key *k, uint32_t *ct_id);
 
+/* Reads what conntrack's entry for k's tuple does to the flow, when the
+ * entry is ours (fp's mark): its sequence adjustment and timestamp offset
+ * as the engine counts them (0 for a connection adopted untranslated).
+ * Returns 1 with kf filled in, 0 when there is no such entry, -1 with
+ * errno. */
+int fastpath_kernel_flow(struct fastpath *fp, const struct conn_key *k,
+			 struct engine_kernel_flow *kf);
+
 /* Removes every conntrack entry for k's tuple.  Returns how many there
  * were (0 normally), or -1 with errno. */
 int fastpath_forget(struct fastpath *fp, const struct conn_key *k);

@@ -329,7 +329,7 @@ static void send_tx(struct nfqueue *q)
 }
 
 /* Appends one verdict message (type VERDICT or VERDICT_BATCH) to tx. */
-static void put_verdict(struct nfqueue *q, uint16_t type, uint32_t id, bool accept,
+static void put_verdict(struct nfqueue *q, uint16_t type, uint32_t id, uint32_t verdict,
 			const uint8_t *data, uint32_t len)
 {
 	struct nlmsghdr *nlh;
@@ -341,7 +341,7 @@ static void put_verdict(struct nfqueue *q, uint16_t type, uint32_t id, bool acce
 	if (q->txlen + need > NFQ_TXBUF)
 		send_tx(q);
 	nlh = nfq_nlmsg_put((char *)q->tx + q->txlen, type, q->num);
-	nfq_nlmsg_verdict_put(nlh, (int)id, accept ? NF_ACCEPT : NF_DROP);
+	nfq_nlmsg_verdict_put(nlh, (int)id, (int)verdict);
 	if (data)
 		nfq_nlmsg_verdict_put_pkt(nlh, data, len);
 	q->txlen += nlh->nlmsg_len;
@@ -349,8 +349,8 @@ static void put_verdict(struct nfqueue *q, uint16_t type, uint32_t id, bool acce
 
 static void put_msg(const struct vbatch_msg *m, void *ctx)
 {
-	put_verdict(ctx, m->batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, m->id, m->accept,
-		    NULL, 0);
+	put_verdict(ctx, m->batch ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT, m->id,
+		    m->accept ? NF_ACCEPT : NF_DROP, NULL, 0);
 	if (m->batch)
 		((struct nfqueue *)ctx)->st.nq_batches++;
 }
@@ -364,7 +364,18 @@ void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t 
 		q->cur_pending = false;
 	q->st.nq_verdicts++;
 	if (!vbatch_verdict(&q->vb, id, accept, mangled, put_msg, q))
-		put_verdict(q, NFQNL_MSG_VERDICT, id, accept, data, len);
+		put_verdict(q, NFQNL_MSG_VERDICT, id, accept ? NF_ACCEPT : NF_DROP, data, len);
+}
+
+void nfqueue_requeue(struct nfqueue *q, uint32_t id, uint16_t num)
+{
+	if (q->cur_pending && id == q->cur_id)
+		q->cur_pending = false;
+	q->st.nq_verdicts++;
+	/* As a mangled accept: a verdict of its own, after the run so far. */
+	(void)vbatch_verdict(&q->vb, id, true, true, put_msg, q);
+	put_verdict(q, NFQNL_MSG_VERDICT, id, NF_QUEUE_NR(num) | NF_VERDICT_FLAG_QUEUE_BYPASS,
+		    NULL, 0);
 }
 
 void nfqueue_flush(struct nfqueue *q)

@@ -61,6 +61,11 @@ int nfqueue_receive(struct nfqueue *q, void (*fn)(const struct nfqueue_pkt *p, v
 void nfqueue_verdict(struct nfqueue *q, uint32_t id, bool accept, const uint8_t *data,
 		     uint32_t len);
 
+/* Queues the verdict that hands packet id, untouched, to queue num: the
+ * kernel queues it there at the same point of its hook, and lets it go
+ * on when nobody listens on num (bypass).  Never part of a batch. */
+void nfqueue_requeue(struct nfqueue *q, uint32_t id, uint16_t num);
+
 /* Sends every queued verdict. */
 void nfqueue_flush(struct nfqueue *q);
 

@@ -188,6 +188,42 @@ int rawsock_queue(struct rawsock *rs, const uint8_t *data, size_t len,
 	return 0;
 }
 
+void rawsock_send(struct rawsock *rs, const uint8_t *data, size_t len,
+		  void (*on_error)(int err, void *ctx), void *ctx)
+{
+	union {
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} to;
+	socklen_t tolen;
+	int fd;
+
+	memset(&to, 0, sizeof(to));
+	if (len >= 20 && (data[0] >> 4) == 4) {
+		to.sin.sin_family = AF_INET;
+		memcpy(&to.sin.sin_addr, data + 16, 4);
+		fd = rs->rs_fd4;
+		tolen = sizeof(to.sin);
+	} else if (len >= 40 && (data[0] >> 4) == 6) {
+		to.sin6.sin6_family = AF_INET6;
+		memcpy(&to.sin6.sin6_addr, data + 24, 16);
+		fd = rs->rs_fd6;
+		tolen = sizeof(to.sin6);
+	} else {
+		rs->rs_errors++;
+		if (on_error)
+			on_error(EINVAL, ctx);
+		return;
+	}
+	if (sendto(fd, data, len, 0, (const struct sockaddr *)&to, tolen) < 0) {
+		rs->rs_errors++;
+		if (on_error)
+			on_error(errno, ctx);
+		return;
+	}
+	rs->rs_sent++;
+}
+
 int rawsock_queue_link(struct rawsock *rs, const uint8_t *data, size_t len, uint32_t ifindex,
 		       const uint8_t *hw, uint8_t hwlen, void (*on_error)(int err, void *ctx),
 		       void *ctx)

@@ -55,6 +55,13 @@ int rawsock_queue_link(struct rawsock *rs, const uint8_t *data, size_t len, uint
 		       const uint8_t *hw, uint8_t hwlen, void (*on_error)(int err, void *ctx),
 		       void *ctx);
 
+/* Sends the IP packet of len bytes at data for its destination address
+ * at once, outside the batch (whatever its length; the packets queued
+ * before it may leave after it).  Counted as sent or as an error, which
+ * goes to on_error. */
+void rawsock_send(struct rawsock *rs, const uint8_t *data, size_t len,
+		  void (*on_error)(int err, void *ctx), void *ctx);
+
 /* Sends every queued packet in queue order.  Each packet is counted once,
  * as sent or as an error; on_error (when not NULL) gets the errno of each
  * failed one. */

@@ -55,6 +55,30 @@
  * The conntrack and connmark matches also keep conntrack active in the
  * namespace, which the fast path needs.
  *
+ * ICMP errors (every family with queued rules): destination unreachable,
+ * time exceeded and parameter problem (ICMPv6: and packet too big) go to
+ * the first queue, whatever their addresses, after the rules' lines:
+ *
+ *   -A SYNPROXYD -p icmp -m icmp --icmp-type 3 -m mark ! --mark MARK
+ *      -j NFQUEUE --queue-num N --queue-bypass
+ *
+ * A router quotes a proxied segment as it left the proxy, in the wrong
+ * sequence space for the host the error goes to, and conntrack's seqadj
+ * does not rewrite quotes, so the daemon translates them (core/icmp.c);
+ * path MTU discovery depends on it.  An error toward a client carries the
+ * client's address, which no rule names, so the lines name none; other
+ * ICMP (echo and the like) is not queued.  The first queue, because the
+ * kernel's --queue-balance hash of an error (a router's address, protocol
+ * ICMP) says nothing of its flow's queue: a worker that does not hold the
+ * flow hands the error to the next queue (worker.c).  --queue-bypass,
+ * because an error about anything else must not depend on the daemon
+ * running: without one, errors pass as they would without these lines.
+ * With the fast path, the daemon's own ICMP packets are not tracked either
+ * (a second raw rule): it sends an error toward the backend about an
+ * offloaded flow anew, since conntrack would apply the flow's sequence
+ * adjustment to the queued one as if it were TCP (core/icmp.c); the mark
+ * keeps it from being queued again in local mode, where it loops back.
+ *
  * Why the dormant SYNPROXY rule: the kernel rewrites timestamps for the
  * synproxy extension of an entry only from hooks that the SYNPROXY target
  * registers when a rule using it is loaded; the rule itself never sees a
@@ -207,6 +231,23 @@ static bool fast_path(const struct conf *c, enum rules_family f)
 	return c->fastpath != CONF_FASTPATH_OFF && rules_have(c, f, QUEUED);
 }
 
+/* Writes the lines queueing the ICMP errors of family f to the first
+ * queue, in chain ch (see the design comment). */
+static void print_icmp(const struct conf *c, enum rules_family f, int ch, FILE *out)
+{
+	static const unsigned types4[] = { 3, 11, 12 }, types6[] = { 1, 2, 3, 4 };
+	const unsigned *t = f == RULES_IPV4 ? types4 : types6;
+	size_t n = f == RULES_IPV4 ? sizeof(types4) / sizeof(*t) : sizeof(types6) / sizeof(*t);
+
+	fputs("# ICMP errors: their quotes translated (path MTU discovery)\n", out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "-A %s %s %u -m mark ! --mark 0x%" PRIx32
+			" -j NFQUEUE --queue-num %u --queue-bypass\n", CHAINS[ch].name,
+			f == RULES_IPV4 ? "-p icmp -m icmp --icmp-type" :
+					  "-p ipv6-icmp -m icmp6 --icmpv6-type",
+			t[i], c->mark, (unsigned)c->queue.num);
+}
+
 /* Writes the accept rule for offloaded flows at the head of chain ch. */
 static void print_offloaded(const struct conf *c, int ch, FILE *out)
 {
@@ -248,6 +289,9 @@ int rules_print(const struct conf *c, enum rules_family f, FILE *out)
 	if (rules_have(c, f, QUEUED))
 		fprintf(out, "-A %s -p tcp -m mark --mark 0x%" PRIx32 " -j CT --notrack\n",
 			CHAINS[CH_RAW].name, c->mark);
+	if (fast_path(c, f))
+		fprintf(out, "-A %s -p %s -m mark --mark 0x%" PRIx32 " -j CT --notrack\n",
+			CHAINS[CH_RAW].name, f == RULES_IPV4 ? "icmp" : "ipv6-icmp", c->mark);
 	fputs("COMMIT\n", out);
 
 	fputs("*filter\n", out);
@@ -280,6 +324,8 @@ int rules_print(const struct conf *c, enum rules_family f, FILE *out)
 		if (r->action != RULE_DROP)
 			print_direction(c, r, dst, CHAINS[from_ch].name, false, out);
 	}
+	if (rules_have(c, f, QUEUED))
+		print_icmp(c, f, to_ch, out);
 	fputs("COMMIT\n", out);
 	return finish(out);
 }

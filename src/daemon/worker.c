@@ -41,6 +41,9 @@
 #define WORKER_WAIT_MS 5000
 /* Receive rounds per wakeup, so timers still run under a flood. */
 #define WORKER_RX_ROUNDS 64
+/* Conntrack lookups for ICMP errors, at most, per second: forged errors
+ * must not turn into as many netlink round trips. */
+#define WORKER_CT_LOOKUPS 1000
 
 /* What became of the flows offered for the kernel fast path. */
 struct worker_offload {
@@ -68,6 +71,8 @@ struct worker {
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;
+	uint64_t wk_ct_second;           /* wk_now / 1000 of the lookups counted */
+	uint32_t wk_ct_lookups;          /* conntrack lookups in that second */
 	uint64_t wk_reason[2][CNT_MAX];  /* input verdicts (accept, drop) by reason */
 	uint64_t wk_rule_syn[POLICY_MAX_RULES];  /* client SYNs per rule of wk_conf */
 	int wk_epfd;
@@ -445,6 +450,43 @@ static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
 	return (uint64_t)oif == p->indev ? SIDE_BACKEND : SIDE_WRONG;
 }
 
+/* engine_meta.kernel_flow: the offsets of the kernel's entry for k, if
+ * it is ours, asked of conntrack (WORKER_CT_LOOKUPS a second at most;
+ * past that, or when the request fails, the kernel does not know it). */
+static bool kernel_flow(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf)
+{
+	struct worker *w = ctx;
+	int r;
+
+	if (w->wk_now / 1000 != w->wk_ct_second) {
+		w->wk_ct_second = w->wk_now / 1000;
+		w->wk_ct_lookups = 0;
+	}
+	if (w->wk_ct_lookups >= WORKER_CT_LOOKUPS)
+		return false;
+	w->wk_ct_lookups++;
+	r = fastpath_kernel_flow(w->wk_fp, k, kf);
+	if (r < 0)
+		log_warn_limited(w->wk_now, "worker %u: conntrack lookup for an ICMP error",
+				 w->wk_queue);
+	return r > 0;
+}
+
+/* What m says about ICMP errors: the rules send them to the first queue
+ * (rules.c), whose worker asks the kernel about flows the fast path
+ * translates; every worker but the last's hands one it cannot place to
+ * the next queue, where another engine may hold its flow. */
+static void icmp_meta(struct worker *w, struct engine_meta *m)
+{
+	const struct conf *c = w->wk_conf;
+
+	if (w->wk_fp && w->wk_queue == c->queue.num) {
+		m->kernel_flow = kernel_flow;
+		m->kernel_ctx = w;
+	}
+	m->pass_on = (uint32_t)w->wk_queue + 1 < (uint32_t)c->queue.num + c->queue.count;
+}
+
 static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 {
 	struct worker *w = ctx;
@@ -465,15 +507,25 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 			packet_tcp_csum_fix(&pk);
 	}
 	m.side = side_of(w, p);
+	icmp_meta(w, &m);
 	w->wk_reply_to = reply_to(w, p);
 	engine_input(w->wk_engine, p->data, p->len, &m, w->wk_now, o);
 	apply_out(w, o);
 	w->wk_reply_to = NULL;
 	switch (o->verdict) {
 	case VERDICT_ACCEPT:
-		egress_verdict(&w->wk_egress, p->id, true, o->modified ? p->data : NULL, p->len);
+		/* An ICMP error for the next queue: it depends on no emit. */
+		if (o->pass_on)
+			nfqueue_requeue(w->wk_nfq, p->id, (uint16_t)(w->wk_queue + 1));
+		else
+			egress_verdict(&w->wk_egress, p->id, true, o->modified ? p->data : NULL,
+				       p->len);
 		break;
 	case VERDICT_DROP:
+		/* An ICMP error conntrack would rewrite leaves as our own
+		 * packet (core/icmp.c); it depends on no emit either. */
+		if (o->reinject)
+			rawsock_send(&w->wk_raw, p->data, p->len, raw_error, w);
 		egress_verdict(&w->wk_egress, p->id, false, NULL, 0);
 		break;
 	case VERDICT_HOLD:

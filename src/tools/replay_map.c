@@ -19,6 +19,12 @@
  *     done had it talked to the proxy.  A capture with no server SYN-ACK
  *     (the backend refused or never answered) still shows the client's
  *     ACK: its ack - 1 and TSecr stand for B and Tb.
+ *   - an ICMP error to the server quotes a server segment as a router
+ *     between the proxy and the client saw it: in the proxy's sequence
+ *     and TS space, so its quote is rewritten (seq += P - B, TSval +=
+ *     Tp - Tb) before it is fed.  One to the client quotes a client
+ *     segment as a router between the proxy and the backend saw it, with
+ *     the server's numbers as in the capture: it is fed as it is.
  * Packets the engine emits are not fed back: the daemon sends them
  * through a marked raw socket that bypasses the queue. */
 #include <inttypes.h>
@@ -26,6 +32,7 @@
 #include <string.h>
 
 #include "counters.h"
+#include "icmp.h"
 #include "packet.h"
 #include "replay.h"
 #include "translate.h"
@@ -216,6 +223,32 @@ static bool map_client(struct replay *r, struct conn *c, uint8_t *d, uint32_t le
 	return true;
 }
 
+/* Rewrites an ICMP error to the server about one of its segments into
+ * the proxy's sequence and TS space (see the top of this file). */
+static bool map_icmp(struct replay *r, uint8_t *d, uint32_t len)
+{
+	struct icmp_err ie;
+	struct conn_key k;
+	struct conn *c;
+	struct xlate x;
+
+	if (icmp_parse(d, len, &ie) != ICMP_OK)
+		return false;
+	k.caddr = ie.quote.saddr;
+	k.saddr = ie.quote.caddr;
+	k.cport = ie.quote.sport;
+	k.sport = ie.quote.cport;
+	c = conn_find(r, &k);
+	if (!c || !c->have_p || !c->have_b)
+		return false;
+	memset(&x, 0, sizeof(x));
+	x.seq_add = c->isn_p - c->isn_b;
+	if (c->have_ts_p && c->have_ts_b)
+		x.tsval_add = c->ts_p - c->ts_b;
+	icmp_translate(d, &ie, &x);
+	return true;
+}
+
 /* Hands one packet to the engine and logs all it produced. */
 static void feed(struct replay *r, uint32_t id, uint8_t *d, uint32_t len, enum role role,
 		 bool mapped, const char *note)
@@ -239,6 +272,13 @@ static void feed(struct replay *r, uint32_t id, uint8_t *d, uint32_t len, enum r
 			fprintf(r->log, "%.6f    fwd %s %s\n", rel_time(r, r->now_us),
 				o->dir == DIR_SERVER ? ">c" : ">s", fwd);
 		}
+		record(r, d, len);
+	} else if (o->reinject) {
+		/* The daemon sends it anew (an ICMP error conntrack would
+		 * rewrite); in the capture it leaves all the same. */
+		view_format(fwd, sizeof(fwd), d, len);
+		fprintf(r->log, "%.6f    out %s %s (sent anew)\n", rel_time(r, r->now_us),
+			o->dir == DIR_SERVER ? ">c" : ">s", fwd);
 		record(r, d, len);
 	}
 	log_emits_releases(r);
@@ -408,6 +448,8 @@ void map_packet(struct replay *r, uint32_t id, uint64_t ts_us, uint8_t *d, uint3
 	}
 	if (r->map && c && fc)
 		mapped = map_client(r, c, d, len);
+	else if (r->map && !c)
+		mapped = map_icmp(r, d, len);
 	feed(r, id, d, len, role, mapped, "");
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "icmp.h"
 #include "packet.h"
 #include "replay.h"
 #include "tcpopt.h"
@@ -189,6 +190,33 @@ static void fmt_options(char *buf, size_t size, const uint8_t *o, uint32_t n)
 	cat(buf, size, ">");
 }
 
+/* An ICMP error quoting TCP: its endpoints, type/code, the quoted tuple,
+ * seq and flags, and how much of the TCP header is quoted; false for
+ * anything else. */
+static bool fmt_icmp(char *buf, size_t size, const struct view *v, const uint8_t *d,
+		     uint32_t len)
+{
+	struct icmp_err ie;
+	char qs[ADDR_STRLEN + 2], qd[ADDR_STRLEN + 2], fl[12];
+
+	if (icmp_parse(d, len, &ie) != ICMP_OK)
+		return false;
+	fmt_endpoint(qs, sizeof(qs), &ie.quote.caddr, ie.family == 6);
+	fmt_endpoint(qd, sizeof(qd), &ie.quote.saddr, ie.family == 6);
+	cat(buf, size, "%s > %s icmp%s %u/%u about %s:%u > %s:%u", v->src, v->dst,
+	    ie.family == 6 ? "6" : "", ie.type, ie.code, qs, ie.quote.cport, qd,
+	    ie.quote.sport);
+	if (ie.have_flags) {
+		fmt_flags(fl, ie.flags);
+		cat(buf, size, " [%s]", fl);
+	}
+	cat(buf, size, " seq=%" PRIu32, ie.seq);
+	if (ie.tcp_len >= 12 && (!ie.have_flags || (ie.flags & TCPH_ACK)))
+		cat(buf, size, " ack=%" PRIu32, get_be32(d + ie.tcp_off + 8));
+	cat(buf, size, " (%" PRIu32 " bytes of TCP quoted)", ie.tcp_len);
+	return true;
+}
+
 void view_format(char *buf, size_t size, const uint8_t *d, uint32_t len)
 {
 	struct view v;
@@ -196,6 +224,8 @@ void view_format(char *buf, size_t size, const uint8_t *d, uint32_t len)
 
 	buf[0] = 0;
 	view_packet(&v, d, len);
+	if (!v.ok && fmt_icmp(buf, size, &v, d, len))
+		return;
 	if (!v.ok) {
 		if (v.src[0])
 			cat(buf, size, "%s > %s proto %u len=%" PRIu32 " [%s]", v.src, v.dst,

@@ -2,14 +2,16 @@
 /* Fuzz target: the engine on sequences of packets and clock steps.
  *
  * The first input byte picks the configuration (cookie mode, cross-check,
- * checksum-unverified metadata) and the record format:
+ * checksum-unverified metadata, a kernel fast path that knows the offered
+ * flow, another queue to pass ICMP errors on to) and the record format:
  *   raw mode (bit 0 clear): records of a 2-byte big-endian length, that
  *     many packet bytes, and one time-step byte;
  *   script mode (bit 0 set): records of an opcode byte, its operands and
  *     one time-step byte.  The opcodes build packets from the replay
  *     corpus (replay_packets.h, mutated), or as answers to what the engine
  *     sent or let through, so that fuzzed handshakes get past the SYN
- *     cache and the backend handshake into the established paths.
+ *     cache and the backend handshake into the established paths, and
+ *     ICMP errors quoting what was let through.
  * The tables are tiny so that every limit and eviction path is reachable.
  *
  * After every engine call the invariants below are checked; engine_flush
@@ -22,6 +24,7 @@
 #include "bytes.h"
 #include "engine.h"
 #include "hold.h"
+#include "icmp.h"
 #include "packet.h"
 #include "tcpopt.h"
 
@@ -61,6 +64,7 @@ struct run {
 	struct ring delivered;   /* what reached a side: emits, accepted inputs, releases */
 	bool have_offer;
 	struct conn_key offer;
+	struct engine_kernel_flow offer_kf;  /* the offsets the kernel would apply */
 	const uint8_t *in;
 	size_t left;
 };
@@ -262,9 +266,13 @@ static void check_out(struct run *r, bool from_tick)
 			FUZZ_CHECK(packet_tcp_csum_ok(&p));
 		ring_put(&r->delivered, &p, DIR_SERVER);
 	}
+	FUZZ_CHECK(!o->pass_on || (o->verdict == VERDICT_ACCEPT && !o->modified));
+	FUZZ_CHECK(!o->reinject || (o->verdict == VERDICT_DROP && o->modified && !o->pass_on));
 	if (o->offer) {
 		r->have_offer = true;
 		r->offer = o->offer_flow.key;
+		r->offer_kf.seq_delta = o->offer_flow.seq_delta;
+		r->offer_kf.ts_delta = o->offer_flow.ts_delta;
 		FUZZ_CHECK(o->offer_flow.state == FLOW_ESTABLISHED);
 	}
 }
@@ -286,8 +294,9 @@ static void tick(struct run *r)
 static void feed(struct run *r, const uint8_t *data, uint32_t len)
 {
 	static uint8_t buf[PKT_MAX], before[PKT_MAX];
+	struct icmp_err ie;
 	struct pkt p;
-	bool parsed, csum_ok;
+	bool parsed, csum_ok, icmp, icmp_csum;
 	uint32_t id = r->next_id++;
 
 	if (id >= MAX_IDS)
@@ -296,8 +305,18 @@ static void feed(struct run *r, const uint8_t *data, uint32_t len)
 	memcpy(before, data, len);
 	parsed = packet_parse(&p, buf, len) == PKT_OK;
 	csum_ok = parsed && packet_tcp_csum_ok(&p);
+	icmp = icmp_parse(buf, len, &ie) == ICMP_OK;
+	icmp_csum = icmp && icmp_csum_ok(buf, &ie);
 	r->meta.id = id;
 	engine_input(r->e, buf, len, &r->meta, r->now, &r->out);
+	/* Only an ICMP error's quote is rewritten outside TCP, and its
+	 * checksum stays as right as it was. */
+	if (!parsed && r->out.modified) {
+		FUZZ_CHECK(icmp && (r->out.verdict == VERDICT_ACCEPT || r->out.reinject));
+		FUZZ_CHECK(icmp_csum_ok(buf, &ie) == icmp_csum);
+		FUZZ_CHECK(r->out.reason == CNT_icmp_to_backend ||
+			   r->out.reason == CNT_icmp_to_client);
+	}
 	if (r->out.verdict == VERDICT_HOLD) {
 		FUZZ_CHECK(parsed);
 		r->ids[id] = ID_HELD;
@@ -396,6 +415,95 @@ static void build_and_feed(struct run *r, const struct seen *s, bool reply)
 	feed(r, buf, (uint32_t)len);
 }
 
+/* An ICMP error (type, code and quote length fuzzed) from a router, to
+ * the sender of a segment that was let through, quoting that segment
+ * (its header, as packet_build makes it), then fed. */
+static void icmp_feed(struct run *r)
+{
+	static const uint8_t types4[] = { 3, 11, 12, 8 }, types6[] = { 1, 2, 3, 4, 128 };
+	static uint8_t buf[PKT_MAX];
+	uint8_t sel = take8(r), type = take8(r), code = take8(r), qlen = take8(r);
+	const struct seen *s = ring_find(&r->delivered, sel & 0x80 ? DIR_SERVER : DIR_CLIENT,
+					 sel & 3);
+	struct seg sg = { 0 };
+	uint8_t q[PACKET_BUILD_MAX];
+	size_t qn, hl, n, i;
+	uint32_t sum;
+	bool v4;
+
+	if (!s)
+		return;
+	sg.src = s->p.src;
+	sg.dst = s->p.dst;
+	sg.sport = s->p.sport;
+	sg.dport = s->p.dport;
+	sg.seq = s->p.seq;
+	sg.ack = s->p.ack;
+	sg.win = s->p.win;
+	sg.flags = s->p.flags;
+	qn = packet_build(q, sizeof(q), &sg);
+	FUZZ_CHECK(qn > 0);
+	v4 = q[0] >> 4 == 4;
+	hl = v4 ? 20 : 40;
+	if (qlen < qn)
+		qn = qlen;
+	n = hl + 8 + qn;
+	memset(buf, 0, hl + 8);
+	if (v4) {
+		buf[0] = 0x45;
+		put_be16(buf + 2, (uint16_t)n);
+		buf[8] = 64;
+		buf[9] = IPPROTO_ICMP_;
+		memcpy(buf + 12, "\xc6\x33\x64\xfe", 4);   /* 198.51.100.254 */
+		memcpy(buf + 16, q + 12, 4);
+		buf[hl] = types4[type % sizeof(types4)];
+	} else {
+		buf[0] = 0x60;
+		put_be16(buf + 4, (uint16_t)(n - 40));
+		buf[6] = IPPROTO_ICMPV6_;
+		buf[7] = 64;
+		memcpy(buf + 8, q + 24, 16);
+		buf[23] ^= 0xfe;                               /* a router next to it */
+		memcpy(buf + 24, q + 8, 16);
+		buf[hl] = types6[type % sizeof(types6)];
+	}
+	buf[hl + 1] = code % 16;
+	put_be32(buf + hl + 4, 1280);
+	memcpy(buf + hl + 8, q, qn);
+	/* Checksums by plain addition, as the fuzzer's own reference. */
+	sum = v4 ? 0 : IPPROTO_ICMPV6_ + (uint32_t)(n - hl);
+	if (!v4)
+		for (i = 8; i < 40; i += 2)
+			sum += get_be16(buf + i);
+	for (i = hl; i < n; i += 2)
+		sum += (uint32_t)buf[i] << 8 | (i + 1 < n ? buf[i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	put_be16(buf + hl + 2, (uint16_t)~sum);
+	if (v4) {
+		for (sum = 0, i = 0; i < 20; i += 2)
+			sum += get_be16(buf + i);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		put_be16(buf + 10, (uint16_t)~sum);
+	}
+	if (code & 0x80)
+		buf[n - 1] ^= 1;  /* a wrong checksum now and then */
+	feed(r, buf, (uint32_t)n);
+}
+
+/* The kernel fast path of a fuzzed run: it translates the flow offered
+ * last, with its offsets. */
+static bool fuzz_kernel(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf)
+{
+	const struct run *r = ctx;
+
+	if (!r->have_offer || !conn_key_eq(k, &r->offer))
+		return false;
+	*kf = r->offer_kf;
+	return true;
+}
+
 /* A replay corpus packet with up to 8 byte flips; bit 7 of the count byte
  * asks for the checksums to be made right again. */
 static void corpus_feed(struct run *r)
@@ -442,7 +550,12 @@ static void script_step(struct run *r)
 		if (s)
 			build_and_feed(r, s, false);
 		break;
-	case 5:     /* the offer taken, or what the kernel saw of it */
+	case 5:     /* an ICMP error about a flow, the offer taken, or what the
+		     * kernel saw of it */
+		if ((op & 0xe0) == 0xe0) {
+			icmp_feed(r);
+			break;
+		}
 		if (r->have_offer && !(op & 0x80))
 			(void)engine_offloaded(r->e, &r->offer, op & 0x40, r->now);
 		else if (r->have_offer)
@@ -505,6 +618,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.in = data + 1;
 	r.left = size - 1;
 	r.meta.csum_unverified = mode & 0x10;
+	if (mode & 0x20) {
+		r.meta.kernel_flow = fuzz_kernel;
+		r.meta.kernel_ctx = &r;
+	}
+	r.meta.pass_on = mode & 0x40;
 	r.now = 1000000;
 	config_build(&r.cfg, mode);
 	r.e = engine_new(&r.cfg, &pol_a, secret, r.now);

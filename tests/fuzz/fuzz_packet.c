@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Fuzz target: the packet parser, the TCP option parser, the in-place
- * translation and the ICMP quote parser on arbitrary bytes.
+ * translation and the ICMP error parser and quote translation on
+ * arbitrary bytes.
  *
  * Input: 22 bytes of struct xlate (five big-endian 32-bit additions, then
  * win_from and win_to), the rest is one IP packet.  Invariants: nothing
  * reads outside the buffer (ASan), a parsed packet's options parse, and
  * translate_apply changes exactly the fields it promises, keeps a valid
  * checksum valid and an invalid one invalid, and never changes a byte
- * outside the TCP header. */
+ * outside the TCP header; icmp_translate does the same for the outer
+ * checksum and the quoted TCP header, and keeps the error readable with
+ * the same tuple. */
 #include <stdbool.h>
 #include <string.h>
 
 #include "fuzz.h"
 
 #include "bytes.h"
+#include "icmp.h"
 #include "packet.h"
 #include "tcpopt.h"
 #include "translate.h"
@@ -96,15 +100,45 @@ static void check_translate(uint8_t *buf, uint32_t len, const struct xlate *x)
 		FUZZ_CHECK(o1.wscale == o0.wscale);
 }
 
+/* An ICMP error's quote translated: the outer checksum stays as right or
+ * wrong as it was, nothing but the quoted TCP header's first 60 bytes and
+ * the ICMP checksum changes, and the error reads back the same. */
+static void check_icmp(uint8_t *buf, uint32_t len, const struct xlate *x)
+{
+	static uint8_t before[PKT_MAX];
+	struct icmp_err ie, again;
+	uint32_t hdr_end;
+	bool ok;
+
+	if (icmp_parse(buf, len, &ie) != ICMP_OK)
+		return;
+	FUZZ_CHECK(ie.tcp_len >= 8 && ie.tcp_off + ie.tcp_len <= ie.end && ie.end <= len);
+	FUZZ_CHECK(ie.icmp_off + 8 <= ie.tcp_off);
+	ok = icmp_csum_ok(buf, &ie);
+	memcpy(before, buf, len);
+	icmp_translate(buf, &ie, x);
+	FUZZ_CHECK(icmp_csum_ok(buf, &ie) == ok);
+	hdr_end = ie.tcp_off + (ie.tcp_len < 60 ? ie.tcp_len : 60);
+	FUZZ_CHECK(memcmp(before, buf, ie.icmp_off + 2) == 0);
+	FUZZ_CHECK(memcmp(before + ie.icmp_off + 4, buf + ie.icmp_off + 4,
+			  ie.tcp_off - ie.icmp_off - 4) == 0);
+	FUZZ_CHECK(memcmp(before + hdr_end, buf + hdr_end, len - hdr_end) == 0);
+	FUZZ_CHECK(memcmp(before + ie.tcp_off, buf + ie.tcp_off, 4) == 0);  /* ports */
+	FUZZ_CHECK(get_be32(buf + ie.tcp_off + 4) == ie.seq + x->seq_add);
+	FUZZ_CHECK(icmp_parse(buf, len, &again) == ICMP_OK);
+	FUZZ_CHECK(conn_key_eq(&again.quote, &ie.quote) && again.tcp_len == ie.tcp_len &&
+		   again.kind == ie.kind && again.flags == ie.flags);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[PKT_MAX];
 	struct xlate x;
 	struct tcpopt o;
-	struct conn_key k;
+	struct icmp_err ie;
 	struct pkt p;
 	enum pkt_err err;
-	uint32_t len, qseq;
+	uint32_t len;
 	uint8_t *exact;
 
 	if (size < XLATE_BYTES)
@@ -129,7 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = packet_parse(&p, exact, len);
 	FUZZ_CHECK(err >= PKT_OK && err < PKT_ERR_MAX);
 	FUZZ_CHECK(packet_err_name(err) != NULL);
-	if (packet_parse_icmp_unreach(exact, len, &k, &qseq))
+	/* An ICMP error is never TCP (nor a fragment). */
+	if (icmp_parse(exact, len, &ie) != ICMP_NOT_ERROR)
 		FUZZ_CHECK(err == PKT_NOT_TCP);
 	/* The same bytes as a TCP header of every legal length. */
 	for (size_t h = 20; h <= 60 && h <= len; h += 4)
@@ -138,5 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(buf, data, len);
 	check_translate(buf, len, &x);
+	memcpy(buf, data, len);
+	check_icmp(buf, len, &x);
 	return 0;
 }

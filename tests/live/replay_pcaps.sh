@@ -24,6 +24,9 @@
 #   malformed: truncated and self-contradictory headers that the gateway's
 #     own IP stack drops before the queue; the engine's parsing of them is
 #     covered offline.
+#   icmp_pmtu, icmp6_pmtu: ICMP errors from routers on either side of the
+#     proxy, which this lab does not have; tests/live/pmtu.sh runs path MTU
+#     discovery through a real router with a 1280-byte link.
 set -u
 . "${top_srcdir:-.}/tests/live/lib.sh"
 lab_init

@@ -13,8 +13,8 @@ import struct
 import sys
 
 try:
-    from scapy.layers.inet import IP, TCP
-    from scapy.layers.inet6 import IPv6
+    from scapy.layers.inet import ICMP, IP, TCP
+    from scapy.layers.inet6 import IPv6, ICMPv6DestUnreach, ICMPv6PacketTooBig
     from scapy.packet import Raw
 except ImportError:
     sys.exit("gen_cases.py needs scapy (Debian package python3-scapy)")
@@ -203,6 +203,68 @@ def raw_ipv4_tcp(tcp_bytes, src="192.0.2.10", dst=SERVER4, total=None):
     ip = IP(src=src, dst=dst, ttl=64, flags="DF", id=0, proto=6,
             len=total if total is not None else 20 + len(tcp_bytes))
     return bytes(ip)[:20] + tcp_bytes
+
+
+def icmp_error(cap, t, router, seg, kind, mtu=1280, v6=False):
+    """Adds at T0 + t an ICMP error from router to the source of seg (the
+    bytes of an IP packet), quoting as much of it as Linux does (576 bytes
+    in all for IPv4, 1280 for IPv6); kind: "frag" (fragmentation needed or
+    packet too big), "time" (time exceeded), "unreach" (host or address
+    unreachable)."""
+    if v6:
+        src = IPv6(seg[:40]).src
+        quote = seg[:1280 - 48]
+        msg = {"frag": ICMPv6PacketTooBig(mtu=mtu), "unreach": ICMPv6DestUnreach(code=3)}[kind]
+        pkt = IPv6(src=router, dst=src, hlim=64) / msg / Raw(load=quote)
+    else:
+        src = IP(seg[:20]).src
+        quote = seg[:576 - 28]
+        msg = {"frag": ICMP(type=3, code=4, nexthopmtu=mtu), "time": ICMP(type=11, code=0),
+               "unreach": ICMP(type=3, code=1)}[kind]
+        pkt = IP(src=router, dst=src, ttl=64, id=0) / msg / Raw(load=quote)
+    cap.add(T0 + t, bytes(pkt))
+
+
+def icmp_pmtu(cap, v6):
+    """A connection whose path has a 1280-byte link on each side of the
+    proxy: the client's large request draws "fragmentation needed" (IPv6:
+    "packet too big") from a router behind the proxy, the server's large
+    answer one from a router in front of it; each sender resends in
+    smaller segments.  IPv4 adds a time exceeded about the server's SYN-ACK
+    (the proxy's own), a late error about data already acknowledged, and
+    one about a connection nobody has."""
+    if v6:
+        cv = Conv(cap, client=CLIENT6, server=SERVER6, v6=True, cwin=28800, swin=64800,
+                  mss=1440)
+        front, back = "2001:db8:1::fe", "2001:db8:2::fe"
+        small = 1280 - 60 - 12
+    else:
+        cv = Conv(cap)
+        front, back = "192.0.2.254", "203.0.113.254"
+        small = 1280 - 40 - 12
+    cv.handshake()
+    synack = cap.pkts[1][1]
+    req = bytes(range(256)) * 5 + b"\r\n" * 10               # 1300 bytes
+    seq = cv.cnxt
+    big = cv.c(0.001, "PA", req)
+    icmp_error(cap, 0.0011, back, big, "frag", v6=v6)
+    cv.c(0.0012, "A", req[:small], seq=seq)
+    cv.c(0.0013, "PA", req[small:], seq=seq + small)
+    cv.s(0.0014, "A")
+    answer = bytes(reversed(range(256))) * 5 + b"+OK" * 40     # 1400 bytes
+    seq = cv.snxt
+    big = cv.s(0.002, "PA", answer)
+    icmp_error(cap, 0.0021, front, big, "frag", v6=v6)
+    cv.s(0.0022, "A", answer[:small], seq=seq)
+    cv.s(0.0023, "PA", answer[small:], seq=seq + small)
+    cv.c(0.0024, "A")
+    if not v6:
+        icmp_error(cap, 0.003, front, synack, "time")
+        icmp_error(cap, 0.0031, front, big, "unreach")
+        other = bytes(IP(src=SERVER4, dst="192.0.2.10", ttl=64, flags="DF", id=0) /
+                      TCP(sport=6379, dport=39999, seq=1, ack=1, flags="A"))
+        icmp_error(cap, 0.0032, front, other, "frag")
+    cv.close_client_first(0.004)
 
 
 def main():
@@ -490,6 +552,17 @@ def main():
     cap.add(T0 + 0.005, raw_ipv4_tcp(good, total=200))            # IP length past the end
     write_case("malformed", cap, conf(),
                note="truncated TCP header, bad data offsets, overrunning options, bad length")
+
+    cap = Capture()
+    icmp_pmtu(cap, False)
+    write_case("icmp_pmtu", cap, conf(),
+               note="ICMP errors: fragmentation needed both ways translated; about our "
+               "SYN-ACK, acknowledged data or no connection: dropped or passed")
+
+    cap = Capture()
+    icmp_pmtu(cap, True)
+    write_case("icmp6_pmtu", cap, RULE6 % "",
+               note="ICMPv6 packet too big both ways, translated")
 
     names = sorted(os.listdir(CASES))
     print("wrote %d cases in %s" % (len(names), CASES))

@@ -110,18 +110,38 @@ static char *capture(int (*f)(const struct conf *, enum rules_family, FILE *),
 	" -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
 #define TS_RULE \
 	"-A SYNPROXYD-TS -p tcp -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460\n"
-#define GW_HEAD_FP(fam, tool, mark)                                           \
+/* With the fast path the daemon's own ICMP packets are untracked too. */
+#define RAW_ICMP(proto, mark)                                                 \
+	"-A SYNPROXYD-RAW -p " proto " -m mark --mark " mark " -j CT --notrack\n"
+#define GW_HEAD_FP(fam, tool, mark, proto)                                    \
 	"# synproxyd: " fam " rules, gateway mode, for " tool " --noflush\n"  \
 	"*raw\n:SYNPROXYD-RAW - [0:0]\n-I OUTPUT 1 -j SYNPROXYD-RAW\n"        \
-	RAW(mark) "COMMIT\n*filter\n:SYNPROXYD - [0:0]\n" TS_CHAIN           \
+	RAW(mark) RAW_ICMP(proto, mark) "COMMIT\n*filter\n:SYNPROXYD - [0:0]\n" TS_CHAIN           \
 	"-I FORWARD 1 -j SYNPROXYD\n" FP_COMMENT OURS("SYNPROXYD", mark) TS_RULE
-#define LOCAL_HEAD_FP(fam, tool, mark)                                        \
+#define LOCAL_HEAD_FP(fam, tool, mark, proto)                                 \
 	"# synproxyd: " fam " rules, local mode, for " tool " --noflush\n"    \
 	"*raw\n:SYNPROXYD-RAW - [0:0]\n-I OUTPUT 1 -j SYNPROXYD-RAW\n"        \
-	RAW(mark) "COMMIT\n*filter\n:SYNPROXYD-IN - [0:0]\n"                 \
+	RAW(mark) RAW_ICMP(proto, mark) "COMMIT\n*filter\n:SYNPROXYD-IN - [0:0]\n"                 \
 	":SYNPROXYD-OUT - [0:0]\n" TS_CHAIN                                   \
 	"-I INPUT 1 -j SYNPROXYD-IN\n-I OUTPUT 1 -j SYNPROXYD-OUT\n"          \
 	FP_COMMENT OURS("SYNPROXYD-IN", mark) OURS("SYNPROXYD-OUT", mark) TS_RULE
+/* ICMP errors to the first queue, after the rules, in the chain that
+ * takes client packets (every family with queued rules). */
+#define ICMP_COMMENT "# ICMP errors: their quotes translated (path MTU discovery)\n"
+#define ICMP_LINE(chain, match, type, mark, q)                                \
+	"-A " chain " " match " " type " -m mark ! --mark " mark                \
+	" -j NFQUEUE --queue-num " q " --queue-bypass\n"
+#define ICMP4(chain, mark, q)                                                 \
+	ICMP_COMMENT                                                          \
+	ICMP_LINE(chain, "-p icmp -m icmp --icmp-type", "3", mark, q)         \
+	ICMP_LINE(chain, "-p icmp -m icmp --icmp-type", "11", mark, q)        \
+	ICMP_LINE(chain, "-p icmp -m icmp --icmp-type", "12", mark, q)
+#define ICMP6(chain, mark, q)                                                 \
+	ICMP_COMMENT                                                          \
+	ICMP_LINE(chain, "-p ipv6-icmp -m icmp6 --icmpv6-type", "1", mark, q)  \
+	ICMP_LINE(chain, "-p ipv6-icmp -m icmp6 --icmpv6-type", "2", mark, q)  \
+	ICMP_LINE(chain, "-p ipv6-icmp -m icmp6 --icmpv6-type", "3", mark, q)  \
+	ICMP_LINE(chain, "-p ipv6-icmp -m icmp6 --icmpv6-type", "4", mark, q)
 /* Defaults: queue 0, one queue, no bypass, mark 0x5350. */
 #define Q0 " -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 0\n"
 
@@ -136,10 +156,11 @@ static const struct print_case print_cases[] = {
 	{
 		"gateway, one IPv4 rule, two ports, defaults",
 		"rules = ( { name = \"web\"; dst = \"203.0.113.2\"; ports = [ 80, 443 ]; } );\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule web: proxy\n"
 		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m multiport --dports 80,443" Q0
 		"-A SYNPROXYD -s 203.0.113.2/32 -p tcp -m multiport --sports 80,443" Q0
+		ICMP4("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -151,6 +172,7 @@ static const struct print_case print_cases[] = {
 		"# rule web: proxy\n"
 		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m multiport --dports 80" Q0
 		"-A SYNPROXYD -s 203.0.113.2/32 -p tcp -m multiport --sports 80" Q0
+		ICMP4("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -161,7 +183,7 @@ static const struct print_case print_cases[] = {
 		"  { name = \"ssh\"; dst = \"192.0.2.1\"; ports = [ 22 ]; action = \"reset\"; },\n"
 		"  { name = \"tn\"; dst = \"192.0.2.0/24\"; ports = [ 23 ]; action = \"drop\"; }\n"
 		");\n",
-		LOCAL_HEAD_FP("IPv4", "iptables-restore", "0xbeef")
+		LOCAL_HEAD_FP("IPv4", "iptables-restore", "0xbeef", "icmp")
 		"# rule ssh: reset\n"
 		"-A SYNPROXYD-IN -d 192.0.2.1/32 -p tcp -m multiport --dports 22"
 		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7\n"
@@ -169,6 +191,7 @@ static const struct print_case print_cases[] = {
 		" -m mark ! --mark 0xbeef -j NFQUEUE --queue-num 7\n"
 		"# rule tn: drop\n"
 		"-A SYNPROXYD-IN -d 192.0.2.0/24 -p tcp -m multiport --dports 23 -j DROP\n"
+		ICMP4("SYNPROXYD-IN", "0xbeef", "7")
 		"COMMIT\n",
 		LOCAL_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -176,12 +199,13 @@ static const struct print_case print_cases[] = {
 		"two queues balance num..num+1, no ports means no multiport",
 		"queue = { num = 10; count = 2; };\n"
 		"rules = ( { name = \"all\"; dst = \"198.51.100.0/24\"; } );\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule all: proxy\n"
 		"-A SYNPROXYD -d 198.51.100.0/24 -p tcp -m mark ! --mark 0x5350"
 		" -j NFQUEUE --queue-balance 10:11\n"
 		"-A SYNPROXYD -s 198.51.100.0/24 -p tcp -m mark ! --mark 0x5350"
 		" -j NFQUEUE --queue-balance 10:11\n"
+		ICMP4("SYNPROXYD", "0x5350", "10")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -193,7 +217,7 @@ static const struct print_case print_cases[] = {
 		"queue = { num = 3; count = 2; bypass = true; };\n"
 		"rules = ( { name = \"web\"; dst = \"203.0.113.2\"; ports = [ 80 ]; },\n"
 		"          { name = \"tn\"; dst = \"203.0.113.3\"; ports = [ 23 ]; action = \"drop\"; } );\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule web: proxy\n"
 		"-A SYNPROXYD -d 203.0.113.2/32 -p tcp -m tcp --tcp-flags SYN SYN -m multiport"
 		" --dports 80 -m mark ! --mark 0x5350 -j NFQUEUE --queue-balance 3:4\n"
@@ -203,6 +227,7 @@ static const struct print_case print_cases[] = {
 		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-balance 3:4 --queue-bypass\n"
 		"# rule tn: drop\n"
 		"-A SYNPROXYD -d 203.0.113.3/32 -p tcp -m multiport --dports 23 -j DROP\n"
+		ICMP4("SYNPROXYD", "0x5350", "3")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -210,12 +235,13 @@ static const struct print_case print_cases[] = {
 		"bypass off, highest queue number",
 		"queue = { num = 65535; bypass = false; };\n"
 		"rules = ( { name = \"a\"; dst = \"10.0.0.0/8\"; ports = [ 65535 ]; } );\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule a: proxy\n"
 		"-A SYNPROXYD -d 10.0.0.0/8 -p tcp -m multiport --dports 65535"
 		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 65535\n"
 		"-A SYNPROXYD -s 10.0.0.0/8 -p tcp -m multiport --sports 65535"
 		" -m mark ! --mark 0x5350 -j NFQUEUE --queue-num 65535\n"
+		ICMP4("SYNPROXYD", "0x5350", "65535")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -224,7 +250,7 @@ static const struct print_case print_cases[] = {
 		"rules = ( { name = \"many\"; dst = \"192.0.2.0/24\";\n"
 		"            ports = [ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,\n"
 		"                      16, 17, 18, 19, 20 ]; } );\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule many: proxy\n"
 		"-A SYNPROXYD -d 192.0.2.0/24 -p tcp -m multiport --dports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15" Q0
@@ -232,6 +258,7 @@ static const struct print_case print_cases[] = {
 		"-A SYNPROXYD -s 192.0.2.0/24 -p tcp -m multiport --sports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15" Q0
 		"-A SYNPROXYD -s 192.0.2.0/24 -p tcp -m multiport --sports 16,17,18,19,20" Q0
+		ICMP4("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -243,7 +270,7 @@ static const struct print_case print_cases[] = {
 		"  { name = \"p16\"; dst = \"192.0.2.2\"; action = \"drop\";\n"
 		"    ports = [ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 ]; }\n"
 		");\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule p15: proxy\n"
 		"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15" Q0
@@ -253,6 +280,7 @@ static const struct print_case print_cases[] = {
 		"-A SYNPROXYD -d 192.0.2.2/32 -p tcp -m multiport --dports"
 		" 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 -j DROP\n"
 		"-A SYNPROXYD -d 192.0.2.2/32 -p tcp -m multiport --dports 16 -j DROP\n"
+		ICMP4("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
 		GW_HEAD("IPv6", "ip6tables-restore", "") "COMMIT\n",
 	},
@@ -262,15 +290,17 @@ static const struct print_case print_cases[] = {
 		"  { name = \"v4\"; dst = \"192.0.2.1\"; ports = [ 80 ]; },\n"
 		"  { name = \"v6\"; dst = \"2001:db8::/64\"; ports = [ 22 ]; }\n"
 		");\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule v4: proxy\n"
 		"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 		"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
+		ICMP4("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
-		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
+		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350", "ipv6-icmp")
 		"# rule v6: proxy\n"
 		"-A SYNPROXYD -d 2001:db8::/64 -p tcp -m multiport --dports 22" Q0
 		"-A SYNPROXYD -s 2001:db8::/64 -p tcp -m multiport --sports 22" Q0
+		ICMP6("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
 	},
 	{
@@ -290,15 +320,17 @@ static const struct print_case print_cases[] = {
 		 * a /0 address match, so the text does as well. */
 		"::/0 covers both families, written without an address match",
 		"rules = ( { name = \"any\"; dst = \"::/0\"; ports = [ 443 ]; } );\n",
-		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+		GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 		"# rule any: proxy\n"
 		"-A SYNPROXYD -p tcp -m multiport --dports 443" Q0
 		"-A SYNPROXYD -p tcp -m multiport --sports 443" Q0
+		ICMP4("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
-		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
+		GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350", "ipv6-icmp")
 		"# rule any: proxy\n"
 		"-A SYNPROXYD -p tcp -m multiport --dports 443" Q0
 		"-A SYNPROXYD -p tcp -m multiport --sports 443" Q0
+		ICMP6("SYNPROXYD", "0x5350", "0")
 		"COMMIT\n",
 	},
 	{
@@ -437,27 +469,30 @@ static const char CONF_BOTH[] =
 	");\n";
 static const char INSTALL4[] =
 	"== iptables-restore --noflush -w\n"
-	GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+	GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 	"# rule v4: proxy\n"
 	"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 	"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
+	ICMP4("SYNPROXYD", "0x5350", "0")
 	"COMMIT\n";
 static const char INSTALL6[] =
 	"== ip6tables-restore --noflush -w\n"
-	GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350")
+	GW_HEAD_FP("IPv6", "ip6tables-restore", "0x5350", "ipv6-icmp")
 	"# rule v6: proxy\n"
 	"-A SYNPROXYD -d 2001:db8::/64 -p tcp -m multiport --dports 22" Q0
 	"-A SYNPROXYD -s 2001:db8::/64 -p tcp -m multiport --sports 22" Q0
+	ICMP6("SYNPROXYD", "0x5350", "0")
 	"COMMIT\n";
 
 static const char CONF_V4[] =
 	"rules = ( { name = \"v4\"; dst = \"192.0.2.1\"; ports = [ 80 ]; } );\n";
 static const char INSTALL4_ONLY[] =
 	"== iptables-restore --noflush -w\n"
-	GW_HEAD_FP("IPv4", "iptables-restore", "0x5350")
+	GW_HEAD_FP("IPv4", "iptables-restore", "0x5350", "icmp")
 	"# rule v4: proxy\n"
 	"-A SYNPROXYD -d 192.0.2.1/32 -p tcp -m multiport --dports 80" Q0
 	"-A SYNPROXYD -s 192.0.2.1/32 -p tcp -m multiport --sports 80" Q0
+	ICMP4("SYNPROXYD", "0x5350", "0")
 	"COMMIT\n";
 
 /* The restore fake logs "== NAME ARGS" and its input, and fails when the
