@@ -32,7 +32,8 @@
  *
  * Offloaded flows: conntrack's seqadj rewrites segments but not the
  * headers ICMP errors quote, so these come to the queue too.  While the
- * engine still holds the flow (its rst_grace after the offload) its own
+ * engine still holds the flow (while its conntrack entry lives; without
+ * conntrack events, for rst_grace after the offload) its own
  * translation applies, without the window check below (what it tracks
  * stopped moving when the kernel took over); once it has forgotten the
  * flow, the caller asks conntrack (engine_meta.kernel_flow) for the
