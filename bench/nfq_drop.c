@@ -5,7 +5,13 @@
  * NFQNL_MSG_VERDICT_BATCH (as synproxyd's loop does for a run of drops),
  * until SIGTERM or SIGINT; then prints "packets N" on stdout.
  *
- * With a second argument it also answers every IPv4 TCP packet it read
+ * With a second argument "accept" it accepts everything instead (one
+ * NF_ACCEPT verdict batch per read): every packet of a connection then
+ * crosses the queue and nothing else happens, the ceiling of a proxy
+ * that handles a short connection's packets in userspace
+ * (bench/realclients.sh's "nfqaccept").
+ *
+ * With another second argument it also answers every IPv4 TCP packet it read
  * with a fixed 60-byte SYN-ACK (addresses and ports swapped, the option
  * bytes synproxyd sends: MSS, SACK permitted, timestamps, window scale),
  * one sendmmsg per batch, so the figure is the floor of any SYN proxy
@@ -66,7 +72,7 @@ static struct nlmsghdr *put_hdr(char *buf, int type, uint32_t q)
 #define ETH_LEN 14
 #define REPLY_LEN 60
 
-enum mode { DROP, RAW, PACKET };
+enum mode { DROP, ACCEPT, RAW, PACKET };
 
 static enum mode mode;
 static int out_fd = -1;
@@ -199,7 +205,7 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
 	/* Ids grow with every packet queued; the last one read is the largest. */
 	*maxid = ntohl(ph->packet_id);
 	packets++;
-	if (mode != DROP && attr[NFQA_PAYLOAD]) {
+	if (mode != DROP && mode != ACCEPT && attr[NFQA_PAYLOAD]) {
 		static const unsigned char none[6];
 		const unsigned char *mac = none;
 		int ifindex = 0;
@@ -228,8 +234,9 @@ int main(int argc, char **argv)
 	int one = 1, rcv = 8 << 20, i;
 
 	if (argc > 2)
-		mode = strcmp(argv[2], "packet") == 0 ? PACKET : RAW;
-	if (mode != DROP && open_out() < 0) {
+		mode = strcmp(argv[2], "accept") == 0 ? ACCEPT :
+		       strcmp(argv[2], "packet") == 0 ? PACKET : RAW;
+	if (mode != DROP && mode != ACCEPT && open_out() < 0) {
 		perror("nfq_drop: output socket");
 		return 1;
 	}
@@ -275,7 +282,7 @@ int main(int argc, char **argv)
 		if (packets == before)
 			continue;
 		nlh = put_hdr(out, NFQNL_MSG_VERDICT_BATCH, q);
-		nfq_nlmsg_verdict_put(nlh, maxid, NF_DROP);
+		nfq_nlmsg_verdict_put(nlh, maxid, mode == ACCEPT ? NF_ACCEPT : NF_DROP);
 		mnl_socket_sendto(nl, nlh, nlh->nlmsg_len);
 		if (n_reply)
 			send_replies();

@@ -15,6 +15,12 @@
 #               (see below).
 #   spoff       only when SETUPS names it: synproxyd as above with
 #               fastpath "off" (every packet through the daemon)
+#   nfqaccept   only when SETUPS names it: every packet of ports 6379
+#               and 80, both directions, queued to two bench/nfq_drop.c
+#               loops that accept it at once (--queue-balance 0:1, as the
+#               example's two queues): what crossing NFQUEUE alone costs,
+#               the ceiling of any proxy that handles a short connection
+#               in userspace
 #
 # Clients, from the client namespace (net.ipv4.tcp_tw_reuse = 1,
 # net.ipv4.ip_local_port_range = "10000 65000"), to the backend
@@ -86,6 +92,11 @@ syn_rate_limited syn_duplicate queue_kernel_dropped"
 
 lab_init redis-server redis-benchmark nginx ab wrk conntrack unshare
 lab_gateway
+case " $SETUPS " in
+*" nfqaccept "*)
+	gcc -O2 -I"$TOP/src/core" -o "$TMP/nfq_drop" "$BENCH_DIR/nfq_drop.c" \
+		"$TOP/src/core/csum.c" -lmnl -lnetfilter_queue || die "building nfq_drop" ;;
+esac
 in_ns "$CLI" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10000 65000" ||
 	die "client sysctls"
 start_redis "$SRV" "$LIFE"
@@ -147,12 +158,30 @@ setup_on() {
 		daemon_start >&2
 		DAEMON_WRAP=
 		;;
+	nfqaccept)
+		for q in 0 1; do
+			bg_ns "$GW" "$TMP/nfq_drop" $q accept
+			eval "NFQ_PID$q=\$LASTPID"
+		done
+		sleep 0.3
+		in_ns "$GW" iptables -A FORWARD -d "$BACKEND4" -p tcp -m multiport \
+			--dports 6379,80 -j NFQUEUE --queue-balance 0:1 &&
+		in_ns "$GW" iptables -A FORWARD -s "$BACKEND4" -p tcp -m multiport \
+			--sports 6379,80 -j NFQUEUE --queue-balance 0:1 ||
+			die "nfqaccept rules"
+		;;
 	esac
 }
 setup_off() {
 	case $1 in
 	kernel) kernel_synproxy_off ;;
 	synproxyd | spoff) daemon_stop >&2 ;;
+	nfqaccept)
+		in_ns "$GW" iptables -F FORWARD
+		kill -TERM "$NFQ_PID0" "$NFQ_PID1"
+		wait_gone "$NFQ_PID0" 10 "nfq_drop 0"
+		wait_gone "$NFQ_PID1" 10 "nfq_drop 1"
+		;;
 	esac
 	in_ns "$GW" conntrack -F >/dev/null 2>&1
 }
@@ -325,6 +354,7 @@ name() {
 	case $1 in
 	kernel) echo "kernel SYNPROXY" ;;
 	spoff) echo "synproxyd fastpath off" ;;
+	nfqaccept) echo "NFQUEUE accept-only" ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -20,9 +20,10 @@
 # first connections to a port after a start meet wscale "auto" before the
 # server's window scale is learned (rescaled, kept in userspace).  That
 # first connection is measured on its own too, with a bulk sender
-# (Python: T seconds of writes to a sink on port 8080) as the first and
-# then the second connection to that port after a start, and the same
-# sender without the daemon.  Prints each figure and its ratio to plain
+# (Python: T seconds of writes to a sink on port 8080) as the first
+# connection to that port after a start and as the fourth (two short
+# connections between them: three SYN-ACKs have then agreed, and the
+# fourth is offloaded), and the same sender without the daemon.  Prints each figure and its ratio to plain
 # forwarding, all measured in this run.
 . "$(dirname "$0")/lib.sh"
 T=${T:-5}
@@ -95,10 +96,19 @@ fast_rows() {	# FWDVAR REVVAR
 	daemon_start
 	if [ -z "$FAST" ] && [ "$SYNPROXYD" = "$OWN" ]; then
 		# The first connection to port 8080: window scale not
-		# learned yet; then the second one.
+		# learned yet; then, after two short ones, the fourth.
 		B1="$B1 $(run_bulk)"
 		first_rescaled=$(ctl_counter offload_refused_rescaled)
 		first_ok=$(ctl_counter offload_ok)
+		for i in 1 2; do
+			in_ns "$CLI" timeout 10 "$PY" -c '
+import socket
+c = socket.create_connection(("203.0.113.2", 8080), timeout=5)
+c.send(b"x")
+c.shutdown(socket.SHUT_WR)
+c.recv(1)
+' || die "short connection to the sink failed"
+		done
 		B2="$B2 $(run_bulk)"
 		second_ok=$(( $(ctl_counter offload_ok) - first_ok ))
 	fi
@@ -165,7 +175,7 @@ echo "                kernel SYNPROXY$K; reverse$KR"
 echo "                fastpath$F; reverse$FR"
 [ -z "$AB" ] || echo "                fastpath AB$A; reverse$AR"
 [ -n "$FAST" ] || echo "                userspace$S"
-[ -n "$FAST" ] || echo "                bulk plain$B0; first connection$B1; second$B2"
+[ -n "$FAST" ] || echo "                bulk plain$B0; first connection$B1; fourth$B2"
 echo "  iperf3, plain forwarding:     $(gbps "$(median $P)"), reverse $(gbps "$(median $PR)")"
 echo "  iperf3, kernel SYNPROXY:      $(gbps "$(median $K)"), reverse $(gbps "$(median $KR)")  ratio to plain $(ratios "$K" "$P"), reverse $(ratios "$KR" "$PR")"
 echo "  iperf3, synproxyd fastpath:   $(gbps "$(median $F)"), reverse $(gbps "$(median $FR)")  ratio to plain $(ratios "$F" "$P"), reverse $(ratios "$FR" "$PR")  (last run: offloaded $fast_ok, queued packets $fast_q)"
@@ -177,6 +187,6 @@ if [ -z "$FAST" ]; then
 	echo "  iperf3, synproxyd userspace:  $(gbps "$(median $S)")  ratio to plain $(ratios "$S" "$P")  (last run: queued packets $slow_q)"
 	echo "  bulk, plain forwarding:       $(gbps "$(median $B0)")"
 	echo "  bulk, first connection:       $(gbps "$(median $B1)")  ratio $(ratios "$B1" "$B0")  (last run: rescaled $first_rescaled, offloaded $first_ok)"
-	echo "  bulk, second connection:      $(gbps "$(median $B2)")  ratio $(ratios "$B2" "$B0")  (last run: offloaded $second_ok)"
+	echo "  bulk, fourth connection:      $(gbps "$(median $B2)")  ratio $(ratios "$B2" "$B0")  (last run: offloaded $second_ok)"
 fi
 lab_finish
