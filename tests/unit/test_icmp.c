@@ -22,18 +22,6 @@
 #include "tcpopt.h"
 #include "testutil.h"
 
-/* Scapy: IP(10.96.92.1 > 10.179.181.97) / ICMP(type 3, code 1) / the first 28 bytes
- * of IP(10.179.181.97 > 10.96.92.212) / TCP(sport 39070, dport 6379, seq 0xdeadbeef) */
-static const char icmp4_hex[] =
-	"45000038000100004001544f0a605c010ab3b5610301add7000000004500002800004000400613880ab3"
-	"b5610a605cd4989e18ebdeadbeef";
-/* Scapy: IPv6(2001:db8::fe > 2001:db8::1) / ICMPv6DestUnreach(code 3) / the first 48
- * bytes of IPv6(2001:db8::1 > 2001:db8::2) / TCP(39070 > 6379, seq 0xfffffffe) */
-static const char icmp6_hex[] =
-	"6000000000383a4020010db80000000000000000000000fe20010db80000000000000000000000010103"
-	"2ec700000000600000000014064020010db800000000000000000000000120010db8000000000000000000"
-	"000002989e18ebfffffffe";
-
 /* A heap copy of exactly n bytes, so that ASan sees a read past the end. */
 static uint8_t *dup_exact(const uint8_t *src, size_t n)
 {

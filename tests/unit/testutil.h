@@ -38,6 +38,19 @@ static const char ping_hex[] =
 	"4500 0042 08d1 4000 3606 149d 0ab3 b561 0a60 5cd4 989e 18eb f65a ec00 fe33 5504"
 	"8018 00e5 4b5f 0000 0101 080a b062 ecac bab2 6fe6 2a31 0d0a 2434 0d0a 7069 6e67 0d0a";
 
+/* ICMP errors quoting a segment of that connection (scapy-built). */
+/* Scapy: IP(10.96.92.1 > 10.179.181.97) / ICMP(type 3, code 1) / the first 28 bytes
+ * of IP(10.179.181.97 > 10.96.92.212) / TCP(sport 39070, dport 6379, seq 0xdeadbeef) */
+static const char icmp4_hex[] =
+	"45000038000100004001544f0a605c010ab3b5610301add7000000004500002800004000400613880ab3"
+	"b5610a605cd4989e18ebdeadbeef";
+/* Scapy: IPv6(2001:db8::fe > 2001:db8::1) / ICMPv6DestUnreach(code 3) / the first 48
+ * bytes of IPv6(2001:db8::1 > 2001:db8::2) / TCP(39070 > 6379, seq 0xfffffffe) */
+static const char icmp6_hex[] =
+	"6000000000383a4020010db80000000000000000000000fe20010db80000000000000000000000010103"
+	"2ec700000000600000000014064020010db800000000000000000000000120010db8000000000000000000"
+	"000002989e18ebfffffffe";
+
 /* Decodes hex digits (anything else is skipped) into out; returns the byte
  * count. */
 static inline size_t unhex(uint8_t *out, const char *hex)
