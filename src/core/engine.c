@@ -271,7 +271,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 		count_verdict(e, out, VERDICT_DROP, CNT_denied);
 		return;
 	}
-	if (r->action == RULE_RESET && passlist_check(e->pass, &p->src, (uint8_t)ridx, now_ms)) {
+	if (r->action == RULE_RESET && passlist_check(e->pass, &p->src, rule_ident(r), now_ms)) {
 		count_verdict(e, out, VERDICT_ACCEPT, CNT_reset_pass);
 		return;
 	}

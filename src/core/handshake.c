@@ -405,7 +405,7 @@ void handshake_ack(struct engine *e, struct pkt *p, const struct engine_meta *m,
 	}
 	if (r->action == RULE_RESET) {
 		reset_client(e, out, k, p);
-		passlist_add(e->pass, &k->caddr, (uint8_t)ridx, now_ms, r->reset_pass_ms);
+		passlist_add(e->pass, &k->caddr, rule_ident(r), now_ms, r->reset_pass_ms);
 		count_verdict(e, out, VERDICT_DROP, CNT_reset_action);
 		return;
 	}

@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "passlist.h"
 #include "settable.h"
 
 struct pass_slot {
 	struct addr a;
 	uint64_t deadline_ms;   /* passes while now_ms < deadline_ms */
-	uint8_t rule;
+	uint32_t rule;          /* the rule's identity (rule_ident) */
 	bool used;
 };
 
@@ -43,18 +44,18 @@ size_t passlist_memory(const struct passlist *t)
 	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
 }
 
-static uint32_t pass_set(const struct passlist *t, const struct addr *src, uint8_t rule)
+static uint32_t pass_set(const struct passlist *t, const struct addr *src, uint32_t rule)
 {
-	uint8_t k[sizeof(src->a) + 1];
+	uint8_t k[sizeof(src->a) + 4];
 
 	memcpy(k, src->a, sizeof(src->a));
-	k[sizeof(src->a)] = rule;
+	put_be32(k + sizeof(src->a), rule);
 	return table_set(t->key, t->nslots, k, sizeof(k));
 }
 
 /* An expired slot has the earliest deadline of its set, so it is reused
  * before any live one. */
-void passlist_add(struct passlist *t, const struct addr *src, uint8_t rule,
+void passlist_add(struct passlist *t, const struct addr *src, uint32_t rule,
 		  uint64_t now_ms, uint32_t ms)
 {
 	struct pass_slot *set = &t->slot[pass_set(t, src, rule)];
@@ -77,7 +78,7 @@ void passlist_add(struct passlist *t, const struct addr *src, uint8_t rule,
 
 /* The deadline is exclusive: an entry added at t for ms milliseconds
  * passes from t to t + ms - 1, so ms 0 lets nothing through. */
-bool passlist_check(const struct passlist *t, const struct addr *src, uint8_t rule,
+bool passlist_check(const struct passlist *t, const struct addr *src, uint32_t rule,
 		    uint64_t now_ms)
 {
 	const struct pass_slot *set = &t->slot[pass_set(t, src, rule)];

@@ -25,12 +25,13 @@ void passlist_free(struct passlist *t);
 /* Bytes it allocated. */
 size_t passlist_memory(const struct passlist *t);
 
-/* Lets src through for rule until now_ms + ms. */
-void passlist_add(struct passlist *t, const struct addr *src, uint8_t rule,
+/* Lets src through for rule (its rule_ident, which a reload that reorders
+ * the rules does not change) until now_ms + ms. */
+void passlist_add(struct passlist *t, const struct addr *src, uint32_t rule,
 		  uint64_t now_ms, uint32_t ms);
 
 /* True when src is let through for rule at now_ms. */
-bool passlist_check(const struct passlist *t, const struct addr *src, uint8_t rule,
+bool passlist_check(const struct passlist *t, const struct addr *src, uint32_t rule,
 		    uint64_t now_ms);
 
 #endif

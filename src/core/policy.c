@@ -62,3 +62,32 @@ void policy_clear(struct policy *pol)
 	}
 	pol->nrules = 0;
 }
+
+/* FNV-1a over the bytes that say what the rule matches: a keyless hash
+ * is enough, two rules that collide would have to be told apart by an
+ * attacker who proved a handshake to one of them. */
+static uint32_t fnv1a(uint32_t h, const uint8_t *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ d[i]) * 16777619u;
+	return h;
+}
+
+uint32_t rule_ident(const struct rule *r)
+{
+	uint32_t h = 2166136261u;
+	uint8_t b[4];
+
+	assert(r->nports <= RULE_MAX_PORTS);
+	h = fnv1a(h, r->dst.addr.a, sizeof(r->dst.addr.a));
+	b[0] = r->dst.len;
+	b[1] = r->nports;
+	b[2] = (uint8_t)r->action;
+	h = fnv1a(h, b, 3);
+	for (unsigned i = 0; i < r->nports; i++) {
+		b[0] = (uint8_t)(r->ports[i] >> 8);
+		b[1] = (uint8_t)r->ports[i];
+		h = fnv1a(h, b, 2);
+	}
+	return h;
+}

@@ -78,6 +78,13 @@ int policy_match(const struct policy *pol, const struct addr *dst, uint16_t dpor
  * packet from a protected server), or -1. */
 int policy_match_server(const struct policy *pol, const struct addr *src, uint16_t sport);
 
+/* What identifies rule r across a reload: a hash of what it matches (its
+ * destination prefix and ports) and its action, not of its place in the
+ * list nor of its other settings.  The RULE_RESET pass list is keyed by
+ * it, so that a reload that reorders the rules does not let a source
+ * through another rule. */
+uint32_t rule_ident(const struct rule *r);
+
 /* Releases the cidrsets the rules own; the struct itself is the caller's. */
 void policy_clear(struct policy *pol);
 

@@ -172,6 +172,51 @@ static void test_rule_actions(void **state)
 	env_free(v);
 }
 
+static void two_reset_rules(struct env *v)
+{
+	v->pol.nrules = 2;
+	v->pol.rules[0].ports[0] = 80;
+	v->pol.rules[0].action = RULE_RESET;
+	v->pol.rules[0].reset_pass_ms = 30000;
+	default_rule(&v->pol.rules[1]);
+	v->pol.rules[1].ports[0] = 8080;
+	v->pol.rules[1].action = RULE_RESET;
+	v->pol.rules[1].reset_pass_ms = 30000;
+}
+
+/* The pass a source earned on a reset rule follows that rule, not its
+ * place in the list: after a reload that swaps two reset rules it still
+ * passes the rule it proved itself to and not the other (before, the
+ * pass was keyed by the rule's index and moved to the other rule). */
+static void test_reset_pass_survives_reorder(void **state)
+{
+	struct env *v = env_new(two_reset_rules);
+	struct policy swapped = v->pol;
+	uint8_t buf[256];
+	struct seginfo syn = { .flags = TCPH_SYN, .seq = CISN, .win = 1000 };
+
+	v->sport = 80;
+	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+			     .opt = { .have = TO_TS, .tsval = 1, .tsecr = ts } };
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_reset_action);
+
+	swapped.rules[0] = v->pol.rules[1];
+	swapped.rules[1] = v->pol.rules[0];
+	engine_set_policy(v->e, &swapped);
+	v->now += 1000;
+	v->cport++;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_reset_pass);
+	v->sport = 8080;
+	v->cport++;
+	assert_int_equal(feed(v, &syn, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_syn_received);
+	engine_set_policy(v->e, &v->pol);
+	env_free(v);
+}
+
 static void test_flush_releases_everything(void **state)
 {
 	struct env *v = env_new(NULL);
@@ -262,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_and_splice),
 		cmocka_unit_test(test_illegal_flags_and_malformed),
 		cmocka_unit_test(test_rule_actions),
+		cmocka_unit_test(test_reset_pass_survives_reorder),
 		cmocka_unit_test(test_flush_releases_everything),
 		cmocka_unit_test(test_flood_memory_bounded),
 		cmocka_unit_test(test_mutated_packets),

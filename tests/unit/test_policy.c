@@ -515,6 +515,34 @@ static void test_policy_full(void **state)
 	free(pol);
 }
 
+/* A rule's identity is what it matches and does: the same for the same
+ * destination, ports and action whatever its other settings, different
+ * when any of those three changes. */
+static void test_rule_ident(void **state)
+{
+	struct rule a = { .dst = pfx("198.51.100.0/24"), .ports = { 80, 443 }, .nports = 2,
+			  .action = RULE_RESET, .reset_pass_ms = 1000 };
+	struct rule b = a;
+
+	(void)state;
+	b.reset_pass_ms = 60000;
+	b.mss = 1400;
+	strcpy(b.name, "other");
+	assert_int_equal(rule_ident(&a), rule_ident(&b));
+	b = a;
+	b.ports[1] = 444;
+	assert_int_not_equal(rule_ident(&a), rule_ident(&b));
+	b = a;
+	b.nports = 1;
+	assert_int_not_equal(rule_ident(&a), rule_ident(&b));
+	b = a;
+	b.dst = pfx("198.51.100.0/25");
+	assert_int_not_equal(rule_ident(&a), rule_ident(&b));
+	b = a;
+	b.action = RULE_PROXY;
+	assert_int_not_equal(rule_ident(&a), rule_ident(&b));
+}
+
 static void test_policy_clear(void **state)
 {
 	struct policy *pol = sample_policy();
@@ -542,6 +570,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cidrset_merge),
+		cmocka_unit_test(test_rule_ident),
 		cmocka_unit_test(test_cidrset_probe),
 		cmocka_unit_test(test_cidrset_prefixes),
 		cmocka_unit_test(test_cidrset_free_null),
