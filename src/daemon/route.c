@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The route cache (route.h): a direct-mapped table of addresses, each
- * with the interface the kernel's route to it leaves by and when that
+ * with the interfaces the kernel's route to it leaves by and when that
  * answer goes stale.  Slots are chosen by SipHash under a random key, so
  * forged addresses cannot be aimed at a backend's slot.  A miss asks the
  * kernel with one RTM_GETROUTE request (a few microseconds), at most
@@ -29,8 +29,16 @@
 
 struct route_slot {
 	struct addr a;
-	uint32_t oif;
 	uint64_t expires_ms;           /* 0: empty */
+	int32_t npaths;                /* -1: a route whose interfaces are not named */
+	uint32_t oif[ROUTES_MAX_PATHS];
+};
+
+/* What an answer names: the interfaces, up to ROUTES_MAX_PATHS. */
+struct route_answer {
+	bool route;                    /* the kernel found a route */
+	int32_t npaths;
+	uint32_t oif[ROUTES_MAX_PATHS];
 };
 
 struct routes {
@@ -78,23 +86,45 @@ void routes_close(struct routes *r)
 	free(r);
 }
 
+static void add_path(struct route_answer *ans, uint32_t oif)
+{
+	if (ans->npaths >= 0 && ans->npaths < ROUTES_MAX_PATHS)
+		ans->oif[ans->npaths++] = oif;
+}
+
+/* RTA_OIF (one path) or RTA_MULTIPATH (a struct rtnexthop per path). */
 static int route_attr(const struct nlattr *attr, void *data)
 {
-	if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-		*(uint32_t *)data = mnl_attr_get_u32(attr);
+	struct route_answer *ans = data;
+
+	if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+		add_path(ans, mnl_attr_get_u32(attr));
+	} else if (mnl_attr_get_type(attr) == RTA_MULTIPATH) {
+		const struct rtnexthop *nh = mnl_attr_get_payload(attr);
+		int left = (int)mnl_attr_get_payload_len(attr);
+
+		while (RTNH_OK(nh, left)) {
+			add_path(ans, (uint32_t)nh->rtnh_ifindex);
+			left -= (int)NLMSG_ALIGN(nh->rtnh_len);
+			nh = RTNH_NEXT(nh);
+		}
+	}
 	return MNL_CB_OK;
 }
 
 static int route_msg(const struct nlmsghdr *nlh, void *data)
 {
+	struct route_answer *ans = data;
+
 	if (nlh->nlmsg_type != RTM_NEWROUTE)
 		return MNL_CB_OK;
+	ans->route = true;
 	return mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr, data);
 }
 
-/* Asks the kernel for the route to a: 0 with *oif (0 when there is no
- * route), or -1 with errno. */
-static int ask(struct routes *r, const struct addr *a, uint32_t *oif)
+/* Asks the kernel for the route to a: 0 with *ans filled in (no route:
+ * ans->route false), or -1 with errno. */
+static int ask(struct routes *r, const struct addr *a, struct route_answer *ans)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(r->buf);
 	bool v4 = addr_is_v4(a);
@@ -106,10 +136,13 @@ static int ask(struct routes *r, const struct addr *a, uint32_t *oif)
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = v4 ? AF_INET : AF_INET6;
 	rtm->rtm_dst_len = v4 ? 32 : 128;
+	/* The FIB entry rather than the route one flow would take: every
+	 * next hop of a multipath route. */
+	rtm->rtm_flags = RTM_F_FIB_MATCH;
 	mnl_attr_put(nlh, RTA_DST, v4 ? 4 : 16, v4 ? a->a + 12 : a->a);
 	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) < 0)
 		return -1;
-	*oif = 0;
+	memset(ans, 0, sizeof(*ans));
 	/* An answer to an earlier request that timed out may come first. */
 	for (int tries = 0; tries < 4; tries++) {
 		ssize_t n = mnl_socket_recvfrom(r->nl, r->buf, sizeof(r->buf));
@@ -117,7 +150,7 @@ static int ask(struct routes *r, const struct addr *a, uint32_t *oif)
 
 		if (n < 0)
 			return -1;
-		rc = mnl_cb_run(r->buf, (size_t)n, r->seq, r->portid, route_msg, oif);
+		rc = mnl_cb_run(r->buf, (size_t)n, r->seq, r->portid, route_msg, ans);
 		if (rc >= MNL_CB_STOP)
 			return 0;
 		if (errno == ENETUNREACH || errno == EHOSTUNREACH)
@@ -129,13 +162,23 @@ static int ask(struct routes *r, const struct addr *a, uint32_t *oif)
 	return -1;
 }
 
-int64_t routes_oif(struct routes *r, const struct addr *a, uint64_t now_ms)
+static int slot_has(const struct route_slot *s, uint32_t ifindex)
+{
+	if (s->npaths < 0)
+		return -1;
+	for (int32_t i = 0; i < s->npaths; i++)
+		if (s->oif[i] == ifindex)
+			return 1;
+	return 0;
+}
+
+int routes_via(struct routes *r, const struct addr *a, uint32_t ifindex, uint64_t now_ms)
 {
 	struct route_slot *s = &r->slot[siphash24(r->key, a->a, sizeof(a->a)) & (ROUTES_SLOTS - 1)];
-	uint32_t oif;
+	struct route_answer ans;
 
 	if (s->expires_ms > now_ms && addr_eq(&s->a, a))
-		return s->oif;
+		return slot_has(s, ifindex);
 	if (now_ms / 1000 != r->second) {
 		r->second = now_ms / 1000;
 		r->lookups = 0;
@@ -143,10 +186,13 @@ int64_t routes_oif(struct routes *r, const struct addr *a, uint64_t now_ms)
 	if (r->lookups >= ROUTES_LOOKUPS_PER_SEC)
 		return -1;
 	r->lookups++;
-	if (ask(r, a, &oif) < 0)
+	if (ask(r, a, &ans) < 0)
 		return -1;
 	s->a = *a;
-	s->oif = oif;
+	/* A route whose answer names no interface (a nexthop object the
+	 * kernel reports by its id only): cannot tell. */
+	s->npaths = ans.route && ans.npaths == 0 ? -1 : ans.npaths;
+	memcpy(s->oif, ans.oif, sizeof(s->oif));
 	s->expires_ms = now_ms + ROUTES_TTL_MS;
-	return oif;
+	return slot_has(s, ifindex);
 }

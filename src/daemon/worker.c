@@ -435,7 +435,7 @@ static void count_rule_syn(struct worker *w, const struct nfqueue_pkt *p)
 static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
 {
 	struct pkt pk;
-	int64_t oif;
+	int via;
 
 	if (w->wk_conf->mode == CONF_MODE_LOCAL)
 		return p->indev ? SIDE_WRONG : SIDE_BACKEND;
@@ -444,10 +444,10 @@ static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
 		return SIDE_ANY;
 	if (!p->indev)
 		return SIDE_UNCHECKED;  /* not forwarded: no rule of ours queues it */
-	oif = w->wk_routes ? routes_oif(w->wk_routes, &pk.src, w->wk_now) : -1;
-	if (oif < 0)
+	via = w->wk_routes ? routes_via(w->wk_routes, &pk.src, p->indev, w->wk_now) : -1;
+	if (via < 0)
 		return SIDE_UNCHECKED;
-	return (uint64_t)oif == p->indev ? SIDE_BACKEND : SIDE_WRONG;
+	return via ? SIDE_BACKEND : SIDE_WRONG;
 }
 
 /* engine_meta.kernel_flow: the offsets of the kernel's entry for k, if
