@@ -114,15 +114,23 @@ static void test_illegal_flags_and_malformed(void **state)
 	env_free(v);
 }
 
+/* Rule r: the default rule on port, with action a (reset rules pass a
+ * proven source for 30 s). */
+static void rule_on(struct rule *r, uint16_t port, enum rule_action a)
+{
+	default_rule(r);
+	r->ports[0] = port;
+	r->action = a;
+	if (a == RULE_RESET)
+		r->reset_pass_ms = 30000;
+}
+
 static void rule_variants(struct env *v)
 {
 	struct prefix p;
 
 	v->pol.nrules = 3;
-	default_rule(&v->pol.rules[1]);
-	v->pol.rules[1].ports[0] = 80;
-	v->pol.rules[1].action = RULE_RESET;
-	v->pol.rules[1].reset_pass_ms = 30000;
+	rule_on(&v->pol.rules[1], 80, RULE_RESET);
 	default_rule(&v->pol.rules[2]);
 	v->pol.rules[2].ports[0] = 22;
 	v->pol.rules[2].action = RULE_DROP;
@@ -175,13 +183,8 @@ static void test_rule_actions(void **state)
 static void two_reset_rules(struct env *v)
 {
 	v->pol.nrules = 2;
-	v->pol.rules[0].ports[0] = 80;
-	v->pol.rules[0].action = RULE_RESET;
-	v->pol.rules[0].reset_pass_ms = 30000;
-	default_rule(&v->pol.rules[1]);
-	v->pol.rules[1].ports[0] = 8080;
-	v->pol.rules[1].action = RULE_RESET;
-	v->pol.rules[1].reset_pass_ms = 30000;
+	rule_on(&v->pol.rules[0], 80, RULE_RESET);
+	rule_on(&v->pol.rules[1], 8080, RULE_RESET);
 }
 
 /* The pass a source earned on a reset rule follows that rule, not its
