@@ -48,7 +48,11 @@ for t in "$@"; do
 	77) fail=$((fail + 1))
 	    echo "FAIL: $name could not run (${secs}s; LIVE_SKIP=$name leaves it out):"
 	    sed 's/^/    /' "$log" ;;
-	*) fail=$((fail + 1)); echo "FAIL: $name (exit $rc, ${secs}s):"; tail -n 40 "$log" | sed 's/^/    /' ;;
+	*) fail=$((fail + 1)); echo "FAIL: $name (exit $rc, ${secs}s):"
+	   # Every failed check, wherever it is, then the end of the log.
+	   grep '^NOT OK' "$log" | sed 's/^/    /'
+	   echo "    --- the log's last 40 lines:"
+	   tail -n 40 "$log" | sed 's/^/    /' ;;
 	esac
 	[ -z "$sanitized" ] || { echo "    sanitizer reports:"; echo "$sanitized" | sed 's/^/    /'; }
 	rm -f "$log"
