@@ -138,6 +138,18 @@ static void rule_variants(struct env *v)
 	v->pol.rules[0].deny = cidrset_new(&p, 1);
 }
 
+/* The client's handshake ACK for SYN-ACK iss (TSecr ts) on a reset rule:
+ * dropped, the client reset. */
+static void prove_for_reset(struct env *v, uint32_t iss, uint32_t ts)
+{
+	uint8_t buf[256];
+	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
+			     .opt = { .have = TO_TS, .tsval = 1, .tsecr = ts } };
+
+	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(v->out.reason, CNT_reset_action);
+}
+
 static void test_rule_actions(void **state)
 {
 	struct env *v = env_new(rule_variants);
@@ -153,10 +165,7 @@ static void test_rule_actions(void **state)
 	/* Reset rule: a proven handshake gets an RST, then passes. */
 	v->sport = 80;
 	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
-	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
-			     .opt = { .have = TO_TS, .tsval = 1, .tsecr = ts } };
-	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
-	assert_int_equal(v->out.reason, CNT_reset_action);
+	prove_for_reset(v, iss, ts);
 	assert_int_equal(v->out.nemit, 1);
 	parse_emit(&v->out.emit[0], &p, &so);
 	assert_int_equal(p.flags, TCPH_RST);
@@ -200,10 +209,7 @@ static void test_reset_pass_survives_reorder(void **state)
 
 	v->sport = 80;
 	uint32_t ts, iss = do_syn(v, &linux_syn_opts, &ts);
-	struct seginfo a = { .flags = TCPH_ACK, .seq = CISN + 1, .ack = iss + 1, .win = 229,
-			     .opt = { .have = TO_TS, .tsval = 1, .tsecr = ts } };
-	assert_int_equal(feed(v, &a, buf, sizeof(buf)), VERDICT_DROP);
-	assert_int_equal(v->out.reason, CNT_reset_action);
+	prove_for_reset(v, iss, ts);
 
 	swapped.rules[0] = v->pol.rules[1];
 	swapped.rules[1] = v->pol.rules[0];
