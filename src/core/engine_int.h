@@ -220,4 +220,26 @@ void splice_release_held(struct engine *e, struct engine_out *out, struct flow *
 /* Fills fi from f. */
 void splice_describe(const struct flow *f, uint64_t now_ms, struct flow_info *fi);
 
+/* splice.c and splice_backend.c between them: */
+/* Sends our SYN to the backend for f (the client's ISN and options). */
+void splice_send_backend_syn(struct engine *e, struct engine_out *out, const struct flow *f);
+/* The backend's SYN-ACK p for f, which waits for it. */
+void splice_backend_synack(struct engine *e, struct flow *f, struct pkt *p,
+			   const struct engine_meta *m, uint64_t now_ms, struct engine_out *out);
+/* f's backend SYN timer ran out: our SYN again, or the flow fails. */
+void splice_retransmit_backend_syn(struct engine *e, struct flow *f, uint64_t now_ms,
+				   struct engine_out *out);
+/* The backend answered our SYN with the ACK of an older connection p. */
+void splice_backend_stale(struct engine *e, struct flow *f, const struct pkt *p,
+			  uint64_t now_ms, struct engine_out *out);
+/* A window scale as RFC 7323 caps it. */
+static inline uint8_t clamp_ws(uint8_t ws)
+{
+	return ws > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : ws;
+}
+/* Whether f's client offered ECN that the backend declined. */
+bool splice_ecn_declined(const struct flow *f);
+/* Sets f's translation from both handshakes (b_tsval: the backend's TSval). */
+void splice_set_translation(struct flow *f, uint32_t b_tsval);
+
 #endif

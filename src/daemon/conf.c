@@ -26,21 +26,10 @@
 #include <libconfig.h>
 
 #include "conf.h"
-
-#define CONF_FILE_MAX (1u << 20)
-#define CONF_SUN_PATH_MAX 108           /* sizeof(sockaddr_un.sun_path) */
-#define CONF_LIST_MAX 4096              /* prefixes in one allow or deny list */
-#define CONF_FLOWS_MAX (1 << 26)        /* flows.max, and max_flows_per_source */
-#define CONF_FLOWS_PER_SOURCE_DEFAULT UINT32_MAX  /* "not set": flows.max / 16 */
-
-struct ctx {
-	const char *path;
-	char *err;
-	size_t errlen;
-};
+#include "conf_int.h"
 
 __attribute__((format(printf, 3, 4)))
-static int fail_at(struct ctx *x, unsigned line, const char *fmt, ...)
+int cf_fail_at(struct ctx *x, unsigned line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -53,13 +42,13 @@ static int fail_at(struct ctx *x, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
-static unsigned line_of(const config_setting_t *s)
+unsigned cf_line_of(const config_setting_t *s)
 {
 	return config_setting_source_line(s);
 }
 
 /* The name to quote for s: array and list elements borrow their parent's. */
-static const char *label(const config_setting_t *s)
+const char *cf_label(const config_setting_t *s)
 {
 	while (s && !config_setting_name(s))
 		s = config_setting_parent(s);
@@ -147,7 +136,7 @@ static int scan_text(struct ctx *x, const char *text)
 			if (*p)
 				p++;
 		} else if (c == '@') {
-			return fail_at(x, line, "@include is not supported");
+			return cf_fail_at(x, line, "@include is not supported");
 		} else if (isalpha(c) || c == '*') {
 			while (isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '*')
 				p++;
@@ -165,8 +154,8 @@ static int scan_text(struct ctx *x, const char *text)
 			if (is_float)
 				continue;
 			if (!literal_fits(start, is_hex))
-				return fail_at(x, line, "integer %.*s does not fit in 32 bits "
-					       "(add an L suffix)", (int)(p - start), start);
+				return cf_fail_at(x, line, "integer %.*s does not fit in 32 bits "
+					          "(add an L suffix)", (int)(p - start), start);
 		} else {
 			p++;
 		}
@@ -182,26 +171,26 @@ static char *read_text(struct ctx *x)
 	size_t n;
 
 	if (!f) {
-		fail_at(x, 0, "cannot open: %s", strerror(errno));
+		cf_fail_at(x, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	buf = malloc(CONF_FILE_MAX + 1);
 	if (!buf) {
 		fclose(f);
-		fail_at(x, 0, "out of memory");
+		cf_fail_at(x, 0, "out of memory");
 		return NULL;
 	}
 	n = fread(buf, 1, CONF_FILE_MAX + 1, f);
 	if (ferror(f)) {
-		fail_at(x, 0, "cannot read: %s", strerror(errno));
+		cf_fail_at(x, 0, "cannot read: %s", strerror(errno));
 		goto err;
 	}
 	if (n > CONF_FILE_MAX) {
-		fail_at(x, 0, "larger than %u bytes", CONF_FILE_MAX);
+		cf_fail_at(x, 0, "larger than %u bytes", CONF_FILE_MAX);
 		goto err;
 	}
 	if (memchr(buf, '\0', n)) {
-		fail_at(x, 0, "contains a NUL byte");
+		cf_fail_at(x, 0, "contains a NUL byte");
 		goto err;
 	}
 	buf[n] = '\0';
@@ -217,8 +206,8 @@ err:
 /* Typed values */
 
 /* Fails on any member of group s whose name is not in names (NULL-ended). */
-static int check_keys(struct ctx *x, const config_setting_t *s, const char *const *names,
-		      const char *where)
+int cf_check_keys(struct ctx *x, const config_setting_t *s, const char *const *names,
+		         const char *where)
 {
 	int n = config_setting_length(s);
 
@@ -232,9 +221,9 @@ static int check_keys(struct ctx *x, const config_setting_t *s, const char *cons
 				break;
 		if (!*k) {
 			if (where)
-				return fail_at(x, line_of(m), "unknown setting '%s' in %s",
-					       name, where);
-			return fail_at(x, line_of(m), "unknown setting '%s'", name);
+				return cf_fail_at(x, cf_line_of(m), "unknown setting '%s' in %s",
+					          name, where);
+			return cf_fail_at(x, cf_line_of(m), "unknown setting '%s'", name);
 		}
 	}
 	return 0;
@@ -243,78 +232,78 @@ static int check_keys(struct ctx *x, const config_setting_t *s, const char *cons
 static int want_group(struct ctx *x, const config_setting_t *s)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-		return fail_at(x, line_of(s), "'%s' must be a group { ... }", label(s));
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be a group { ... }", cf_label(s));
 	return 0;
 }
 
-static bool is_int(const config_setting_t *s)
+bool cf_is_int(const config_setting_t *s)
 {
 	int t = config_setting_type(s);
 
 	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
 }
 
-static int get_int(struct ctx *x, const config_setting_t *s, int64_t min, int64_t max,
-		   int64_t *out)
+int cf_get_int(struct ctx *x, const config_setting_t *s, int64_t min, int64_t max,
+		      int64_t *out)
 {
 	int64_t v;
 
-	if (!is_int(s))
-		return fail_at(x, line_of(s), "'%s' must be an integer", label(s));
+	if (!cf_is_int(s))
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be an integer", cf_label(s));
 	v = config_setting_get_int64(s);
 	if (v < min || v > max)
-		return fail_at(x, line_of(s), "'%s' is %" PRId64 ", must be %" PRId64
-			       " to %" PRId64, label(s), v, min, max);
+		return cf_fail_at(x, cf_line_of(s), "'%s' is %" PRId64 ", must be %" PRId64
+			          " to %" PRId64, cf_label(s), v, min, max);
 	*out = v;
 	return 0;
 }
 
 /* The same, for an optional member name of group g (absent: *out kept). */
-static int opt_u32(struct ctx *x, const config_setting_t *g, const char *name,
-		   int64_t min, int64_t max, uint32_t *out)
+int cf_opt_u32(struct ctx *x, const config_setting_t *g, const char *name,
+		      int64_t min, int64_t max, uint32_t *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	int64_t v;
 
 	if (!s)
 		return 0;
-	if (get_int(x, s, min, max, &v) < 0)
+	if (cf_get_int(x, s, min, max, &v) < 0)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
 }
 
 /* A duration in seconds (integer or float) into milliseconds. */
-static int opt_ms(struct ctx *x, const config_setting_t *g, const char *name,
-		  uint32_t min_ms, uint32_t max_ms, uint32_t *out)
+int cf_opt_ms(struct ctx *x, const config_setting_t *g, const char *name,
+		     uint32_t min_ms, uint32_t max_ms, uint32_t *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	double ms;
 
 	if (!s)
 		return 0;
-	if (is_int(s))
+	if (cf_is_int(s))
 		ms = (double)config_setting_get_int64(s) * 1000.0;
 	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
 		ms = config_setting_get_float(s) * 1000.0;
 	else
-		return fail_at(x, line_of(s), "'%s' must be a number of seconds", name);
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be a number of seconds", name);
 	ms = round(ms);
 	if (!(ms >= min_ms && ms <= max_ms))
-		return fail_at(x, line_of(s), "'%s' must be %g to %g seconds", name,
-			       min_ms / 1000.0, max_ms / 1000.0);
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be %g to %g seconds", name,
+			          min_ms / 1000.0, max_ms / 1000.0);
 	*out = (uint32_t)ms;
 	return 0;
 }
 
-static int opt_bool(struct ctx *x, const config_setting_t *g, const char *name, bool *out)
+int cf_opt_bool(struct ctx *x, const config_setting_t *g, const char *name, bool *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail_at(x, line_of(s), "'%s' must be true or false", name);
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be true or false", name);
 	*out = config_setting_get_bool(s);
 	return 0;
 }
@@ -340,11 +329,11 @@ static int get_word(struct ctx *x, const config_setting_t *s, const char *const 
 
 		snprintf(list + len, sizeof(list) - len, "%s\"%s\"", i ? ", " : "", names[i]);
 	}
-	return fail_at(x, line_of(s), "'%s' must be one of %s", label(s), list);
+	return cf_fail_at(x, cf_line_of(s), "'%s' must be one of %s", cf_label(s), list);
 }
 
-static int opt_word(struct ctx *x, const config_setting_t *g, const char *name,
-		    const char *const *names, int *out)
+int cf_opt_word(struct ctx *x, const config_setting_t *g, const char *name,
+		       const char *const *names, int *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 
@@ -361,12 +350,12 @@ static int opt_path(struct ctx *x, const config_setting_t *g, const char *name, 
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(x, line_of(s), "'%s' must be a string", name);
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be a string", name);
 	v = config_setting_get_string(s);
 	if (v[0] != '/')
-		return fail_at(x, line_of(s), "'%s' must be an absolute path", name);
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be an absolute path", name);
 	if (strlen(v) >= max)
-		return fail_at(x, line_of(s), "'%s' must be shorter than %zu bytes", name, max);
+		return cf_fail_at(x, cf_line_of(s), "'%s' must be shorter than %zu bytes", name, max);
 	strcpy(out, v);
 	return 0;
 }
@@ -381,18 +370,18 @@ static int load_queue(struct ctx *x, const config_setting_t *g, struct conf *c)
 	};
 	uint32_t num = c->queue.num, count = c->queue.count;
 
-	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'queue'") < 0 ||
-	    opt_u32(x, g, "num", 0, 65535, &num) < 0 ||
-	    opt_u32(x, g, "count", 1, 64, &count) < 0 ||
-	    opt_bool(x, g, "fail_open", &c->queue.fail_open) < 0 ||
-	    opt_bool(x, g, "bypass", &c->queue.bypass) < 0 ||
-	    opt_u32(x, g, "maxlen", 1, 1 << 24, &c->queue.maxlen) < 0)
+	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'queue'") < 0 ||
+	    cf_opt_u32(x, g, "num", 0, 65535, &num) < 0 ||
+	    cf_opt_u32(x, g, "count", 1, 64, &count) < 0 ||
+	    cf_opt_bool(x, g, "fail_open", &c->queue.fail_open) < 0 ||
+	    cf_opt_bool(x, g, "bypass", &c->queue.bypass) < 0 ||
+	    cf_opt_u32(x, g, "maxlen", 1, 1 << 24, &c->queue.maxlen) < 0)
 		return -1;
 	if (num + count - 1 > 65535) {
 		const config_setting_t *s = config_setting_get_member(g, "count");
 
-		return fail_at(x, line_of(s ? s : g), "queues %" PRIu32 " to %" PRIu32
-			       " go past 65535", num, num + count - 1);
+		return cf_fail_at(x, cf_line_of(s ? s : g), "queues %" PRIu32 " to %" PRIu32
+			          " go past 65535", num, num + count - 1);
 	}
 	c->queue.num = (uint16_t)num;
 	c->queue.count = (uint16_t)count;
@@ -405,14 +394,14 @@ static int load_mark(struct ctx *x, const config_setting_t *s, struct conf *c)
 {
 	int64_t v;
 
-	if (!is_int(s))
-		return fail_at(x, line_of(s), "'mark' must be an integer");
+	if (!cf_is_int(s))
+		return cf_fail_at(x, cf_line_of(s), "'mark' must be an integer");
 	v = config_setting_get_int64(s);
 	if (config_setting_type(s) == CONFIG_TYPE_INT && v < 0 &&
 	    config_setting_get_format(s) == CONFIG_FORMAT_HEX)
 		v += (int64_t)1 << 32;
 	if (v < 1 || v > UINT32_MAX)
-		return fail_at(x, line_of(s), "'mark' must be 1 to 0xffffffff");
+		return cf_fail_at(x, cf_line_of(s), "'mark' must be 1 to 0xffffffff");
 	c->mark = (uint32_t)v;
 	return 0;
 }
@@ -431,21 +420,21 @@ static int load_syncache(struct ctx *x, const config_setting_t *g, struct conf *
 	uint32_t retries = l->retries;
 	const config_setting_t *s;
 
-	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'syncache'") < 0 ||
-	    opt_u32(x, g, "buckets", 16, 1 << 24, &l->buckets) < 0)
+	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'syncache'") < 0 ||
+	    cf_opt_u32(x, g, "buckets", 16, 1 << 24, &l->buckets) < 0)
 		return -1;
 	if (!is_pow2(l->buckets))
-		return fail_at(x, line_of(config_setting_get_member(g, "buckets")),
-			       "'buckets' must be a power of two");
-	if (opt_u32(x, g, "bucket_limit", 1, 1024, &l->bucket_limit) < 0 ||
-	    opt_u32(x, g, "max_entries", 1, 1 << 26, &l->max_entries) < 0 ||
-	    opt_u32(x, g, "synack_retries", 0, 10, &retries) < 0)
+		return cf_fail_at(x, cf_line_of(config_setting_get_member(g, "buckets")),
+			          "'buckets' must be a power of two");
+	if (cf_opt_u32(x, g, "bucket_limit", 1, 1024, &l->bucket_limit) < 0 ||
+	    cf_opt_u32(x, g, "max_entries", 1, 1 << 26, &l->max_entries) < 0 ||
+	    cf_opt_u32(x, g, "synack_retries", 0, 10, &retries) < 0)
 		return -1;
 	if (l->max_entries < l->bucket_limit) {
 		s = config_setting_get_member(g, "max_entries");
-		return fail_at(x, line_of(s ? s : g), "'max_entries' (%" PRIu32
-			       ") is below 'bucket_limit' (%" PRIu32 ")",
-			       l->max_entries, l->bucket_limit);
+		return cf_fail_at(x, cf_line_of(s ? s : g), "'max_entries' (%" PRIu32
+			          ") is below 'bucket_limit' (%" PRIu32 ")",
+			          l->max_entries, l->bucket_limit);
 	}
 	l->retries = (uint8_t)retries;
 	return 0;
@@ -456,10 +445,10 @@ static int load_flows(struct ctx *x, const config_setting_t *g, struct conf *c)
 	static const char *const keys[] = { "max", "hold_packets", "hold_bytes", NULL };
 	struct engine_config *e = &c->engine;
 
-	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'flows'") < 0 ||
-	    opt_u32(x, g, "max", 16, CONF_FLOWS_MAX, &e->max_flows) < 0 ||
-	    opt_u32(x, g, "hold_packets", 0, 64, &e->hold_packets_per_flow) < 0 ||
-	    opt_u32(x, g, "hold_bytes", 0, 1 << 30, &e->hold_bytes_total) < 0)
+	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'flows'") < 0 ||
+	    cf_opt_u32(x, g, "max", 16, CONF_FLOWS_MAX, &e->max_flows) < 0 ||
+	    cf_opt_u32(x, g, "hold_packets", 0, 64, &e->hold_packets_per_flow) < 0 ||
+	    cf_opt_u32(x, g, "hold_bytes", 0, 1 << 30, &e->hold_bytes_total) < 0)
 		return -1;
 	return 0;
 }
@@ -473,14 +462,14 @@ static int load_timeouts(struct ctx *x, const config_setting_t *g, struct conf *
 	struct engine_config *e = &c->engine;
 	uint32_t retries = e->backend_syn_retries;
 
-	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'timeouts'") < 0 ||
-	    opt_ms(x, g, "synack_rto", 100, 60000, &e->syncache.rto_ms) < 0 ||
-	    opt_ms(x, g, "backend_syn_rto", 100, 60000, &e->backend_syn_rto_ms) < 0 ||
-	    opt_u32(x, g, "backend_syn_retries", 0, 10, &retries) < 0 ||
-	    opt_ms(x, g, "established_idle", 1000, 864000000, &e->established_idle_ms) < 0 ||
-	    opt_ms(x, g, "fin_wait", 1000, 86400000, &e->fin_wait_ms) < 0 ||
-	    opt_ms(x, g, "time_wait", 1000, 86400000, &e->time_wait_ms) < 0 ||
-	    opt_ms(x, g, "rst_grace", 1000, 3600000, &e->rst_grace_ms) < 0)
+	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'timeouts'") < 0 ||
+	    cf_opt_ms(x, g, "synack_rto", 100, 60000, &e->syncache.rto_ms) < 0 ||
+	    cf_opt_ms(x, g, "backend_syn_rto", 100, 60000, &e->backend_syn_rto_ms) < 0 ||
+	    cf_opt_u32(x, g, "backend_syn_retries", 0, 10, &retries) < 0 ||
+	    cf_opt_ms(x, g, "established_idle", 1000, 864000000, &e->established_idle_ms) < 0 ||
+	    cf_opt_ms(x, g, "fin_wait", 1000, 86400000, &e->fin_wait_ms) < 0 ||
+	    cf_opt_ms(x, g, "time_wait", 1000, 86400000, &e->time_wait_ms) < 0 ||
+	    cf_opt_ms(x, g, "rst_grace", 1000, 3600000, &e->rst_grace_ms) < 0)
 		return -1;
 	e->backend_syn_retries = (uint8_t)retries;
 	return 0;
@@ -496,9 +485,9 @@ static int load_logging(struct ctx *x, const config_setting_t *g, struct conf *c
 	static const char *const targets[] = { "stderr", "syslog", NULL };
 	int level = -1, target = -1;
 
-	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'logging'") < 0 ||
-	    opt_word(x, g, "level", levels, &level) < 0 ||
-	    opt_word(x, g, "target", targets, &target) < 0)
+	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'logging'") < 0 ||
+	    cf_opt_word(x, g, "level", levels, &level) < 0 ||
+	    cf_opt_word(x, g, "target", targets, &target) < 0)
 		return -1;
 	if (level >= 0)
 		c->log_level = prio[level];
@@ -519,13 +508,13 @@ static int load_metrics(struct ctx *x, const config_setting_t *g, struct conf *c
 	char *end;
 	size_t hlen;
 
-	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'metrics'") < 0)
+	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'metrics'") < 0)
 		return -1;
 	s = config_setting_get_member(g, "listen");
 	if (!s)
-		return fail_at(x, line_of(g), "'metrics' needs 'listen' (\"ADDRESS:PORT\")");
+		return cf_fail_at(x, cf_line_of(g), "'metrics' needs 'listen' (\"ADDRESS:PORT\")");
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(x, line_of(s), "'listen' must be a string");
+		return cf_fail_at(x, cf_line_of(s), "'listen' must be a string");
 	v = config_setting_get_string(s);
 	colon = strrchr(v, ':');
 	if (strlen(v) >= sizeof(c->metrics.listen) || !colon || colon == v)
@@ -557,8 +546,8 @@ static int load_metrics(struct ctx *x, const config_setting_t *g, struct conf *c
 	c->metrics.enabled = true;
 	return 0;
 bad:
-	return fail_at(x, line_of(s), "'listen' must be \"IPV4:PORT\" or \"[IPV6]:PORT\", "
-		       "not \"%s\"", v);
+	return cf_fail_at(x, cf_line_of(s), "'listen' must be \"IPV4:PORT\" or \"[IPV6]:PORT\", "
+		          "not \"%s\"", v);
 }
 
 /* The XDP stage.  It issues SYN cookies, so it needs cookies on. */
@@ -571,10 +560,10 @@ static int load_xdp(struct ctx *x, const config_setting_t *g, struct conf *c)
 	const config_setting_t *l;
 	int mode = -1, answer = -1;
 
-	if (want_group(x, g) < 0 || check_keys(x, g, keys, "'xdp'") < 0 ||
-	    opt_word(x, g, "mode", modes, &mode) < 0 ||
-	    opt_word(x, g, "answer", answers, &answer) < 0 ||
-	    opt_u32(x, g, "queue_syn_rate", 0, 100000000, &c->xdp.queue_syn_rate) < 0)
+	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'xdp'") < 0 ||
+	    cf_opt_word(x, g, "mode", modes, &mode) < 0 ||
+	    cf_opt_word(x, g, "answer", answers, &answer) < 0 ||
+	    cf_opt_u32(x, g, "queue_syn_rate", 0, 100000000, &c->xdp.queue_syn_rate) < 0)
 		return -1;
 	if (mode >= 0)
 		c->xdp.mode = (enum conf_xdp_mode)mode;
@@ -584,343 +573,29 @@ static int load_xdp(struct ctx *x, const config_setting_t *g, struct conf *c)
 	if (!l)
 		return 0;
 	if (config_setting_type(l) != CONFIG_TYPE_ARRAY && config_setting_type(l) != CONFIG_TYPE_LIST)
-		return fail_at(x, line_of(l), "'interfaces' must be a list of interface names");
+		return cf_fail_at(x, cf_line_of(l), "'interfaces' must be a list of interface names");
 	if (config_setting_length(l) > CONF_XDP_IFACES)
-		return fail_at(x, line_of(l), "'interfaces': at most %d", CONF_XDP_IFACES);
+		return cf_fail_at(x, cf_line_of(l), "'interfaces': at most %d", CONF_XDP_IFACES);
 	for (int i = 0; i < config_setting_length(l); i++) {
 		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
 		const char *name;
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return fail_at(x, line_of(e), "'interfaces' must be a list of strings");
+			return cf_fail_at(x, cf_line_of(e), "'interfaces' must be a list of strings");
 		name = config_setting_get_string(e);
 		if (name[0] == '\0' || strlen(name) >= CONF_IFNAME_MAX || strchr(name, '/') ||
 		    strchr(name, ' '))
-			return fail_at(x, line_of(e), "'interfaces': \"%s\" is not an interface name",
-				       name);
+			return cf_fail_at(x, cf_line_of(e), "'interfaces': \"%s\" is not an interface name",
+				          name);
 		for (int j = 0; j < i; j++)
 			if (strcmp(c->xdp.ifaces[j], name) == 0)
-				return fail_at(x, line_of(e), "'interfaces': \"%s\" twice", name);
+				return cf_fail_at(x, cf_line_of(e), "'interfaces': \"%s\" twice", name);
 		strcpy(c->xdp.ifaces[i], name);
 		c->xdp.nifaces = (uint8_t)(i + 1);
 	}
 	if (c->xdp.nifaces && c->engine.cookies == COOKIES_OFF)
-		return fail_at(x, line_of(g), "'xdp' answers SYNs with cookies: it needs cookies "
-			       "\"auto\" or \"always\"");
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Rules */
-
-static int get_prefix(struct ctx *x, const config_setting_t *s, struct prefix *p)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(x, line_of(s), "'%s' must be an address or prefix string",
-			       label(s));
-	if (prefix_parse(config_setting_get_string(s), p) < 0)
-		return fail_at(x, line_of(s), "'%s': bad address or prefix \"%s\" "
-			       "(malformed, or host bits set)", label(s),
-			       config_setting_get_string(s));
-	return 0;
-}
-
-static bool is_list(const config_setting_t *s)
-{
-	int t = config_setting_type(s);
-
-	return t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST;
-}
-
-static int get_ports(struct ctx *x, const config_setting_t *s, struct rule *r)
-{
-	int n = config_setting_length(s);
-
-	if (!is_list(s))
-		return fail_at(x, line_of(s), "'ports' must be a list [ ... ] of port numbers");
-	if (n < 1 || n > RULE_MAX_PORTS)
-		return fail_at(x, line_of(s), "'ports' must hold 1 to %d ports", RULE_MAX_PORTS);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-		int64_t v;
-
-		if (get_int(x, e, 1, 65535, &v) < 0)
-			return -1;
-		for (int j = 0; j < i; j++)
-			if (r->ports[j] == v)
-				return fail_at(x, line_of(e), "port %" PRId64 " listed twice", v);
-		r->ports[i] = (uint16_t)v;
-	}
-	r->nports = (uint8_t)n;
-	return 0;
-}
-
-/* flows_source_prefix = [ IPv4 length, IPv6 length ]. */
-static int get_source_prefix(struct ctx *x, const config_setting_t *s, struct rule *r)
-{
-	int64_t v4, v6;
-
-	if (!is_list(s) || config_setting_length(s) != 2)
-		return fail_at(x, line_of(s), "'flows_source_prefix' must be a list [ IPv4 length, "
-			       "IPv6 length ]");
-	if (get_int(x, config_setting_get_elem(s, 0), 1, 32, &v4) < 0 ||
-	    get_int(x, config_setting_get_elem(s, 1), 1, 128, &v6) < 0)
-		return -1;
-	r->flows_prefix4 = (uint8_t)v4;
-	r->flows_prefix6 = (uint8_t)v6;
-	return 0;
-}
-
-static int get_cidrset(struct ctx *x, const config_setting_t *s, struct cidrset **out)
-{
-	int n = config_setting_length(s);
-	struct prefix *p;
-
-	if (!is_list(s))
-		return fail_at(x, line_of(s), "'%s' must be a list [ ... ] of prefixes",
-			       label(s));
-	if (n < 1 || n > CONF_LIST_MAX)
-		return fail_at(x, line_of(s), "'%s' must hold 1 to %d prefixes", label(s),
-			       CONF_LIST_MAX);
-	p = calloc((size_t)n, sizeof(*p));
-	if (!p)
-		return fail_at(x, line_of(s), "out of memory");
-	for (int i = 0; i < n; i++) {
-		if (get_prefix(x, config_setting_get_elem(s, (unsigned)i), &p[i]) < 0) {
-			free(p);
-			return -1;
-		}
-	}
-	*out = cidrset_new(p, (size_t)n);
-	free(p);
-	if (!*out)
-		return fail_at(x, line_of(s), "out of memory");
-	return 0;
-}
-
-static int get_name(struct ctx *x, const config_setting_t *s, struct rule *r)
-{
-	const char *v;
-	size_t len;
-
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail_at(x, line_of(s), "'name' must be a string");
-	v = config_setting_get_string(s);
-	len = strlen(v);
-	if (len < 1 || len >= RULE_NAME_MAX)
-		return fail_at(x, line_of(s), "rule name must be 1 to %d characters",
-			       RULE_NAME_MAX - 1);
-	if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		   "0123456789_.-") != len)
-		return fail_at(x, line_of(s), "rule name \"%s\" may hold only letters, "
-			       "digits, '_', '.' and '-'", v);
-	memcpy(r->name, v, len + 1);
-	return 0;
-}
-
-/* mss: "auto" or a fixed value. */
-static int get_mss(struct ctx *x, const config_setting_t *s, struct rule *r)
-{
-	int64_t v;
-
-	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
-	    strcmp(config_setting_get_string(s), "auto") == 0) {
-		r->mss_mode = OPT_AUTO;
-		return 0;
-	}
-	if (!is_int(s))
-		return fail_at(x, line_of(s), "'mss' must be \"auto\" or 536 to 65535");
-	if (get_int(x, s, 536, 65535, &v) < 0)
-		return -1;
-	r->mss_mode = OPT_ON;
-	r->mss = (uint16_t)v;
-	return 0;
-}
-
-/* wscale: "auto", "off", false or a fixed shift. */
-static int get_wscale(struct ctx *x, const config_setting_t *s, struct rule *r)
-{
-	int t = config_setting_type(s);
-	int64_t v;
-
-	if (t == CONFIG_TYPE_STRING && strcmp(config_setting_get_string(s), "auto") == 0) {
-		r->wscale_mode = OPT_AUTO;
-		return 0;
-	}
-	if ((t == CONFIG_TYPE_STRING && strcmp(config_setting_get_string(s), "off") == 0) ||
-	    (t == CONFIG_TYPE_BOOL && !config_setting_get_bool(s))) {
-		r->wscale_mode = OPT_OFF;
-		r->wscale = 0;
-		return 0;
-	}
-	if (!is_int(s))
-		return fail_at(x, line_of(s), "'wscale' must be \"auto\", \"off\", false "
-			       "or 0 to 14");
-	if (get_int(x, s, 0, 14, &v) < 0)
-		return -1;
-	r->wscale_mode = OPT_ON;
-	r->wscale = (uint8_t)v;
-	return 0;
-}
-
-/* sack, timestamps: "auto", true or false. */
-static int get_onoff(struct ctx *x, const config_setting_t *s, enum opt_mode *out)
-{
-	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
-	    strcmp(config_setting_get_string(s), "auto") == 0) {
-		*out = OPT_AUTO;
-		return 0;
-	}
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return fail_at(x, line_of(s), "'%s' must be \"auto\", true or false",
-			       label(s));
-	*out = config_setting_get_bool(s) ? OPT_ON : OPT_OFF;
-	return 0;
-}
-
-static void rule_defaults(struct rule *r)
-{
-	*r = (struct rule){
-		.action = RULE_PROXY,
-		.mss_mode = OPT_AUTO,
-		.mss = AUTO_MSS4,
-		.wscale_mode = OPT_AUTO,
-		.wscale = 7,
-		.sack_mode = OPT_AUTO,
-		.ts_mode = OPT_AUTO,
-		.max_flows_per_source = CONF_FLOWS_PER_SOURCE_DEFAULT,
-		.flows_prefix4 = 32,
-		.flows_prefix6 = 64,
-	};
-}
-
-static int load_rule(struct ctx *x, const config_setting_t *g, struct rule *r)
-{
-	static const char *const keys[] = {
-		"name", "dst", "ports", "action", "mss", "wscale", "sack", "timestamps", "ecn",
-		"allow", "deny", "max_half_open_per_source", "syn_rate_per_source",
-		"syn_burst_per_source", "reset_pass_time", "max_flows_per_source",
-		"flows_source_prefix", NULL
-	};
-	static const char *const actions[] = { "proxy", "reset", "accept", "drop", NULL };
-	static const enum rule_action action_of[] = {
-		RULE_PROXY, RULE_RESET, RULE_ACCEPT, RULE_DROP
-	};
-	const config_setting_t *s;
-	char where[RULE_NAME_MAX + 16] = "'rules'";
-	int action = 0;
-
-	rule_defaults(r);
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail_at(x, line_of(g), "each rule must be a group { ... }");
-	s = config_setting_get_member(g, "name");
-	if (s && config_setting_type(s) == CONFIG_TYPE_STRING)
-		snprintf(where, sizeof(where), "rule '%.*s'", RULE_NAME_MAX - 1,
-			 config_setting_get_string(s));
-	if (check_keys(x, g, keys, where) < 0)
-		return -1;
-	if (!s)
-		return fail_at(x, line_of(g), "rule without a 'name'");
-	if (get_name(x, s, r) < 0)
-		return -1;
-	s = config_setting_get_member(g, "dst");
-	if (!s)
-		return fail_at(x, line_of(g), "rule '%s' has no 'dst'", r->name);
-	if (get_prefix(x, s, &r->dst) < 0)
-		return -1;
-	if ((s = config_setting_get_member(g, "ports")) && get_ports(x, s, r) < 0)
-		return -1;
-	if (opt_word(x, g, "action", actions, &action) < 0)
-		return -1;
-	r->action = action_of[action];
-	if ((s = config_setting_get_member(g, "mss")) && get_mss(x, s, r) < 0)
-		return -1;
-	if ((s = config_setting_get_member(g, "wscale")) && get_wscale(x, s, r) < 0)
-		return -1;
-	if ((s = config_setting_get_member(g, "sack")) && get_onoff(x, s, &r->sack_mode) < 0)
-		return -1;
-	if ((s = config_setting_get_member(g, "timestamps")) &&
-	    get_onoff(x, s, &r->ts_mode) < 0)
-		return -1;
-	if (opt_bool(x, g, "ecn", &r->ecn) < 0)
-		return -1;
-	if ((s = config_setting_get_member(g, "allow")) && get_cidrset(x, s, &r->allow) < 0)
-		return -1;
-	if ((s = config_setting_get_member(g, "deny")) && get_cidrset(x, s, &r->deny) < 0)
-		return -1;
-	if (opt_u32(x, g, "max_half_open_per_source", 0, 1000000,
-		    &r->max_half_open_per_source) < 0 ||
-	    opt_u32(x, g, "syn_rate_per_source", 0, 1000000, &r->syn_rate_per_source) < 0 ||
-	    opt_u32(x, g, "syn_burst_per_source", 0, 1000000, &r->syn_burst_per_source) < 0 ||
-	    opt_u32(x, g, "max_flows_per_source", 0, CONF_FLOWS_MAX, &r->max_flows_per_source) < 0)
-		return -1;
-	if ((s = config_setting_get_member(g, "flows_source_prefix")) &&
-	    get_source_prefix(x, s, r) < 0)
-		return -1;
-	if (r->syn_burst_per_source && !r->syn_rate_per_source)
-		return fail_at(x, line_of(config_setting_get_member(g, "syn_burst_per_source")),
-			       "'syn_burst_per_source' needs 'syn_rate_per_source'");
-	s = config_setting_get_member(g, "reset_pass_time");
-	if (r->action == RULE_RESET) {
-		r->reset_pass_ms = 60000;
-		if (opt_ms(x, g, "reset_pass_time", 1000, 86400000, &r->reset_pass_ms) < 0)
-			return -1;
-	} else if (s) {
-		return fail_at(x, line_of(s), "'reset_pass_time' needs action \"reset\"");
-	}
-	return 0;
-}
-
-static bool prefixes_overlap(const struct prefix *a, const struct prefix *b)
-{
-	/* Two prefixes overlap exactly when the shorter contains the longer. */
-	return a->len <= b->len ? prefix_contains(a, &b->addr) : prefix_contains(b, &a->addr);
-}
-
-static bool ports_intersect(const struct rule *a, const struct rule *b)
-{
-	if (a->nports == 0 || b->nports == 0)
-		return true;
-	for (unsigned i = 0; i < a->nports; i++)
-		for (unsigned j = 0; j < b->nports; j++)
-			if (a->ports[i] == b->ports[j])
-				return true;
-	return false;
-}
-
-static int load_rules(struct ctx *x, const config_setting_t *list, struct policy *pol)
-{
-	unsigned rule_line[POLICY_MAX_RULES], name_line[POLICY_MAX_RULES];
-	int n = config_setting_length(list);
-
-	if (config_setting_type(list) != CONFIG_TYPE_LIST)
-		return fail_at(x, line_of(list), "'rules' must be a list ( { ... }, ... )");
-	if (n == 0)
-		return fail_at(x, line_of(list), "'rules' is empty");
-	if (n > POLICY_MAX_RULES)
-		return fail_at(x, line_of(config_setting_get_elem(list, POLICY_MAX_RULES)),
-			       "more than %d rules", POLICY_MAX_RULES);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-		struct rule *r = &pol->rules[i];
-
-		/* Counted first, so a failure below frees this rule's sets too. */
-		pol->nrules = (uint32_t)i + 1;
-		if (load_rule(x, g, r) < 0)
-			return -1;
-		rule_line[i] = line_of(g);
-		name_line[i] = line_of(config_setting_get_member(g, "name"));
-		for (int j = 0; j < i; j++) {
-			const struct rule *o = &pol->rules[j];
-
-			if (strcmp(o->name, r->name) == 0)
-				return fail_at(x, name_line[i], "duplicate rule name '%s' "
-					       "(first at line %u)", r->name, name_line[j]);
-			if (prefixes_overlap(&o->dst, &r->dst) && ports_intersect(o, r))
-				return fail_at(x, rule_line[i], "rule '%s' overlaps rule '%s' "
-					       "(line %u)", r->name, o->name, rule_line[j]);
-		}
-	}
+		return cf_fail_at(x, cf_line_of(g), "'xdp' answers SYNs with cookies: it needs cookies "
+			          "\"auto\" or \"always\"");
 	return 0;
 }
 
@@ -956,8 +631,8 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	const config_setting_t *s;
 	int mode = -1, ck = -1, fp = -1, rp = -1;
 
-	if (check_keys(x, root, keys, NULL) < 0 ||
-	    opt_word(x, root, "mode", modes, &mode) < 0)
+	if (cf_check_keys(x, root, keys, NULL) < 0 ||
+	    cf_opt_word(x, root, "mode", modes, &mode) < 0)
 		return -1;
 	if (mode >= 0)
 		c->mode = mode == 0 ? CONF_MODE_GATEWAY : CONF_MODE_LOCAL;
@@ -968,10 +643,10 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	if (opt_path(x, root, "control_socket", CONF_SUN_PATH_MAX, c->control_socket) < 0 ||
 	    opt_path(x, root, "secret_file", CONF_PATH_MAX, c->secret_file) < 0 ||
 	    opt_state_file(x, root, c) < 0 ||
-	    opt_word(x, root, "cookies", cookies, &ck) < 0 ||
-	    opt_word(x, root, "fastpath", fastpaths, &fp) < 0 ||
-	    opt_word(x, root, "reply_path", reply_paths, &rp) < 0 ||
-	    opt_bool(x, root, "cookie_crosscheck", &c->engine.cookie_crosscheck) < 0)
+	    cf_opt_word(x, root, "cookies", cookies, &ck) < 0 ||
+	    cf_opt_word(x, root, "fastpath", fastpaths, &fp) < 0 ||
+	    cf_opt_word(x, root, "reply_path", reply_paths, &rp) < 0 ||
+	    cf_opt_bool(x, root, "cookie_crosscheck", &c->engine.cookie_crosscheck) < 0)
 		return -1;
 	if (ck >= 0)
 		c->engine.cookies = cookie_of[ck];
@@ -993,8 +668,8 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 		return -1;
 	s = config_setting_get_member(root, "rules");
 	if (!s)
-		return fail_at(x, 0, "no 'rules' list");
-	if (load_rules(x, s, &c->policy) < 0)
+		return cf_fail_at(x, 0, "no 'rules' list");
+	if (cf_load_rules(x, s, &c->policy) < 0)
 		return -1;
 	/* One source network may hold a sixteenth of the flow table by
 	 * default: it takes sixteen to fill it (synproxyd.conf(5)). */
@@ -1049,7 +724,7 @@ int conf_load(const char *path, struct conf *c, char *err, size_t errlen)
 	}
 	config_init(&cfg);
 	if (!config_read_string(&cfg, text)) {
-		fail_at(&x, (unsigned)config_error_line(&cfg), "%s", config_error_text(&cfg));
+		cf_fail_at(&x, (unsigned)config_error_line(&cfg), "%s", config_error_text(&cfg));
 		goto out;
 	}
 	rc = load_root(&x, config_root_setting(&cfg), c);

@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "cookie.h"
 #include "control.h"
+#include "daemon.h"
 #include "fastpath.h"
 #include "flood.h"
 #include "log.h"
@@ -45,37 +46,6 @@
 #define DEFAULT_CONF "/etc/synproxyd/synproxyd.conf"
 /* How often, with -r, the daemon checks that its rules are in place. */
 #define RULES_CHECK_MS 2000
-#define MAX_WORKERS 64
-
-struct daemon {
-	const char *conf_path;
-	struct conf *conf;
-	uint8_t secret[ENGINE_SECRET_LEN];      /* makes SYN cookies; keyed the tables */
-	uint8_t secret_prev[ENGINE_SECRET_LEN]; /* still accepted during a rotation */
-	bool have_prev;
-	uint64_t prev_until_ms;          /* mono: secret_prev is dropped then; 0: kept
-					  * while the secret file names it */
-	bool manage_rules;
-	bool keep_rules;                 /* leave the rules in place at exit (a restart follows) */
-	bool rules_installed;
-	struct worker *workers[MAX_WORKERS];
-	unsigned nworkers;
-	struct control *control;
-	struct xdp_stage *xdp;           /* NULL: no XDP stage */
-	int sigfd;
-	int wdfd;
-	int hkfd;                        /* housekeeping timer, OVERLOAD_SAMPLE_MS */
-	unsigned hk_ticks;
-	uint64_t rules_reinstalled;      /* someone else removed or changed them */
-	uint64_t flows_adopted;          /* connections that predate the daemon */
-	int epfd;
-	struct overload overload;
-	struct flood flood;
-	bool stop;
-	struct metrics *metrics;         /* NULL: no metrics endpoint */
-	pthread_mutex_t info_lock;       /* info is read by the metrics thread */
-	struct stats_info info;
-};
 
 static void usage(FILE *out)
 {
@@ -108,7 +78,7 @@ static void usage(FILE *out)
 /* The file's diagnostic is printed bare, "FILE:LINE: message" as a
  * compiler does (synproxyd(8), -t): it is the command's answer, read by
  * people and editors, not a log line. */
-static struct conf *load(const char *path)
+struct conf *daemon_load(const char *path)
 {
 	struct conf *c = malloc(sizeof(*c));
 	char err[512];
@@ -125,167 +95,12 @@ static struct conf *load(const char *path)
 	return c;
 }
 
-static void unload(struct conf *c)
+void daemon_unload(struct conf *c)
 {
 	if (!c)
 		return;
 	conf_free(c);
 	free(c);
-}
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Parses the 64 hex digits at p into out; -1 when they are not. */
-static int parse_secret(const char *p, uint8_t out[ENGINE_SECRET_LEN])
-{
-	for (int i = 0; i < ENGINE_SECRET_LEN; i++) {
-		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
-/* The shared secret file, which nobody but its owner may read (every
- * proxy sharing it can forge cookies for the others): a line of 64 hex
- * digits, the secret that makes cookies, and optionally a second one whose
- * cookies are accepted as well (the previous or the next secret while a
- * rotation goes through several proxies, docs/deployment.md). */
-static int secret_read(const char *path, uint8_t cur[ENGINE_SECRET_LEN],
-		       uint8_t prev[ENGINE_SECRET_LEN], bool *have_prev)
-{
-	enum { HEX = ENGINE_SECRET_LEN * 2 };
-	char buf[2 * (HEX + 1) + 1];
-	struct stat st;
-	ssize_t n;
-	size_t len;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0) {
-		log_err("secret file %s", path);
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
-		log_errx("secret file %s: readable by group or others (chmod 600 it)", path);
-		close(fd);
-		return -1;
-	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0) {
-		log_err("secret file %s", path);
-		return -1;
-	}
-	len = (size_t)n;
-	/* One or two lines of HEX digits, the last newline optional. */
-	*have_prev = len > HEX + 1;
-	if (!((len == HEX || (len == HEX + 1 && buf[HEX] == '\n')) ||
-	      (buf[HEX] == '\n' &&
-	       (len == 2 * HEX + 1 || (len == 2 * HEX + 2 && buf[2 * HEX + 1] == '\n'))))) {
-		log_errx("secret file %s: expected a line of %d hex digits, and optionally a "
-			 "second", path, HEX);
-		return -1;
-	}
-	if (parse_secret(buf, cur) < 0 || (*have_prev && parse_secret(buf + HEX + 1, prev) < 0)) {
-		log_errx("secret file %s: not hexadecimal", path);
-		return -1;
-	}
-	return 0;
-}
-
-static int secret_init(struct daemon *d)
-{
-	const struct conf *c = d->conf;
-	size_t got = 0;
-
-	if (c->secret_file[0]) {
-		if (secret_read(c->secret_file, d->secret, d->secret_prev, &d->have_prev) < 0)
-			return -1;
-		d->prev_until_ms = 0;
-		log_info("cookie secret read from %s%s", c->secret_file,
-			 d->have_prev ? ", with a second one accepted as well" : "");
-		return 0;
-	}
-	while (got < ENGINE_SECRET_LEN) {
-		ssize_t n = getrandom(d->secret + got, ENGINE_SECRET_LEN - got, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			log_err("getrandom");
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	log_info("cookie secret drawn at random (cookies from before a restart fail)");
-	return 0;
-}
-
-/* How long a secret that a reload or a restart replaced stays accepted: a
- * cookie is valid 64 to 128 s (cookie.c), and a little for clock skew. */
-#define SECRET_OVERLAP_MS (2 * COOKIE_PERIOD_MS + 2000)
-
-/* Hands the secrets to every engine and to the XDP stage. */
-static void secrets_push(struct daemon *d)
-{
-	const uint8_t *prev = d->have_prev ? d->secret_prev : NULL;
-
-	for (unsigned i = 0; i < d->nworkers; i++)
-		if (worker_set_secrets(d->workers[i], d->secret, prev) < 0)
-			log_errx("worker %u did not take the new cookie secret", i);
-	if (d->xdp)
-		xdp_stage_set_secrets(d->xdp, d->secret, prev);
-}
-
-/* A reload with secret_file set: what the file says now (secret_read).  A
- * new first line makes cookies from now on; the secret it replaced stays
- * accepted for SECRET_OVERLAP_MS unless the file names a second one
- * itself.  cur and prev are wiped. */
-static void secrets_reload(struct daemon *d, const char *path, uint8_t cur[ENGINE_SECRET_LEN],
-			   uint8_t prev[ENGINE_SECRET_LEN], bool have_prev)
-{
-	bool changed;
-	uint64_t until = 0;
-
-	if (!have_prev && memcmp(cur, d->secret, ENGINE_SECRET_LEN) != 0) {
-		memcpy(prev, d->secret, ENGINE_SECRET_LEN);
-		have_prev = true;
-		until = mono_ms() + SECRET_OVERLAP_MS;
-	} else if (!have_prev && d->have_prev && d->prev_until_ms) {
-		/* The same secret, and a replaced one still in its overlap. */
-		memcpy(prev, d->secret_prev, ENGINE_SECRET_LEN);
-		have_prev = true;
-		until = d->prev_until_ms;
-	}
-	changed = memcmp(cur, d->secret, ENGINE_SECRET_LEN) != 0 || have_prev != d->have_prev ||
-		  (have_prev && memcmp(prev, d->secret_prev, ENGINE_SECRET_LEN) != 0);
-	if (changed) {
-		if (memcmp(cur, d->secret, ENGINE_SECRET_LEN) != 0)
-			log_notice("cookie secret changed (%s); the previous one is accepted %s", path,
-				   until ? "for 130 s more" : "while the file names it");
-		else if (have_prev)
-			log_notice("cookie secret: %s names a second secret, accepted as well", path);
-		else
-			log_notice("cookie secret: the previous one is no longer accepted (%s)", path);
-		memcpy(d->secret, cur, ENGINE_SECRET_LEN);
-		memcpy(d->secret_prev, prev, ENGINE_SECRET_LEN);
-		d->have_prev = have_prev;
-		d->prev_until_ms = until;
-		secrets_push(d);
-	}
-	explicit_bzero(cur, ENGINE_SECRET_LEN);
-	explicit_bzero(prev, ENGINE_SECRET_LEN);
 }
 
 /* Keeps CAP_NET_ADMIN (verdicts, SO_MARK, iptables) and CAP_NET_RAW in the
@@ -317,335 +132,13 @@ static void workers_stop(struct daemon *d)
 		worker_stop(d->workers[i]);
 }
 
-/*
- * The kernel's own per-queue drop counters (what never reached us), from
- * /proc/net/netfilter/nfnetlink_queue of the daemon's namespace.  A line:
- * queue, peer portid, queued now, copy mode, copy range, dropped because
- * the queue was full, dropped because our socket buffer was full, last
- * packet id, 1.  (The queues never fail open, so a full queue always
- * shows here.)  Queue first + i goes into q[i], for i below n; missing
- * file or lines leave the counters as they were.
- */
-static void kqueue_stats(uint16_t first, unsigned n, struct stats *q)
-{
-	unsigned long long num, portid, total, mode, range, dropped, udropped;
-	char line[256];
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu", &num, &portid, &total, &mode,
-			   &range, &dropped, &udropped) != 7)
-			continue;
-		if (num < first || num >= (unsigned long long)first + n)
-			continue;
-		q[num - first].st_daemon[DS_queue_kernel_dropped] = dropped;
-		q[num - first].st_daemon[DS_queue_user_dropped] = udropped;
-	}
-	fclose(f);
-}
-
-/* Each worker's statistics into q[0..nworkers): a fresh snapshot when
- * fresh (a stats request), else the one it published last (periodic
- * sampling and the metrics thread, which must not wait for a busy
- * worker); each queue's kernel drop counts; and into sum, the total with
- * the daemon-wide values (the XDP stage's).  Safe on any thread once the
- * workers run. */
-static void stats_collect(struct daemon *d, bool fresh, struct stats *q, struct stats *sum)
-{
-	unsigned i;
-
-	memset(sum, 0, sizeof(*sum));
-	for (i = 0; i < d->nworkers; i++) {
-		if (fresh)
-			worker_snapshot(d->workers[i], &q[i]);
-		else
-			worker_published(d->workers[i], &q[i]);
-	}
-	if (d->nworkers) {
-		kqueue_stats(worker_queue(d->workers[0]), d->nworkers, q);
-		sum->st_rules_gen = q[0].st_rules_gen;
-		sum->st_nrules = q[0].st_nrules;
-	}
-	for (i = 0; i < d->nworkers; i++)
-		stats_add(sum, &q[i]);
-	sum->st_daemon[DS_rules_reinstalled] = d->rules_reinstalled;
-	sum->st_daemon[DS_flows_adopted] = d->flows_adopted;
-	if (d->xdp) {
-		sum->st_daemon[DS_xdp_interfaces] = xdp_stage_attached(d->xdp);
-		xdp_stage_counters(d->xdp, sum->st_xdp);
-	}
-}
-
 /* Settings the file asks for that the daemon does not honour. */
-static void conf_notes(const struct conf *c)
+void daemon_conf_notes(const struct conf *c)
 {
 	if (c->queue.fail_open)
 		log_warnx("queue.fail_open is ignored: the queues fail closed (a SYN that "
 			  "overflows a queue must not reach a server unproxied, and every other "
 			  "queued packet needs translating; synproxyd.conf(5))");
-}
-
-/* Appends name to the comma-separated list in buf. */
-static void note_setting(char *buf, size_t len, const char *name)
-{
-	size_t used = strlen(buf);
-
-	snprintf(buf + used, len - used, "%s%s", used ? ", " : "", name);
-}
-
-/* Settings that size tables or name kernel objects stay as they were: the
- * new file's values are replaced by the running ones and their names are
- * collected in changed (empty when none differ), for the reply and the log. */
-static void keep_restart_settings(const struct conf *old, struct conf *nc, char *changed,
-				  size_t len)
-{
-	changed[0] = '\0';
-	if (old->mode != nc->mode)
-		note_setting(changed, len, "mode");
-	if (memcmp(&old->queue, &nc->queue, sizeof(old->queue)) != 0)
-		note_setting(changed, len, "queue");
-	if (old->mark != nc->mark)
-		note_setting(changed, len, "mark");
-	if (strcmp(old->control_socket, nc->control_socket) != 0)
-		note_setting(changed, len, "control_socket");
-	if (old->log_target != nc->log_target)
-		note_setting(changed, len, "log_target");
-	if (nc->fastpath != old->fastpath && nc->fastpath == CONF_FASTPATH_OFF)
-		note_setting(changed, len, "fastpath");
-	if (memcmp(&old->engine, &nc->engine, sizeof(old->engine)) != 0)
-		note_setting(changed, len, "syncache/flows/timeouts/cookies");
-	if (strcmp(old->metrics.listen, nc->metrics.listen) != 0)
-		note_setting(changed, len, "metrics listen");
-	if (old->xdp.nifaces != nc->xdp.nifaces || old->xdp.mode != nc->xdp.mode ||
-	    memcmp(old->xdp.ifaces, nc->xdp.ifaces, sizeof(old->xdp.ifaces)) != 0)
-		note_setting(changed, len, "xdp interfaces/mode");
-	if (changed[0])
-		log_warnx("reload: %s need a restart; the running values are kept", changed);
-	nc->mode = old->mode;
-	nc->queue = old->queue;
-	nc->mark = old->mark;
-	memcpy(nc->control_socket, old->control_socket, sizeof(nc->control_socket));
-	nc->log_target = old->log_target;
-	nc->fastpath = old->fastpath;
-	nc->engine = old->engine;
-	nc->metrics = old->metrics;
-	nc->xdp.nifaces = old->xdp.nifaces;
-	nc->xdp.mode = old->xdp.mode;
-	memcpy(nc->xdp.ifaces, old->xdp.ifaces, sizeof(nc->xdp.ifaces));
-}
-
-/* Records a (re)load for the metrics page: at start (ok) and after each
- * reload, with d->conf the configuration now running. */
-static void info_update(struct daemon *d, bool ok)
-{
-	struct stats_info *i = &d->info;
-	uint32_t r;
-
-	pthread_mutex_lock(&d->info_lock);
-	if (i->si_start_ms == 0) {
-		i->si_version = PACKAGE_VERSION;
-#ifdef HAVE_XDP
-		i->si_xdp_built = true;
-#endif
-		i->si_start_ms = wall_ms();
-	} else {
-		i->si_reloads++;
-		i->si_reload_failures += !ok;
-	}
-	i->si_reload_ok = ok;
-	if (ok) {
-		i->si_loaded_ms = wall_ms();
-		i->si_nrules = d->conf->policy.nrules;
-		i->si_rules_gen = d->conf->generation;
-		for (r = 0; r < i->si_nrules; r++) {
-			memcpy(i->si_rule[r].name, d->conf->policy.rules[r].name,
-			       sizeof(i->si_rule[r].name));
-			i->si_rule[r].action = d->conf->policy.rules[r].action;
-		}
-	}
-	pthread_mutex_unlock(&d->info_lock);
-}
-
-enum reload_result { RELOAD_OK, RELOAD_PARTIAL, RELOAD_FAILED };
-
-/* Reads the file again and applies it as a whole or not at all: a file that
- * does not parse, or rules the kernel refuses, leave the running
- * configuration and its rules in place (RELOAD_FAILED, err says why).  A
- * file that changes settings only a restart can apply is otherwise applied
- * (RELOAD_PARTIAL, err names them). */
-static enum reload_result reload(struct daemon *d, char *err, size_t errlen)
-{
-	uint8_t sec[ENGINE_SECRET_LEN], sec_prev[ENGINE_SECRET_LEN];
-	bool sec_have_prev = false;
-	struct conf *nc;
-	char msg[128], changed[256];
-	bool leak = false;
-	unsigned i;
-
-	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-		 (unsigned long long)mono_ms() * 1000);
-	notify_send(msg);
-	nc = malloc(sizeof(*nc));
-	if (!nc || conf_load(d->conf_path, nc, err, errlen) < 0) {
-		if (!nc)
-			snprintf(err, errlen, "out of memory");
-		log_errx("%s", err);
-		log_errx("reload failed: previous configuration kept");
-		free(nc);
-		info_update(d, false);
-		notify_send("READY=1");
-		return RELOAD_FAILED;
-	}
-	keep_restart_settings(d->conf, nc, changed, sizeof(changed));
-	if (nc->secret_file[0] && secret_read(nc->secret_file, sec, sec_prev, &sec_have_prev) < 0) {
-		snprintf(err, errlen, "secret file %s unusable (the log says why); previous "
-			 "configuration kept", nc->secret_file);
-		log_errx("reload failed: %s", err);
-		unload(nc);
-		info_update(d, false);
-		notify_send("READY=1");
-		return RELOAD_FAILED;
-	}
-	if (d->manage_rules && rules_install(nc) < 0) {
-		/* iptables-restore commits a table or nothing; putting the old
-		 * set back covers a failure between the two families. */
-		snprintf(err, errlen, "the kernel refused the new rules; previous "
-			 "configuration and rules kept (the log has iptables' message)");
-		log_errx("reload failed: %s", err);
-		if (rules_install(d->conf) < 0)
-			log_errx("reload: reinstalling the previous rules failed too");
-		unload(nc);
-		info_update(d, false);
-		notify_send("READY=1");
-		return RELOAD_FAILED;
-	}
-	nc->generation = d->conf->generation + 1;
-	conf_notes(nc);
-	log_set_level(nc->log_level);
-	if (d->xdp)
-		(void)xdp_stage_set_conf(d->xdp, nc);
-	for (i = 0; i < d->nworkers; i++) {
-		if (worker_set_conf(d->workers[i], nc) < 0) {
-			log_errx("reload: worker %u did not answer; old rules kept in memory", i);
-			leak = true;
-		}
-	}
-	if (nc->secret_file[0])
-		secrets_reload(d, nc->secret_file, sec, sec_prev, sec_have_prev);
-	else if (d->conf->secret_file[0])
-		log_warnx("reload: secret_file removed; the running cookie secret is kept until "
-			  "a restart");
-	if (!leak)
-		unload(d->conf);
-	d->conf = nc;
-	info_update(d, true);
-	log_notice("reloaded %s: %u rules", d->conf_path, nc->policy.nrules);
-	notify_send("READY=1");
-	if (changed[0]) {
-		snprintf(err, errlen, "%s", changed);
-		return RELOAD_PARTIAL;
-	}
-	return RELOAD_OK;
-}
-
-/* The control socket's stats request: every worker asked for a fresh
- * snapshot, the sum written in format f. */
-static void print_stats(struct daemon *d, FILE *out, enum stats_format f)
-{
-	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
-	struct stats sum;
-
-	if (!q) {
-		fprintf(out, "error: out of memory\n");
-		return;
-	}
-	stats_collect(d, true, q, &sum);
-	stats_print(out, &sum, f);
-	free(q);
-}
-
-static void handle_request(const char *req, FILE *out, void *ctx)
-{
-	struct daemon *d = ctx;
-	char err[512];
-	unsigned i;
-
-	if (strcmp(req, "stats") == 0) {
-		print_stats(d, out, STATS_TEXT);
-	} else if (strcmp(req, "stats json") == 0) {
-		print_stats(d, out, STATS_JSON);
-	} else if (strcmp(req, "stats prometheus") == 0) {
-		print_stats(d, out, STATS_PROMETHEUS);
-	} else if (strcmp(req, "flows") == 0) {
-		for (i = 0; i < d->nworkers; i++) {
-			size_t len;
-			char *buf = worker_flows(d->workers[i], &len);
-
-			if (!buf) {
-				fprintf(out, "# worker %u did not answer\n", i);
-				continue;
-			}
-			fwrite(buf, 1, len, out);
-			free(buf);
-		}
-	} else if (strcmp(req, "reload") == 0) {
-		switch (reload(d, err, sizeof(err))) {
-		case RELOAD_OK:
-			fprintf(out, "ok\n");
-			break;
-		case RELOAD_PARTIAL:
-			fprintf(out, "restart needed: %s changed; the rest of the file is "
-				     "applied, these keep their running values\n", err);
-			break;
-		case RELOAD_FAILED:
-			fprintf(out, "error: %s\n", err);
-			break;
-		}
-	} else {
-		fprintf(out, "error: unknown request (stats [json|prometheus], flows, reload)\n");
-	}
-}
-
-/* The metrics page (on the metrics thread): every worker's published
- * snapshot, labelled by queue, and what the main thread recorded. */
-static void metrics_page(FILE *out, void *ctx)
-{
-	struct daemon *d = ctx;
-	struct stats *q = calloc(d->nworkers ? d->nworkers : 1, sizeof(*q));
-	struct stats sum;
-	struct stats_info *info = malloc(sizeof(*info));
-
-	if (q && info) {
-		stats_collect(d, false, q, &sum);
-		stats_print_labelled(out, q, d->nworkers,
-				     d->nworkers ? worker_queue(d->workers[0]) : 0, &sum);
-		pthread_mutex_lock(&d->info_lock);
-		*info = d->info;
-		pthread_mutex_unlock(&d->info_lock);
-		stats_print_info(out, info, &sum);
-	}
-	free(info);
-	free(q);
-}
-
-/* Opens the metrics socket when the configuration asks for one (before
- * privileges are dropped).  0, or -1 with a logged reason. */
-static int metrics_init(struct daemon *d)
-{
-	info_update(d, true);
-	if (!d->conf->metrics.enabled)
-		return 0;
-	d->metrics = metrics_open(d->conf);
-	return d->metrics ? 0 : -1;
-}
-
-/* Starts serving the metrics page, once the workers run (the thread
- * inherits the main thread's reduced capabilities and signal mask). */
-static int metrics_run(struct daemon *d)
-{
-	return d->metrics ? metrics_start(d->metrics, metrics_page, d) : 0;
 }
 
 static int add_fd(int epfd, int fd)
@@ -708,7 +201,7 @@ static void on_signal(struct daemon *d)
 	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			log_notice("SIGHUP: reloading %s", d->conf_path);
-			(void)reload(d, err, sizeof(err));
+			(void)daemon_reload(d, err, sizeof(err));
 		} else {
 			log_notice("signal %u: stopping", si.ssi_signo);
 			d->stop = true;
@@ -817,7 +310,7 @@ static void housekeeping(struct daemon *d)
 
 	if (!q)
 		return;
-	stats_collect(d, false, q, &sum);
+	daemon_stats(d, false, q, &sum);
 	free(q);
 	now = mono_ms();
 	/* Every RULES_CHECK_MS, with -r: are our rules still there? */
@@ -831,7 +324,7 @@ static void housekeeping(struct daemon *d)
 		d->have_prev = false;
 		d->prev_until_ms = 0;
 		explicit_bzero(d->secret_prev, sizeof(d->secret_prev));
-		secrets_push(d);
+		daemon_secrets_push(d);
 		log_notice("cookie secret: the previous one is no longer accepted");
 	}
 	flood_watch(d, &sum, now);
@@ -890,7 +383,7 @@ static void loop_run(struct daemon *d)
 				if (read(fd, &v, sizeof(v)) > 0)
 					notify_send("WATCHDOG=1");
 			} else if (d->control && fd == control_fd(d->control)) {
-				control_serve(d->control, handle_request, d);
+				control_serve(d->control, daemon_request, d);
 			}
 		}
 	}
@@ -1022,7 +515,7 @@ static int run(struct daemon *d)
 	int rc = 1;
 
 	log_open(d->conf->log_target, d->conf->log_level);
-	conf_notes(d->conf);
+	daemon_conf_notes(d->conf);
 	if (notify_open() < 0)
 		log_warn("NOTIFY_SOCKET unusable");
 	/* A previous process's state brings its secret along (unless a
@@ -1031,7 +524,7 @@ static int run(struct daemon *d)
 	if (st && !d->conf->secret_file[0]) {
 		memcpy(d->secret, state_secret(st), ENGINE_SECRET_LEN);
 	} else {
-		if (secret_init(d) < 0)
+		if (daemon_secret_init(d) < 0)
 			goto out;
 		/* The file changed across the restart: the cookies the last
 		 * process issued go on validating for their lifetime. */
@@ -1069,7 +562,7 @@ static int run(struct daemon *d)
 		d->nworkers++;
 	}
 	if (d->have_prev)
-		secrets_push(d);
+		daemon_secrets_push(d);
 	if (st) {
 		state_restore(d, st);
 		state_free(st);
@@ -1084,7 +577,7 @@ static int run(struct daemon *d)
 		d->rules_installed = true;
 	}
 	d->control = control_open(d->conf->control_socket);
-	if (!d->control || metrics_init(d) < 0)
+	if (!d->control || daemon_metrics_init(d) < 0)
 		goto out;
 	if (loop_init(d) < 0) {
 		log_err("event loop");
@@ -1098,7 +591,7 @@ static int run(struct daemon *d)
 			goto out;
 		}
 	}
-	if (metrics_run(d) < 0)
+	if (daemon_metrics_run(d) < 0)
 		goto out;
 	log_started(d);
 	notify_send("READY=1");
@@ -1198,12 +691,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	d.conf = load(d.conf_path);
+	d.conf = daemon_load(d.conf_path);
 	if (!d.conf)
 		return 1;
 	switch (action) {
 	case 't':
-		conf_notes(d.conf);
+		daemon_conf_notes(d.conf);
 		rc = 0;
 		break;
 	case OPT_PRINT_RULES:
@@ -1226,6 +719,6 @@ int main(int argc, char **argv)
 		rc = run(&d);
 		break;
 	}
-	unload(d.conf);
+	daemon_unload(d.conf);
 	return rc;
 }

@@ -34,79 +34,9 @@
 #include "rawsock.h"
 #include "route.h"
 #include "worker.h"
+#include "worker_int.h"
 
-#define WORKER_TICK_MIN_MS 10
-#define WORKER_TICK_MAX_MS 1000
-#define WORKER_SNAPSHOT_MS 100
-#define WORKER_WAIT_MS 5000
-/* Receive rounds per wakeup, so timers still run under a flood. */
-#define WORKER_RX_ROUNDS 64
-/* Conntrack lookups for ICMP errors, at most, per second: forged errors
- * must not turn into as many netlink round trips. */
-#define WORKER_CT_LOOKUPS 1000
-
-/* What became of the flows offered for the kernel fast path. */
-struct worker_offload {
-	uint64_t ok;                /* flows the kernel now translates */
-	uint64_t refused_rescaled;  /* window rescaled: the kernel cannot */
-	uint64_t refused_off;       /* fast path off or unavailable */
-	uint64_t failed;            /* ctnetlink refused: flow stays here */
-	uint64_t stale_removed;     /* entries removed for a new or withdrawn flow */
-	uint64_t forget_failed;     /* ctnetlink refused such a removal */
-	uint64_t events;            /* conntrack events about offloaded flows */
-	uint64_t events_lost_seen;  /* losses already answered by a check */
-	uint64_t rechecked_ms;      /* when the last check ran */
-};
-
-struct worker {
-	uint16_t wk_queue;
-	pthread_t wk_thread;
-	bool wk_started;
-	struct engine *wk_engine;
-	struct nfqueue *wk_nfq;
-	struct rawsock wk_raw;
-	struct fastpath *wk_fp;          /* NULL: fast path off */
-	struct fastpath_events *wk_fev;  /* NULL: offloaded flows live rst_grace */
-	struct routes *wk_routes;        /* gateway mode: where servers' packets come in */
-	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
-	uint64_t wk_xdp_errors;
-	struct worker_offload wk_offload;
-	uint64_t wk_ct_second;           /* wk_now / 1000 of the lookups counted */
-	uint32_t wk_ct_lookups;          /* conntrack lookups in that second */
-	uint64_t wk_reason[2][CNT_MAX];  /* input verdicts (accept, drop) by reason */
-	uint64_t wk_rule_syn[POLICY_MAX_RULES];  /* client SYNs per rule of wk_conf */
-	int wk_epfd;
-	int wk_timerfd;
-	int wk_eventfd;
-	uint64_t wk_now;
-	uint64_t wk_last_tick;
-	uint64_t wk_armed;
-	uint64_t wk_snap_ms;
-	bool wk_dirty;
-	struct engine_out *wk_out;
-	struct egress wk_egress;         /* emits and verdicts, in order */
-	/* The packet being handled while its answers are queued, when they
-	 * may go back on its link (see reply_to); NULL otherwise. */
-	const struct nfqueue_pkt *wk_reply_to;
-
-	/* The mailbox, shared with the main thread under wk_lock. */
-	pthread_mutex_t wk_lock;
-	pthread_cond_t wk_cond;
-	const struct conf *wk_conf;
-	const struct conf *wk_pending;
-	bool wk_secrets_pending;         /* a rotation: wk_sec_* for the engine */
-	bool wk_sec_have_prev;
-	uint8_t wk_sec_cur[ENGINE_SECRET_LEN];
-	uint8_t wk_sec_prev[ENGINE_SECRET_LEN];
-	bool wk_stop;
-	bool wk_flows_wanted;
-	bool wk_snap_wanted;
-	char *wk_flows;
-	size_t wk_flows_len;
-	struct stats wk_snap;
-};
-
-static void poke(struct worker *w)
+void worker_poke(struct worker *w)
 {
 	uint64_t one = 1;
 
@@ -128,7 +58,7 @@ static void raw_error(int err, void *ctx)
 }
 
 /* Sends every gathered emit and verdict. */
-static void flush_out(struct worker *w)
+void worker_flush_out(struct worker *w)
 {
 	egress_flush(&w->wk_egress);
 }
@@ -160,7 +90,7 @@ static bool answers(const struct nfqueue_pkt *p, const struct engine_emit *em)
 }
 
 /* "CLIENT:PORT -> SERVER:PORT" for debug lines (IPv6 in brackets). */
-static const char *tuple_text(const struct conn_key *k, char *buf, size_t size)
+const char *worker_tuple_text(const struct conn_key *k, char *buf, size_t size)
 {
 	char c[ADDR_STRLEN], s[ADDR_STRLEN];
 	bool v4 = addr_is_v4(&k->caddr);
@@ -217,7 +147,7 @@ static const struct egress_ops worker_egress = {
 	.eo_verdict_flush = verdict_flush,
 };
 
-static void apply_out(struct worker *w, const struct engine_out *o)
+void worker_apply_out(struct worker *w, const struct engine_out *o)
 {
 	egress_out(&w->wk_egress, o);
 	if (o->nemit || o->nrelease)
@@ -228,161 +158,13 @@ static void apply_out(struct worker *w, const struct engine_out *o)
 
 		for (i = 0; i < o->nflowev; i++)
 			log_debug_limited(w->wk_now, "worker %u: flow %s %s", w->wk_queue,
-					  tuple_text(&o->flowev[i].key, t, sizeof(t)),
+					  worker_tuple_text(&o->flowev[i].key, t, sizeof(t)),
 					  o->flowev[i].up ? "opened" : "ended");
 	}
 	/* The stage must know a flow before its next packet arrives, and
 	 * forget it once it ended (its packets are then dropped there). */
 	if (w->wk_xdp && (o->nflowev || o->learned))
 		xdp_stage_apply(w->wk_xdp, o, &w->wk_xdp_errors);
-}
-
-/* Hands an established flow to the kernel.  Whatever goes wrong, the flow
- * stays on the userspace path, which keeps translating it. */
-static void offload(struct worker *w, const struct flow_info *fi)
-{
-	char t[2 * ADDR_STRLEN + 32];
-	uint32_t id;
-
-	if (!w->wk_fp) {
-		w->wk_offload.refused_off++;
-		return;
-	}
-	if (fi->rescaled) {
-		w->wk_offload.refused_rescaled++;
-		if (log_enabled(LOG_DEBUG))
-			log_debug_limited(w->wk_now, "worker %u: flow %s stays in userspace: its "
-					  "window is rescaled", w->wk_queue,
-					  tuple_text(&fi->key, t, sizeof(t)));
-		return;
-	}
-	/* The verdicts first: a released packet may carry a conntrack entry
-	 * the kernel has not confirmed yet; once ours is in the table, its
-	 * confirmation would clash with it and the kernel would drop it. */
-	flush_out(w);
-	if (fastpath_offload(w->wk_fp, fi, &id) == 0 &&
-	    engine_offloaded(w->wk_engine, &fi->key, id, w->wk_now)) {
-		w->wk_offload.ok++;
-		if (log_enabled(LOG_DEBUG))
-			log_debug_limited(w->wk_now, "worker %u: flow %s handed to the kernel",
-					  w->wk_queue, tuple_text(&fi->key, t, sizeof(t)));
-		return;
-	}
-	w->wk_offload.failed++;
-	log_warn_limited(w->wk_now, "worker %u: kernel offload failed (flow kept in userspace)",
-			 w->wk_queue);
-}
-
-/* Removes the kernel's entries for a tuple the engine keeps in userspace
- * (see engine_out.forget). */
-static void forget(struct worker *w, const struct conn_key *k)
-{
-	int n;
-
-	if (!w->wk_fp)
-		return;
-	n = fastpath_forget(w->wk_fp, k);
-	if (n > 0) {
-		w->wk_offload.stale_removed += (uint64_t)n;
-		if (log_enabled(LOG_DEBUG)) {
-			char t[2 * ADDR_STRLEN + 32];
-
-			log_debug_limited(w->wk_now, "worker %u: stale conntrack entry of %s removed",
-					  w->wk_queue, tuple_text(k, t, sizeof(t)));
-		}
-		return;
-	}
-	if (n == 0)
-		return;
-	w->wk_offload.forget_failed++;
-	log_warn_limited(w->wk_now, "worker %u: removing a conntrack entry failed", w->wk_queue);
-}
-
-/* One conntrack event about an entry of ours: the engine moves or ends
- * the flow (a flow of another worker's engine is not found and ignored). */
-static void on_ct_event(const struct fastpath_event *ev, void *ctx)
-{
-	struct worker *w = ctx;
-
-	w->wk_offload.events++;
-	engine_kernel_event(w->wk_engine, &ev->key, ev->id, ev->state, w->wk_now, w->wk_out);
-	apply_out(w, w->wk_out);
-}
-
-struct offloaded_keys {
-	struct conn_key *keys;
-	uint32_t *ids;
-	size_t n, cap;
-};
-
-static void note_offloaded(const struct flow_info *fi, void *ctx)
-{
-	struct offloaded_keys *o = ctx;
-
-	if (!fi->offloaded || o->n == o->cap)
-		return;
-	o->keys[o->n] = fi->key;
-	o->ids[o->n++] = fi->ct_id;
-}
-
-/* Events were lost: each offloaded flow whose entry is gone (or is
- * another's now) ends, as its event would have ended it.  Closes the
- * kernel saw meanwhile are not learned; those flows end with their
- * entries. */
-static void recheck_offloaded(struct worker *w)
-{
-	struct engine_gauges g;
-	struct offloaded_keys o = { 0 };
-
-	engine_gauges(w->wk_engine, &g);
-	o.cap = g.flows_active;
-	o.keys = calloc(o.cap ? o.cap : 1, sizeof(*o.keys));
-	o.ids = calloc(o.cap ? o.cap : 1, sizeof(*o.ids));
-	if (!o.keys || !o.ids) {
-		log_warnx_limited(w->wk_now, "worker %u: out of memory for a conntrack check",
-				  w->wk_queue);
-		goto out;
-	}
-	engine_walk(w->wk_engine, w->wk_now, note_offloaded, &o);
-	for (size_t i = 0; i < o.n; i++) {
-		uint32_t id = 0;
-		int r = fastpath_lookup(w->wk_fp, &o.keys[i], &id);
-
-		if (r < 0)
-			break;
-		if (r == 0 || id != o.ids[i]) {
-			engine_kernel_event(w->wk_engine, &o.keys[i], o.ids[i], ENGINE_K_GONE,
-					    w->wk_now, w->wk_out);
-			apply_out(w, w->wk_out);
-		}
-	}
-	log_warnx_limited(w->wk_now, "worker %u: conntrack events lost; %zu offloaded flows "
-			  "checked", w->wk_queue, o.n);
-out:
-	free(o.keys);
-	free(o.ids);
-}
-
-/* Answers lost events by a check, at most once a second (it costs a
- * round trip per offloaded flow); called after every read of events and
- * at every turn of the loop, so a loss is answered without a next event. */
-static void answer_lost_events(struct worker *w)
-{
-	if (!w->wk_fev || fastpath_events_lost(w->wk_fev) == w->wk_offload.events_lost_seen ||
-	    w->wk_now < w->wk_offload.rechecked_ms + 1000)
-		return;
-	w->wk_offload.events_lost_seen = fastpath_events_lost(w->wk_fev);
-	w->wk_offload.rechecked_ms = w->wk_now;
-	recheck_offloaded(w);
-	flush_out(w);
-}
-
-static void read_ct_events(struct worker *w)
-{
-	if (fastpath_events_read(w->wk_fev, on_ct_event, w) < 0)
-		log_warn_limited(w->wk_now, "worker %u: conntrack events", w->wk_queue);
-	flush_out(w);
-	answer_lost_events(w);
 }
 
 /* The destination of a TCP SYN without ACK at d (IPv4 unfragmented, or
@@ -450,28 +232,6 @@ static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
 	return via ? SIDE_BACKEND : SIDE_WRONG;
 }
 
-/* engine_meta.kernel_flow: the offsets of the kernel's entry for k, if
- * it is ours, asked of conntrack (WORKER_CT_LOOKUPS a second at most;
- * past that, or when the request fails, the kernel does not know it). */
-static bool kernel_flow(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf)
-{
-	struct worker *w = ctx;
-	int r;
-
-	if (w->wk_now / 1000 != w->wk_ct_second) {
-		w->wk_ct_second = w->wk_now / 1000;
-		w->wk_ct_lookups = 0;
-	}
-	if (w->wk_ct_lookups >= WORKER_CT_LOOKUPS)
-		return false;
-	w->wk_ct_lookups++;
-	r = fastpath_kernel_flow(w->wk_fp, k, kf);
-	if (r < 0)
-		log_warn_limited(w->wk_now, "worker %u: conntrack lookup for an ICMP error",
-				 w->wk_queue);
-	return r > 0;
-}
-
 /* What m says about ICMP errors: the rules send them to the first queue
  * (rules.c), whose worker asks the kernel about flows the fast path
  * translates; every worker but the last's hands one it cannot place to
@@ -481,7 +241,7 @@ static void icmp_meta(struct worker *w, struct engine_meta *m)
 	const struct conf *c = w->wk_conf;
 
 	if (w->wk_fp && w->wk_queue == c->queue.num) {
-		m->kernel_flow = kernel_flow;
+		m->kernel_flow = worker_kernel_flow;
 		m->kernel_ctx = w;
 	}
 	m->pass_on = (uint32_t)w->wk_queue + 1 < (uint32_t)c->queue.num + c->queue.count;
@@ -510,7 +270,7 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	icmp_meta(w, &m);
 	w->wk_reply_to = reply_to(w, p);
 	engine_input(w->wk_engine, p->data, p->len, &m, w->wk_now, o);
-	apply_out(w, o);
+	worker_apply_out(w, o);
 	w->wk_reply_to = NULL;
 	switch (o->verdict) {
 	case VERDICT_ACCEPT:
@@ -538,10 +298,10 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 	/* While the emits are still queued: the backend SYN of a new flow
 	 * must not draw an answer that a stale entry would translate. */
 	if (o->forget)
-		forget(w, &o->forget_key);
+		worker_forget(w, &o->forget_key);
 	/* After the verdicts: the netlink round trips must not delay them. */
 	if (o->offer)
-		offload(w, &o->offer_flow);
+		worker_offload_flow(w, &o->offer_flow);
 	w->wk_dirty = true;
 }
 
@@ -555,11 +315,11 @@ static void run_timers(struct worker *w)
 	for (rounds = 0; rounds < 1000; rounds++) {
 		bool more = engine_tick(w->wk_engine, w->wk_now, w->wk_out);
 
-		apply_out(w, w->wk_out);
+		worker_apply_out(w, w->wk_out);
 		if (!more)
 			break;
 	}
-	flush_out(w);
+	worker_flush_out(w);
 }
 
 static void publish(struct worker *w)
@@ -705,11 +465,11 @@ static void drain(struct worker *w)
 	for (rounds = 0; rounds < 100000; rounds++) {
 		bool more = engine_flush(w->wk_engine, w->wk_out);
 
-		apply_out(w, w->wk_out);
+		worker_apply_out(w, w->wk_out);
 		if (!more)
 			break;
 	}
-	flush_out(w);
+	worker_flush_out(w);
 }
 
 static void *worker_main(void *arg)
@@ -741,13 +501,13 @@ static void *worker_main(void *arg)
 			} else if (fd == w->wk_eventfd) {
 				mailbox(w);
 			} else if (w->wk_fev && fd == fastpath_events_fd(w->wk_fev)) {
-				read_ct_events(w);
+				worker_read_ct_events(w);
 			} else {
 				int rounds, got = 1;
 
 				for (rounds = 0; rounds < WORKER_RX_ROUNDS && got > 0; rounds++) {
 					got = nfqueue_receive(w->wk_nfq, on_packet, w);
-					flush_out(w);
+					worker_flush_out(w);
 				}
 				if (got < 0)
 					log_warn_limited(w->wk_now, "worker %u: queue receive",
@@ -755,7 +515,7 @@ static void *worker_main(void *arg)
 			}
 		}
 		run_timers(w);
-		answer_lost_events(w);
+		worker_answer_lost_events(w);
 		if (w->wk_dirty && w->wk_now >= w->wk_snap_ms + WORKER_SNAPSHOT_MS)
 			publish(w);
 		arm_timer(w);
@@ -872,149 +632,6 @@ int worker_start(struct worker *w)
 	return 0;
 }
 
-/* Waits on the worker's condition until done() holds or the deadline
- * passes; called with wk_lock held. */
-static bool wait_for(struct worker *w, bool (*done)(const struct worker *w, const void *arg),
-		     const void *arg)
-{
-	struct timespec dl;
-
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += WORKER_WAIT_MS / 1000;
-	while (!done(w, arg)) {
-		if (pthread_cond_timedwait(&w->wk_cond, &w->wk_lock, &dl) == ETIMEDOUT)
-			return done(w, arg);
-	}
-	return true;
-}
-
-static bool conf_taken(const struct worker *w, const void *arg)
-{
-	return w->wk_pending == NULL && w->wk_conf == arg;
-}
-
-int worker_set_conf(struct worker *w, const struct conf *c)
-{
-	bool ok;
-
-	pthread_mutex_lock(&w->wk_lock);
-	if (!w->wk_started) {
-		engine_set_policy(w->wk_engine, &c->policy);
-		w->wk_conf = c;
-		pthread_mutex_unlock(&w->wk_lock);
-		return 0;
-	}
-	w->wk_pending = c;
-	pthread_mutex_unlock(&w->wk_lock);
-	poke(w);
-	pthread_mutex_lock(&w->wk_lock);
-	ok = wait_for(w, conf_taken, c);
-	pthread_mutex_unlock(&w->wk_lock);
-	return ok ? 0 : -1;
-}
-
-static bool secrets_taken(const struct worker *w, const void *arg)
-{
-	(void)arg;
-	return !w->wk_secrets_pending;
-}
-
-int worker_set_secrets(struct worker *w, const uint8_t cur[ENGINE_SECRET_LEN],
-		       const uint8_t *prev)
-{
-	bool ok;
-
-	pthread_mutex_lock(&w->wk_lock);
-	if (!w->wk_started) {
-		engine_set_cookie_secrets(w->wk_engine, cur, prev);
-		pthread_mutex_unlock(&w->wk_lock);
-		return 0;
-	}
-	memcpy(w->wk_sec_cur, cur, ENGINE_SECRET_LEN);
-	w->wk_sec_have_prev = prev != NULL;
-	if (prev)
-		memcpy(w->wk_sec_prev, prev, ENGINE_SECRET_LEN);
-	w->wk_secrets_pending = true;
-	pthread_mutex_unlock(&w->wk_lock);
-	poke(w);
-	pthread_mutex_lock(&w->wk_lock);
-	ok = wait_for(w, secrets_taken, NULL);
-	pthread_mutex_unlock(&w->wk_lock);
-	return ok ? 0 : -1;
-}
-
-static bool snap_done(const struct worker *w, const void *arg)
-{
-	return !w->wk_snap_wanted;
-}
-
-void worker_snapshot(struct worker *w, struct stats *s)
-{
-	pthread_mutex_lock(&w->wk_lock);
-	if (w->wk_started) {
-		w->wk_snap_wanted = true;
-		pthread_mutex_unlock(&w->wk_lock);
-		poke(w);
-		pthread_mutex_lock(&w->wk_lock);
-		wait_for(w, snap_done, NULL);
-	}
-	*s = w->wk_snap;
-	pthread_mutex_unlock(&w->wk_lock);
-}
-
-void worker_published(struct worker *w, struct stats *s)
-{
-	pthread_mutex_lock(&w->wk_lock);
-	*s = w->wk_snap;
-	pthread_mutex_unlock(&w->wk_lock);
-}
-
-static bool flows_done(const struct worker *w, const void *arg)
-{
-	return !w->wk_flows_wanted;
-}
-
-char *worker_flows(struct worker *w, size_t *len)
-{
-	char *buf = NULL;
-
-	pthread_mutex_lock(&w->wk_lock);
-	if (!w->wk_started) {
-		pthread_mutex_unlock(&w->wk_lock);
-		*len = 0;
-		return calloc(1, 1);
-	}
-	w->wk_flows_wanted = true;
-	pthread_mutex_unlock(&w->wk_lock);
-	poke(w);
-	pthread_mutex_lock(&w->wk_lock);
-	if (wait_for(w, flows_done, NULL)) {
-		buf = w->wk_flows;
-		*len = w->wk_flows_len;
-		w->wk_flows = NULL;
-		w->wk_flows_len = 0;
-	}
-	pthread_mutex_unlock(&w->wk_lock);
-	return buf;
-}
-
-size_t worker_save(struct worker *w, void (*fn)(const uint8_t *rec, size_t len, void *ctx),
-		   void *ctx)
-{
-	return engine_snapshot(w->wk_engine, mono_ms(), fn, ctx);
-}
-
-enum engine_restore_result worker_restore(struct worker *w, const uint8_t *rec, size_t len)
-{
-	struct engine_out *o = w->wk_out;
-	enum engine_restore_result r;
-
-	r = engine_restore(w->wk_engine, rec, len, mono_ms(), o);
-	if (w->wk_xdp && (o->nflowev || o->learned))
-		xdp_stage_apply(w->wk_xdp, o, &w->wk_xdp_errors);
-	return r;
-}
-
 void worker_stop(struct worker *w)
 {
 	if (!w->wk_started)
@@ -1022,7 +639,7 @@ void worker_stop(struct worker *w)
 	pthread_mutex_lock(&w->wk_lock);
 	w->wk_stop = true;
 	pthread_mutex_unlock(&w->wk_lock);
-	poke(w);
+	worker_poke(w);
 	pthread_join(w->wk_thread, NULL);
 	w->wk_started = false;
 }

@@ -25,7 +25,7 @@ mkdir -p "$build"
 core=$(ls "$top"/src/core/*.c)
 for t in $TARGETS; do
 	extra=""
-	[ "$t" = conf ] && extra="$top/src/daemon/conf.c $(pkg-config --cflags --libs libconfig) -lm"
+	[ "$t" = conf ] && extra="$top/src/daemon/conf.c $top/src/daemon/conf_rules.c $(pkg-config --cflags --libs libconfig) -lm"
 	# shellcheck disable=SC2086
 	$CC $CFLAGS -I"$top/src/core" -I"$top/src/daemon" -I"$here" \
 		"$here/fuzz_$t.c" $core $extra -o "$build/fuzz_$t"
