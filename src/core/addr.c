@@ -31,6 +31,17 @@ bool addr_eq(const struct addr *a, const struct addr *b)
 	return memcmp(a->a, b->a, 16) == 0;
 }
 
+struct addr addr_source_net(const struct addr *a)
+{
+	struct addr net = *a;
+
+	if (addr_is_v4(a))
+		net.a[15] = 0;
+	else
+		memset(net.a + 8, 0, 8);
+	return net;
+}
+
 bool conn_key_eq(const struct conn_key *a, const struct conn_key *b)
 {
 	return a->cport == b->cport && a->sport == b->sport &&

@@ -46,6 +46,11 @@ bool addr_eq(const struct addr *a, const struct addr *b);
 /* True when both keys name the same connection. */
 bool conn_key_eq(const struct conn_key *a, const struct conn_key *b);
 
+/* The network a source is counted by, its host bits clear: an IPv4 /24
+ * or an IPv6 /64 (one host can hold a whole /64; behind NAT, many share
+ * a /24). */
+struct addr addr_source_net(const struct addr *a);
+
 /* Parses "192.0.2.1", "2001:db8::1" or either with a "/len" suffix (len
  * in the family's own terms; no suffix means a single host).  Returns 0,
  * or -1 on malformed text or host bits set beyond the prefix. */

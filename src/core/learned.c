@@ -4,7 +4,12 @@
  * set-associative table whose sets give up their oldest-written slot
  * (settable.h).  A set is in use only after LEARNED_AGREE SYN-ACKs in a
  * row announced it, so that one odd or forged SYN-ACK does not change
- * what every later client is offered. */
+ * what every later client is offered.  A set with a smaller MSS than the
+ * one in use needs its SYN-ACKs to answer clients of LEARNED_AGREE
+ * different networks: a backend announces the MSS of its route toward
+ * the SYN's source, path MTU included, so a client behind a small MTU
+ * (or one that made the backend learn a small path MTU toward it) would
+ * otherwise lower what every client is offered. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +21,7 @@ struct learned_slot {
 	struct addr a;
 	uint16_t port;
 	uint8_t votes;          /* SYN-ACKs in a row that announced cand */
+	struct addr voter[LEARNED_AGREE]; /* their clients' networks */
 	uint64_t written;       /* table clock at the last write; 0: empty */
 	struct learned_opts o;  /* in use (o.valid: agreed) */
 	struct learned_opts cand;
@@ -98,18 +104,26 @@ void learned_put(struct learned *t, const struct addr *a, uint16_t port,
 }
 
 bool learned_vote(struct learned *t, const struct addr *a, uint16_t port,
-		  const struct learned_opts *o)
+		  const struct learned_opts *o, const struct addr *client)
 {
 	struct learned_slot *s = claim(t, a, port);
+	struct addr net = addr_source_net(client);
 
 	if (s->o.valid && same_opts(&s->o, o)) {
 		s->votes = 0;
 		return false;
 	}
 	if (s->votes && same_opts(&s->cand, o)) {
-		s->votes++;
+		/* A smaller MSS counts once per client network (a repeat is
+		 * neither a vote nor a break in the row). */
+		if (s->o.valid && o->mss < s->o.mss)
+			for (int i = 0; i < s->votes; i++)
+				if (addr_eq(&s->voter[i], &net))
+					return false;
+		s->voter[s->votes++] = net;
 	} else {
 		s->cand = *o;
+		s->voter[0] = net;
 		s->votes = 1;
 	}
 	if (s->votes < LEARNED_AGREE)

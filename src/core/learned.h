@@ -38,12 +38,14 @@ size_t learned_memory(const struct learned *t);
 void learned_put(struct learned *t, const struct addr *a, uint16_t port,
 		 const struct learned_opts *o);
 
-/* Records that backend addr:port announced o in a SYN-ACK.  o becomes the
- * set in use once LEARNED_AGREE SYN-ACKs in a row announced it (one that
- * repeats the set in use resets the count); returns true when the set in
- * use changed. */
+/* Records that backend addr:port announced o in a SYN-ACK to a SYN from
+ * client.  o becomes the set in use once LEARNED_AGREE SYN-ACKs in a row
+ * announced it (one that repeats the set in use resets the count); when
+ * o's MSS is smaller than the one in use, those SYN-ACKs must answer
+ * clients of LEARNED_AGREE different networks (/24, /64).  Returns true
+ * when the set in use changed. */
 bool learned_vote(struct learned *t, const struct addr *a, uint16_t port,
-		  const struct learned_opts *o);
+		  const struct learned_opts *o, const struct addr *client);
 
 /* The options in use for addr:port; false when none yet. */
 bool learned_get(const struct learned *t, const struct addr *a, uint16_t port,

@@ -46,8 +46,10 @@ void splice_send_backend_syn(struct engine *e, struct engine_out *out, const str
  * (an MSS a host must accept at least, RFC 9293 and RFC 8200; a window
  * scale RFC 7323 allows), only from a SYN-ACK known to come from the
  * backends' side, and a new set is used only once LEARNED_AGREE
- * SYN-ACKs in a row agree on it: a forged or odd SYN-ACK must not change
- * what every later client is offered. */
+ * SYN-ACKs in a row agree on it (for a smaller MSS, SYN-ACKs to clients
+ * of as many networks: the backend's MSS follows its path MTU toward
+ * each client): a forged or odd SYN-ACK, or one client's path, must not
+ * change what every later client is offered. */
 static void learn(struct engine *e, const struct flow *f, const struct tcpopt *o,
 		  const struct engine_meta *m, struct engine_out *out)
 {
@@ -86,7 +88,8 @@ static void learn(struct engine *e, const struct flow *f, const struct tcpopt *o
 		if (ts)
 			lo.ts = cur.ts;
 	}
-	if (!learned_vote(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo))
+	if (!learned_vote(e->learned, &f->fl_key.saddr, f->fl_key.sport, &lo,
+			  &f->fl_key.caddr))
 		return;
 	out->learned = true;
 	out->learned_addr = f->fl_key.saddr;

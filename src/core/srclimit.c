@@ -52,26 +52,13 @@ size_t srclimit_memory(const struct srclimit *t)
 	return sizeof(*t) + (size_t)t->nslots * sizeof(t->slot[0]);
 }
 
-/* Sources are grouped by network because one host can hold a whole /64
- * (or, behind NAT, share a /24) and would otherwise dodge the limit. */
-static struct addr source_net(const struct addr *src)
-{
-	struct addr net = *src;
-
-	if (addr_is_v4(src))
-		net.a[15] = 0;
-	else
-		memset(net.a + 8, 0, 8);
-	return net;
-}
-
 /* The slot for src's network.  A lookup that only reads (touch false)
  * must not change which slot is evicted next; one that may create takes
  * the empty or least recently used slot of the set, zeroed. */
 static struct src_slot *src_find(struct srclimit *t, const struct addr *src,
 				 bool create, bool touch)
 {
-	struct addr net = source_net(src);
+	struct addr net = addr_source_net(src);
 	struct src_slot *set = &t->slot[table_set(t->key, t->nslots, net.a, sizeof(net.a))];
 	struct src_slot *victim = &set[0];
 

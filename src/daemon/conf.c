@@ -550,6 +550,38 @@ bad:
 		          "not \"%s\"", v);
 }
 
+/* A list of at most max interface names (key in g) into names, *n of them. */
+static int iface_list(struct ctx *x, const config_setting_t *g, const char *key, int max,
+		      char names[][CONF_IFNAME_MAX], uint8_t *n)
+{
+	const config_setting_t *l = config_setting_get_member(g, key);
+
+	if (!l)
+		return 0;
+	if (config_setting_type(l) != CONFIG_TYPE_ARRAY && config_setting_type(l) != CONFIG_TYPE_LIST)
+		return cf_fail_at(x, cf_line_of(l), "'%s' must be a list of interface names", key);
+	if (config_setting_length(l) > max)
+		return cf_fail_at(x, cf_line_of(l), "'%s': at most %d", key, max);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
+		const char *name;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return cf_fail_at(x, cf_line_of(e), "'%s' must be a list of strings", key);
+		name = config_setting_get_string(e);
+		if (name[0] == '\0' || strlen(name) >= CONF_IFNAME_MAX || strchr(name, '/') ||
+		    strchr(name, ' '))
+			return cf_fail_at(x, cf_line_of(e), "'%s': \"%s\" is not an interface name",
+				          key, name);
+		for (int j = 0; j < i; j++)
+			if (strcmp(names[j], name) == 0)
+				return cf_fail_at(x, cf_line_of(e), "'%s': \"%s\" twice", key, name);
+		strcpy(names[i], name);
+		*n = (uint8_t)(i + 1);
+	}
+	return 0;
+}
+
 /* The XDP stage.  It issues SYN cookies, so it needs cookies on. */
 static int load_xdp(struct ctx *x, const config_setting_t *g, struct conf *c)
 {
@@ -557,7 +589,6 @@ static int load_xdp(struct ctx *x, const config_setting_t *g, struct conf *c)
 					    NULL };
 	static const char *const modes[] = { "auto", "native", "generic", NULL };
 	static const char *const answers[] = { "overload", "always", NULL };
-	const config_setting_t *l;
 	int mode = -1, answer = -1;
 
 	if (want_group(x, g) < 0 || cf_check_keys(x, g, keys, "'xdp'") < 0 ||
@@ -569,30 +600,8 @@ static int load_xdp(struct ctx *x, const config_setting_t *g, struct conf *c)
 		c->xdp.mode = (enum conf_xdp_mode)mode;
 	if (answer >= 0)
 		c->xdp.answer = (enum conf_xdp_answer)answer;
-	l = config_setting_get_member(g, "interfaces");
-	if (!l)
-		return 0;
-	if (config_setting_type(l) != CONFIG_TYPE_ARRAY && config_setting_type(l) != CONFIG_TYPE_LIST)
-		return cf_fail_at(x, cf_line_of(l), "'interfaces' must be a list of interface names");
-	if (config_setting_length(l) > CONF_XDP_IFACES)
-		return cf_fail_at(x, cf_line_of(l), "'interfaces': at most %d", CONF_XDP_IFACES);
-	for (int i = 0; i < config_setting_length(l); i++) {
-		const config_setting_t *e = config_setting_get_elem(l, (unsigned)i);
-		const char *name;
-
-		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return cf_fail_at(x, cf_line_of(e), "'interfaces' must be a list of strings");
-		name = config_setting_get_string(e);
-		if (name[0] == '\0' || strlen(name) >= CONF_IFNAME_MAX || strchr(name, '/') ||
-		    strchr(name, ' '))
-			return cf_fail_at(x, cf_line_of(e), "'interfaces': \"%s\" is not an interface name",
-				          name);
-		for (int j = 0; j < i; j++)
-			if (strcmp(c->xdp.ifaces[j], name) == 0)
-				return cf_fail_at(x, cf_line_of(e), "'interfaces': \"%s\" twice", name);
-		strcpy(c->xdp.ifaces[i], name);
-		c->xdp.nifaces = (uint8_t)(i + 1);
-	}
+	if (iface_list(x, g, "interfaces", CONF_XDP_IFACES, c->xdp.ifaces, &c->xdp.nifaces) < 0)
+		return -1;
 	if (c->xdp.nifaces && c->engine.cookies == COOKIES_OFF)
 		return cf_fail_at(x, cf_line_of(g), "'xdp' answers SYNs with cookies: it needs cookies "
 			          "\"auto\" or \"always\"");
@@ -619,7 +628,7 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 	static const char *const keys[] = {
 		"mode", "queue", "mark", "control_socket", "secret_file", "state_file", "cookies",
 		"syncache", "flows", "timeouts", "logging", "rules", "fastpath", "reply_path",
-		"xdp", "cookie_crosscheck", "metrics", NULL
+		"xdp", "cookie_crosscheck", "metrics", "server_interfaces", NULL
 	};
 	static const char *const fastpaths[] = { "auto", "off", NULL };
 	static const char *const reply_paths[] = { "link", "route", NULL };
@@ -654,6 +663,13 @@ static int load_root(struct ctx *x, const config_setting_t *root, struct conf *c
 		c->fastpath = fp == 0 ? CONF_FASTPATH_AUTO : CONF_FASTPATH_OFF;
 	if (rp >= 0)
 		c->reply_path = rp == 0 ? CONF_REPLY_LINK : CONF_REPLY_ROUTE;
+	if (iface_list(x, root, "server_interfaces", CONF_SERVER_IFACES, c->server_ifaces,
+		       &c->nserver_ifaces) < 0)
+		return -1;
+	if (c->nserver_ifaces && c->mode == CONF_MODE_LOCAL)
+		return cf_fail_at(x, cf_line_of(config_setting_get_member(root, "server_interfaces")),
+			          "'server_interfaces' is for gateway mode (in local mode the "
+			          "servers' packets come from the local stack)");
 	if ((s = config_setting_get_member(root, "syncache")) && load_syncache(x, s, c) < 0)
 		return -1;
 	if ((s = config_setting_get_member(root, "flows")) && load_flows(x, s, c) < 0)

@@ -44,6 +44,7 @@ enum conf_xdp_answer {
 };
 
 #define CONF_XDP_IFACES 8
+#define CONF_SERVER_IFACES 8
 #define CONF_IFNAME_MAX 16  /* IFNAMSIZ */
 
 enum conf_log_target {
@@ -71,6 +72,10 @@ struct conf {
 	char state_file[CONF_PATH_MAX];  /* empty: no state carried over a restart */
 	int log_level;                   /* syslog priority: LOG_ERR .. LOG_DEBUG */
 	enum conf_log_target log_target;
+	/* Gateway mode: the interfaces protected servers' packets may come in
+	 * by (0: those a route to the server leaves by, route.c). */
+	char server_ifaces[CONF_SERVER_IFACES][CONF_IFNAME_MAX];
+	uint8_t nserver_ifaces;
 	struct {
 		char ifaces[CONF_XDP_IFACES][CONF_IFNAME_MAX];
 		uint8_t nifaces;         /* 0: no XDP stage */

@@ -4,6 +4,7 @@
  * The packet path lives in the worker threads. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/capability.h>
@@ -139,6 +140,11 @@ void daemon_conf_notes(const struct conf *c)
 		log_warnx("queue.fail_open is ignored: the queues fail closed (a SYN that "
 			  "overflows a queue must not reach a server unproxied, and every other "
 			  "queued packet needs translating; synproxyd.conf(5))");
+	for (unsigned i = 0; i < c->nserver_ifaces; i++)
+		if (!if_nametoindex(c->server_ifaces[i]))
+			log_warnx("server_interfaces: no interface %s (yet); a server's packet "
+				  "coming in by it counts as forged until it exists "
+				  "(server_wrong_side)", c->server_ifaces[i]);
 }
 
 static int add_fd(int epfd, int fd)

@@ -14,6 +14,7 @@
  * the kernel); this file binds its two queues to the sockets. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -209,11 +210,39 @@ static void count_rule_syn(struct worker *w, const struct nfqueue_pkt *p)
 		w->wk_rule_syn[r]++;
 }
 
+/* Is indev one of server_interfaces?  The names are resolved to indexes
+ * when the configuration changes, and again, at most once a second, when
+ * a packet comes in by an index not among them: an interface deleted and
+ * created again has a new index.  A name with no interface (yet) matches
+ * nothing. */
+static bool server_iface(struct worker *w, uint32_t indev)
+{
+	const struct conf *c = w->wk_conf;
+	bool fresh = w->wk_srvif_set && w->wk_srvif_gen == c->generation;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (fresh)
+			for (unsigned i = 0; i < c->nserver_ifaces; i++)
+				if (w->wk_srvif[i] == indev)
+					return true;
+		if (pass || (fresh && w->wk_now < w->wk_srvif_ms + 1000))
+			return false;
+		for (unsigned i = 0; i < c->nserver_ifaces; i++)
+			w->wk_srvif[i] = if_nametoindex(c->server_ifaces[i]);
+		w->wk_srvif_gen = c->generation;
+		w->wk_srvif_set = fresh = true;
+		w->wk_srvif_ms = w->wk_now;
+	}
+	return false;
+}
+
 /* Where p came from (engine_meta.side; the engine reads it only for a
  * protected server's packets).  In local mode those come from the local
- * stack, with no input interface; in gateway mode in on the interface the
- * route to their source leaves by.  The rule scan is the engine's own,
- * repeated here so that only such packets cost a route lookup. */
+ * stack, with no input interface; in gateway mode in on an interface the
+ * route to their source leaves by (any next hop of a multipath route), or
+ * on one of server_interfaces when the configuration lists them
+ * (asymmetric routing).  The rule scan is the engine's own, repeated here
+ * so that only such packets cost a route lookup. */
 static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
 {
 	struct pkt pk;
@@ -226,6 +255,8 @@ static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
 		return SIDE_ANY;
 	if (!p->indev)
 		return SIDE_UNCHECKED;  /* not forwarded: no rule of ours queues it */
+	if (w->wk_conf->nserver_ifaces)
+		return server_iface(w, p->indev) ? SIDE_BACKEND : SIDE_WRONG;
 	via = w->wk_routes ? routes_via(w->wk_routes, &pk.src, p->indev, w->wk_now) : -1;
 	if (via < 0)
 		return SIDE_UNCHECKED;

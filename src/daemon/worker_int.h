@@ -54,6 +54,12 @@ struct worker {
 	struct fastpath *wk_fp;          /* NULL: fast path off */
 	struct fastpath_events *wk_fev;  /* NULL: offloaded flows live rst_grace */
 	struct routes *wk_routes;        /* gateway mode: where servers' packets come in */
+	/* server_interfaces resolved: the indexes, for wk_conf generation
+	 * wk_srvif_gen, looked up at wk_srvif_ms (server_iface, worker.c). */
+	uint32_t wk_srvif[CONF_SERVER_IFACES];
+	uint32_t wk_srvif_gen;
+	bool wk_srvif_set;
+	uint64_t wk_srvif_ms;
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;

@@ -538,6 +538,31 @@ static void test_metrics(void **state)
 	free(c);
 }
 
+/* server_interfaces and the XDP stage's interfaces: lists of names, read
+ * by one parser (conf.c, iface_list). */
+static void test_interface_lists(void **state)
+{
+	struct conf *c = new_conf();
+	char err[512] = "";
+
+	assert_int_equal(load_text("rules = ( { name = \"a\"; dst = \"192.0.2.1\"; } );\n", c, err,
+				   sizeof(err)), 0);
+	assert_int_equal(c->nserver_ifaces, 0);
+	assert_int_equal(c->xdp.nifaces, 0);
+	conf_free(c);
+	assert_int_equal(load_text("server_interfaces = [ \"eth1\", \"bond0.20\" ];\n"
+				   "xdp = { interfaces = [ \"eth0\" ]; };\n"
+				   "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; } );\n", c, err,
+				   sizeof(err)), 0);
+	assert_int_equal(c->nserver_ifaces, 2);
+	assert_string_equal(c->server_ifaces[0], "eth1");
+	assert_string_equal(c->server_ifaces[1], "bond0.20");
+	assert_int_equal(c->xdp.nifaces, 1);
+	assert_string_equal(c->xdp.ifaces[0], "eth0");
+	conf_free(c);
+	free(c);
+}
+
 static void test_edges(void **state)
 {
 	struct conf *c = new_conf();
@@ -586,6 +611,25 @@ static const struct bad bad_cases[] = {
 	  "mark = 2;\n" R, 2, "duplicate setting name" },
 	{ "rules = ( { name = \"a\"; dst = \"192.0.2.1\"; ports = [ 80, \"x\" ]; } );\n",
 	  1, "mismatched element type" },
+	/* interface lists */
+	{ "server_interfaces = \"eth1\";\n" R, 1,
+	  "'server_interfaces' must be a list of interface names" },
+	{ "server_interfaces = [ \"eth1\", 2 ];\n" R, 1, "mismatched element type" },
+	{ "server_interfaces = ( \"eth1\", 2 );\n" R, 1,
+	  "'server_interfaces' must be a list of strings" },
+	{ "server_interfaces = [ \"eth1\", \"eth1\" ];\n" R, 1,
+	  "'server_interfaces': \"eth1\" twice" },
+	{ "server_interfaces = [ \"a/b\" ];\n" R, 1,
+	  "'server_interfaces': \"a/b\" is not an interface name" },
+	{ "server_interfaces = [ \"a-name-far-too-long\" ];\n" R, 1,
+	  "is not an interface name" },
+	{ "server_interfaces = [ \"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\" ];\n" R,
+	  1, "'server_interfaces': at most 8" },
+	{ "mode = \"local\";\n"
+	  "server_interfaces = [ \"eth1\" ];\n" R, 2,
+	  "'server_interfaces' is for gateway mode" },
+	{ "xdp = { interfaces = [ \"\" ]; };\n" R, 1,
+	  "'interfaces': \"\" is not an interface name" },
 	/* unknown settings */
 	{ "foo = 1;\n" R, 1, "unknown setting 'foo'" },
 	{ "queue = {\n"
@@ -947,6 +991,7 @@ int main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_interface_lists),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_rule_count),
 		cmocka_unit_test(test_error_frees),

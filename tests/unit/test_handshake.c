@@ -518,6 +518,35 @@ static void test_learned_options(void **state)
 	env_free(v);
 }
 
+/* The backend's MSS follows its route toward each client, path MTU
+ * included: one client behind a 1280-byte path gets SYN-ACKs saying 1240.
+ * Many of those in a row leave every other client offered the 1460
+ * agreed; SYN-ACKs to clients of three networks saying 1240 change it
+ * (tests/live/pmtu.sh shows the same with Linux backends). */
+static void test_one_clients_path_mss_not_learned(void **state)
+{
+	struct env *v = env_new(auto_rule);
+	uint16_t mss;
+	uint8_t ws;
+
+	for (int i = 0; i < 3; i++)
+		backend_says(v, 1460, 7);
+	for (int i = 0; i < 6; i++)
+		backend_says(v, 1240, 7);
+	assert_int_equal(cnt(v, CNT_options_learned), 1);
+	v->cli = ad("198.51.100.7");
+	offered(v, &mss, &ws);
+	assert_int_equal(mss, 1460);
+	backend_says(v, 1240, 7);
+	v->cli = ad("203.0.113.7");
+	backend_says(v, 1240, 7);
+	assert_true(v->out.learned);
+	offered(v, &mss, &ws);
+	assert_int_equal(mss, 1240);
+	assert_int_equal(cnt(v, CNT_options_learned), 2);
+	env_free(v);
+}
+
 /* A SYN-ACK with options no genuine backend announces (issue 13, item
  * 3's MSS 1 and window scale 14 and beyond) teaches nothing: however
  * often it comes, clients are still offered the rule's options. */
@@ -577,12 +606,15 @@ static void test_options_not_offered_not_learned(void **state)
 	offered(v, &mss, &ws);
 	assert_int_equal(ws, 7);
 	assert_int_equal(cnt(v, CNT_options_learned), 0);
-	/* Once a set is agreed, such a SYN-ACK votes with the agreed scale. */
+	/* Once a set is agreed, such a SYN-ACK votes with the agreed scale
+	 * (from clients of three networks, as a smaller MSS needs). */
 	for (int i = 0; i < 3; i++)
 		backend_says(v, 1400, 3);
 	backend_says(v, 1220, 3);
-	for (int i = 0; i < 2; i++)
-		unscaled_client(v, 1220);
+	v->cli = ad("198.51.100.7");
+	unscaled_client(v, 1220);
+	v->cli = ad("203.0.113.7");
+	unscaled_client(v, 1220);
 	offered(v, &mss, &ws);
 	assert_int_equal(mss, 1220);
 	assert_int_equal(ws, 3);
@@ -741,6 +773,7 @@ int main(void)
 		cmocka_unit_test(test_reload_keeps_half_open_entries),
 		cmocka_unit_test(test_ecn_offered_only_where_carried),
 		cmocka_unit_test(test_learned_options),
+		cmocka_unit_test(test_one_clients_path_mss_not_learned),
 		cmocka_unit_test(test_insane_options_not_learned),
 		cmocka_unit_test(test_options_not_offered_not_learned),
 		cmocka_unit_test(test_server_packet_from_the_wrong_side),

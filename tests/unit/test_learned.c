@@ -143,35 +143,84 @@ static void test_learned_replacement(void **state)
 }
 
 /* A set is in use only once LEARNED_AGREE announcements in a row agree
- * on it; an announcement of the set in use resets a count under way. */
+ * on it; an announcement of the set in use resets a count under way.
+ * The votes come from clients of different networks (o2's smaller MSS
+ * needs that; test_learned_smaller_mss shows why). */
 static void test_learned_vote(void **state)
 {
 	struct learned *t = learned_new(64, test_key);
 	struct addr a = ad("192.0.2.80");
+	struct addr cl[LEARNED_AGREE] = { ad("192.0.2.10"), ad("198.51.100.10"),
+					  ad("203.0.113.10") };
 	struct learned_opts o1 = opts(1460, 7, true, true), o2 = opts(1400, 3, true, false), got;
 
 	assert_non_null(t);
 	for (int i = 1; i < LEARNED_AGREE; i++) {
-		assert_false(learned_vote(t, &a, 443, &o1));
+		assert_false(learned_vote(t, &a, 443, &o1, &cl[i]));
 		assert_false(learned_get(t, &a, 443, &got));
 	}
-	assert_true(learned_vote(t, &a, 443, &o1));
+	assert_true(learned_vote(t, &a, 443, &o1, &cl[0]));
 	assert_true(learned_get(t, &a, 443, &got));
 	assert_opts_equal(&got, &o1);
-	assert_false(learned_vote(t, &a, 443, &o1));
+	assert_false(learned_vote(t, &a, 443, &o1, &cl[0]));
 	for (int i = 1; i < LEARNED_AGREE; i++)
-		assert_false(learned_vote(t, &a, 443, &o2));
-	assert_false(learned_vote(t, &a, 443, &o1));        /* resets o2's count */
+		assert_false(learned_vote(t, &a, 443, &o2, &cl[i]));
+	assert_false(learned_vote(t, &a, 443, &o1, &cl[0]));        /* resets o2's count */
 	for (int i = 1; i < LEARNED_AGREE; i++)
-		assert_false(learned_vote(t, &a, 443, &o2));
+		assert_false(learned_vote(t, &a, 443, &o2, &cl[i]));
 	assert_true(learned_get(t, &a, 443, &got));
 	assert_opts_equal(&got, &o1);
-	assert_true(learned_vote(t, &a, 443, &o2));
+	assert_true(learned_vote(t, &a, 443, &o2, &cl[0]));
 	assert_true(learned_get(t, &a, 443, &got));
 	assert_opts_equal(&got, &o2);
 	/* Another backend's votes are its own. */
-	assert_false(learned_vote(t, &a, 80, &o2));
+	assert_false(learned_vote(t, &a, 80, &o2, &cl[0]));
 	assert_false(learned_get(t, &a, 80, &got));
+	learned_free(t);
+}
+
+/* A backend announces the MSS of its route toward the SYN's source, path
+ * MTU included: SYN-ACKs to one client behind a 1280-byte path say 1240.
+ * However many of them come in a row, the others keep being offered what
+ * was agreed; a smaller MSS is used once SYN-ACKs to clients of
+ * LEARNED_AGREE networks (/24, /64) agree on it, and a repeat from a
+ * network that voted already neither counts nor breaks the row.  A larger
+ * MSS needs no such spread (a path MTU only ever lowers it). */
+static void test_learned_smaller_mss(void **state)
+{
+	struct learned *t = learned_new(64, test_key);
+	struct addr a = ad("192.0.2.80");
+	struct addr c1 = ad("192.0.2.10"), c1b = ad("192.0.2.99"), c2 = ad("198.51.100.10"),
+		    c3 = ad("203.0.113.10");
+	struct addr v1 = ad("2001:db8:1::1"), v1b = ad("2001:db8:1::2"), v2 = ad("2001:db8:2::1"),
+		    v3 = ad("2001:db8:3::1");
+	struct learned_opts big = opts(1460, 7, true, true), small = opts(1240, 7, true, true);
+	struct learned_opts got;
+
+	assert_non_null(t);
+	for (int i = 0; i < LEARNED_AGREE; i++)         /* the first set: from anyone */
+		learned_vote(t, &a, 443, &big, &c1);
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &big);
+	for (int i = 0; i < 10; i++) {                  /* one client's path: 1240 */
+		assert_false(learned_vote(t, &a, 443, &small, i % 2 ? &c1 : &c1b));
+		assert_true(learned_get(t, &a, 443, &got));
+		assert_opts_equal(&got, &big);
+	}
+	assert_false(learned_vote(t, &a, 443, &small, &c2));
+	assert_false(learned_vote(t, &a, 443, &small, &c1));        /* a repeat */
+	assert_true(learned_vote(t, &a, 443, &small, &c3));
+	assert_true(learned_get(t, &a, 443, &got));
+	assert_opts_equal(&got, &small);
+	/* Back up: three in a row from one client are enough. */
+	assert_false(learned_vote(t, &a, 443, &big, &c1));
+	assert_false(learned_vote(t, &a, 443, &big, &c1));
+	assert_true(learned_vote(t, &a, 443, &big, &c1));
+	/* IPv6 clients are counted by /64. */
+	for (int i = 0; i < LEARNED_AGREE; i++)
+		assert_false(learned_vote(t, &a, 443, &small, i % 2 ? &v1 : &v1b));
+	assert_false(learned_vote(t, &a, 443, &small, &v2));
+	assert_true(learned_vote(t, &a, 443, &small, &v3));
 	learned_free(t);
 }
 
@@ -182,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_learned_replacement),
 		cmocka_unit_test(test_learned_key_is_addr_and_port),
 		cmocka_unit_test(test_learned_vote),
+		cmocka_unit_test(test_learned_smaller_mss),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
