@@ -432,6 +432,22 @@ static void list_flow(const struct flow_info *fi, void *ctx)
 		fi->our_wscale, fi->backend_wscale, fi->offloaded ? "kernel" : "userspace");
 }
 
+/* A new configuration: each rule keeps its SYN count by its name (the
+ * metrics page's label), wherever the rule now stands; a new rule starts
+ * at 0. */
+static void carry_rule_syns(struct worker *w, const struct conf *old, const struct conf *nc)
+{
+	uint64_t carried[POLICY_MAX_RULES] = { 0 };
+
+	for (uint32_t j = 0; j < nc->policy.nrules; j++)
+		for (uint32_t i = 0; i < old->policy.nrules; i++)
+			if (strcmp(old->policy.rules[i].name, nc->policy.rules[j].name) == 0) {
+				carried[j] = w->wk_rule_syn[i];
+				break;
+			}
+	memcpy(w->wk_rule_syn, carried, sizeof(carried));
+}
+
 static void mailbox(struct worker *w)
 {
 	uint64_t v;
@@ -445,8 +461,8 @@ static void mailbox(struct worker *w)
 	pthread_mutex_lock(&w->wk_lock);
 	if (w->wk_pending) {
 		engine_set_policy(w->wk_engine, &w->wk_pending->policy);
+		carry_rule_syns(w, w->wk_conf, w->wk_pending);
 		w->wk_conf = w->wk_pending;
-		memset(w->wk_rule_syn, 0, sizeof(w->wk_rule_syn));
 		w->wk_dirty = true;  /* publish the new rules' counts soon */
 		w->wk_pending = NULL;
 		pthread_cond_broadcast(&w->wk_cond);

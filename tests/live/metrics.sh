@@ -9,7 +9,8 @@
 # reasons carry verdict and reason labels, synproxyd_build_info, one
 # synproxyd_rule_info per rule and each rule's SYNs are there; a broken reload turns
 # synproxyd_config_last_reload_successful to 0 and counts a failure, a good
-# one turns it back and moves the load time; other paths get 404, POST
+# one turns it back and moves the load time; a reload that reorders the
+# rules keeps each one's SYN count by its name; other paths get 404, POST
 # 405; the metrics thread holds no capability the main thread dropped.
 set -u
 . "${top_srcdir:-.}/tests/live/lib.sh"
@@ -157,6 +158,40 @@ check_eq "config_reloads_total{result=success}" \
 	"$(value synproxyd_config_reloads_total result=success)" 1.0
 t1=$(value synproxyd_config_last_reload_success_timestamp_seconds)
 check "the load time moved ($t0 -> $t1)" "$PY" -c "import sys; sys.exit(not $t1 > $t0)"
+
+# A reload keeps each rule's SYN count by its name, wherever the rule now
+# stands (they were reset before: a reload zeroed every series); a new
+# rule starts at 0.  The rules reordered and one added in front.
+cat >"$CONF" <<CONF
+mode = "$MODE";
+control_socket = "$SOCK";
+state_file = "$TMP/state";
+queue = { count = 2; };
+metrics = { listen = "127.0.0.1:9464"; };
+rules = (
+	{ name = "extra"; dst = "203.0.113.99"; ports = [ $PORTS ]; action = "proxy"; },
+	{ name = "v6"; dst = "$BACKEND6"; ports = [ $PORTS ]; action = "proxy"; },
+	{ name = "v4"; dst = "$BACKEND4"; ports = [ $PORTS ]; action = "proxy"; }
+);
+CONF
+check_eq "reload with the rules reordered and one added" "$(daemon_reload)" ok
+# rule_syn_received appears once the workers published the new rules.
+syn_value() {	# RULE
+	i=0
+	until v=$(value synproxyd_rule_syn_received_total rule="$1") && [ -n "$v" ]; do
+		i=$((i + 1))
+		[ $i -gt 30 ] && break
+		sleep 0.1
+	done
+	echo "$v"
+}
+check_eq "rule_syn_received{rule=v4} kept across the reload" "$(syn_value v4)" 2.0
+check_eq "rule_syn_received{rule=v6} kept across the reload" "$(syn_value v6)" 1.0
+check_eq "rule_syn_received{rule=extra}, new, starts at 0" "$(syn_value extra)" 0.0
+check_eq "redis PING through the proxy ($BACKEND6) after the reload" \
+	"$(redis_ping "$BACKEND6")" PONG
+sleep 0.3
+check_eq "rule_syn_received{rule=v6} counts on" "$(syn_value v6)" 2.0
 
 check_eq "GET /other" "$(get /other -o /dev/null -w '%{http_code}')" 404
 check_eq "POST /metrics" "$(get /metrics -o /dev/null -w '%{http_code}' -X POST)" 405
