@@ -193,6 +193,15 @@ struct {
 	__type(value, uint64_t);
 } counters SEC(".maps");
 
+/* SYNs the stage answered or dropped, per rule slot (generation * XDP_RULES
+ * + rule index): the rules' share of SYNs that never reach the queue. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDP_RULES * XDP_GENS);
+	__type(key, uint32_t);
+	__type(value, uint64_t);
+} rule_syns SEC(".maps");
+
 /* Conntrack lookups (net/netfilter/nf_conntrack_bpf.c): the 12-byte form
  * of struct bpf_ct_opts, which every kernel with the kfunc accepts. */
 struct bpf_ct_opts___sp {
@@ -841,7 +850,14 @@ int synproxy_xdp(struct xdp_md *ctx)
 	    s.doff < TCP_HLEN || s.doff > s.seglen)
 		return drop(XC_xdp_malformed);
 	now_ms = bpf_ktime_get_ns() / 1000000;
-	if ((fl & TH_SYN) && !(fl & TH_ACK))
-		return on_syn(ctx, &s, r, (uint32_t)ri, now_ms);
+	if ((fl & TH_SYN) && !(fl & TH_ACK)) {
+		int verdict = on_syn(ctx, &s, r, (uint32_t)ri, now_ms);
+		uint64_t *n;
+
+		/* One passed to the queue is counted there (worker.c). */
+		if (verdict != XDP_PASS && (n = bpf_map_lookup_elem(&rule_syns, &ridx)))
+			(*n)++;
+		return verdict;
+	}
 	return on_other(ctx, &s, now_ms);
 }

@@ -85,6 +85,8 @@ void daemon_stats(struct daemon *d, bool fresh, struct stats *q, struct stats *s
 	if (d->xdp) {
 		sum->st_daemon[DS_xdp_interfaces] = xdp_stage_attached(d->xdp);
 		xdp_stage_counters(d->xdp, sum->st_xdp);
+		/* The rules' SYNs that never reached the queue. */
+		(void)xdp_stage_rule_syns(d->xdp, sum->st_rules_gen, sum->st_rule_syn);
 	}
 }
 

@@ -247,17 +247,18 @@ static const char *flood_means(const struct flood_report *r, char *buf, size_t s
 	return buf + 2;
 }
 
-/* The rule a flood report names, as "rule NAME (N SYNs seen by the
- * queue)", or what is known without one. */
+/* The rule a flood report names, as "rule NAME (N SYNs to it)" (those the
+ * queue saw and those the XDP stage answered or dropped), or what is known
+ * without one. */
 static const char *flood_rule(const struct daemon *d, const struct stats *sum,
 			      const struct flood_report *r, char *buf, size_t size)
 {
 	if (r->rule >= 0 && sum->st_rules_gen == d->conf->generation &&
 	    (uint32_t)r->rule < d->conf->policy.nrules)
-		snprintf(buf, size, "rule %s (%llu SYNs seen by the queue)",
+		snprintf(buf, size, "rule %s (%llu SYNs to it)",
 			 d->conf->policy.rules[r->rule].name, (unsigned long long)r->rule_syns);
 	else
-		snprintf(buf, size, "rule not known (the queue saw none of its SYNs)");
+		snprintf(buf, size, "rule not known (no SYN counted for a rule)");
 	return buf;
 }
 

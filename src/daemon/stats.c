@@ -207,7 +207,7 @@ void stats_print_info(FILE *out, const struct stats_info *i, const struct stats 
 	if (sum->st_rules_gen != i->si_rules_gen || sum->st_nrules != i->si_nrules)
 		return;  /* a reload is being taken up: the counts are for other rules */
 	stats_prom_family(out, "rule_syn_received", true,
-			  "client SYNs the queue saw for each rule (a rule keeps its count across reloads by its name)");
+			  "client SYNs for each rule: those the queue saw and those the XDP stage answered or dropped (a rule keeps its count across reloads by its name)");
 	for (r = 0; r < i->si_nrules && r < POLICY_MAX_RULES; r++) {
 		snprintf(labels, sizeof(labels), "{rule=\"%s\"}", i->si_rule[r].name);
 		stats_prom_sample(out, "rule_syn_received", true, labels, sum->st_rule_syn[r]);

@@ -47,6 +47,11 @@ struct xdp_stage {
 	uint8_t prev[ENGINE_SECRET_LEN];  /* a rotation's previous secret */
 	bool have_prev;
 	uint32_t now_t;                   /* the cookie period of the last tick */
+	/* The live rules' names (their slots' SYN counts follow a rule's name
+	 * across a reload) and the configuration generation they are of. */
+	char names[XDP_RULES][RULE_NAME_MAX];
+	uint32_t nnames;
+	uint32_t conf_gen;
 };
 
 /* Writes the key of period u under secret into slot k. */
@@ -211,6 +216,77 @@ fail:
 	return -1;
 }
 
+/* Every rule slot's per-CPU SYN counts, in one system call: v[slot *
+ * ncpus + cpu].  NULL on failure (logged). */
+static uint64_t *read_rule_syns(struct xdp_stage *x)
+{
+	int fd = bpf_map__fd(x->skel->maps.rule_syns);
+	uint32_t n = XDP_RULES * XDP_GENS, count = n, out_batch;
+	uint32_t *keys = calloc(n, sizeof(*keys));
+	uint64_t *v = calloc((size_t)n * (size_t)x->ncpus, sizeof(*v));
+
+	if (keys && v && (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, v, &count, NULL) == 0 ||
+			  errno == ENOENT)) {
+		/* An array map answers in key order from 0. */
+		if (count == n) {
+			free(keys);
+			return v;
+		}
+	}
+	log_warn("xdp: reading the per-rule SYN counts");
+	free(keys);
+	free(v);
+	return NULL;
+}
+
+/* Before the idle generation gen goes live with pol: each of its rule
+ * slots starts with the per-CPU counts of the live rule of the same name
+ * (0 for a new rule), so that a rule's count goes on across a reload.
+ * SYNs the old generation counts between this copy and the flip are
+ * lost: microseconds' worth. */
+static void carry_rule_syns(struct xdp_stage *x, const struct policy *pol, uint8_t gen)
+{
+	int fd = bpf_map__fd(x->skel->maps.rule_syns);
+	uint8_t live = x->skel->bss->cfg.gen & 1;
+	uint64_t *v = read_rule_syns(x);
+	uint64_t *zero = calloc((size_t)x->ncpus, sizeof(*zero));
+
+	for (uint32_t j = 0; v && zero && j < XDP_RULES; j++) {
+		uint32_t slot = (uint32_t)(gen & 1) * XDP_RULES + j;
+		const uint64_t *from = zero;
+
+		for (uint32_t i = 0; j < pol->nrules && i < x->nnames; i++)
+			if (strcmp(x->names[i], pol->rules[j].name) == 0) {
+				from = v + (size_t)(live * XDP_RULES + i) * (size_t)x->ncpus;
+				break;
+			}
+		if (bpf_map_update_elem(fd, &slot, from, BPF_ANY) < 0) {
+			log_warn("xdp: carrying the per-rule SYN counts");
+			break;
+		}
+	}
+	free(v);
+	free(zero);
+	for (uint32_t j = 0; j < pol->nrules && j < XDP_RULES; j++)
+		memcpy(x->names[j], pol->rules[j].name, RULE_NAME_MAX);
+	x->nnames = pol->nrules;
+}
+
+bool xdp_stage_rule_syns(struct xdp_stage *x, uint32_t conf_gen, uint64_t *syns)
+{
+	uint8_t live = __atomic_load_n(&x->skel->bss->cfg.gen, __ATOMIC_ACQUIRE) & 1;
+	uint64_t *v;
+
+	if (__atomic_load_n(&x->conf_gen, __ATOMIC_ACQUIRE) != conf_gen ||
+	    !(v = read_rule_syns(x)))
+		return false;
+	for (uint32_t j = 0; j < POLICY_MAX_RULES; j++)
+		for (int cpu = 0; cpu < x->ncpus; cpu++)
+			syns[j] += v[(size_t)(live * XDP_RULES + j) * (size_t)x->ncpus + (size_t)cpu];
+	free(v);
+	return true;
+}
+
 int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c)
 {
 	struct xdp_cfg *cfg = &x->skel->bss->cfg;
@@ -234,7 +310,9 @@ int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c)
 	cfg->queue_burst = per_cpu / 10 ? per_cpu / 10 : 1;
 	cfg->always = c->xdp.answer == CONF_XDP_ALWAYS;
 	cfg->synack_window = c->engine.synack_window;
+	carry_rule_syns(x, &c->policy, gen);
 	__atomic_store_n(&cfg->gen, gen, __ATOMIC_RELEASE);
+	__atomic_store_n(&x->conf_gen, c->generation, __ATOMIC_RELEASE);
 	__atomic_store_n(&cfg->enabled, 1, __ATOMIC_RELEASE);
 	return 0;
 }

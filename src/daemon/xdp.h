@@ -57,6 +57,13 @@ void xdp_stage_apply(struct xdp_stage *x, const struct engine_out *o, uint64_t *
 /* Sums the stage's per-CPU counters into c (XC_MAX of them). */
 void xdp_stage_counters(struct xdp_stage *x, uint64_t *c);
 
+/* Adds to syns (POLICY_MAX_RULES, indexed as the rules of configuration
+ * generation conf_gen) the SYNs the stage answered or dropped for each
+ * rule, counted since the daemon started (a rule's count follows its name
+ * across reloads).  False, nothing added, when the stage's rules are of
+ * another generation (a reload under way) or the counts cannot be read. */
+bool xdp_stage_rule_syns(struct xdp_stage *x, uint32_t conf_gen, uint64_t *syns);
+
 /* How many interfaces carry the stage now. */
 unsigned xdp_stage_attached(const struct xdp_stage *x);
 
@@ -91,6 +98,10 @@ static inline void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_
 static inline void xdp_stage_apply(struct xdp_stage *x, const struct engine_out *o,
 				   uint64_t *errors) {}
 static inline void xdp_stage_counters(struct xdp_stage *x, uint64_t *c) {}
+static inline bool xdp_stage_rule_syns(struct xdp_stage *x, uint32_t conf_gen, uint64_t *syns)
+{
+	return false;
+}
 static inline unsigned xdp_stage_attached(const struct xdp_stage *x) { return 0; }
 static inline int xdp_stage_prog_fd(const struct xdp_stage *x) { return -1; }
 static inline void xdp_stage_close(struct xdp_stage *x) {}

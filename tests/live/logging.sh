@@ -76,7 +76,7 @@ check_eq "one flood end notice" "$(grep -c '^<5>SYN flood ended' "$TMP/daemon.lo
 check_eq "no report while it went on (under a minute)" \
 	"$(grep -c '^<5>SYN flood goes on' "$TMP/daemon.log")" 0
 check "the start notice has the rate, rule v4 and cookies taking over" \
-	grep -Eq '^<5>SYN flood: [0-9]+ SYNs/s, rule v4 \([0-9]+ SYNs seen by the queue\); the SYN cache is full, cookies answer' \
+	grep -Eq '^<5>SYN flood: [0-9]+ SYNs/s, rule v4 \([0-9]+ SYNs to it\); the SYN cache is full, cookies answer' \
 	"$TMP/daemon.log"
 ended=$(sed -n 's/^<5>SYN flood ended: \([0-9]*\) SYNs over .*rule v4.*cookies answer.*/\1/p' \
 	"$TMP/daemon.log")

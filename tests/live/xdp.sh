@@ -32,7 +32,7 @@ top_builddir=${top_builddir:-.}
 . "$top_srcdir/tests/live/xdp_lib.sh"
 
 N=${XDP_FLOOD_N:-300000}
-lab_init trafgen ethtool
+lab_init trafgen ethtool curl
 lab_gateway
 lab_flood_ns
 start_echo "$SRV" 300
@@ -76,7 +76,15 @@ ws_rounded() {
 
 override xdp "the XDP stage is what this test checks; the example leaves it off (it cannot know the interfaces)"
 override rules.mss "phase 1 fixes the MSS by a reload, to see the stage's maps follow it"
-XDP_CONF='xdp = { interfaces = [ "g0", "g2" ]; answer = "always"; };'
+override metrics "the rules' SYN counts (rule_syn_received) are read on the metrics page"
+XDP_CONF='xdp = { interfaces = [ "g0", "g2" ]; answer = "always"; };
+metrics = { listen = "127.0.0.1:9464"; };'
+# rule_syns RULE: synproxyd_rule_syn_received_total{rule=RULE} (0 when absent).
+rule_syns() {
+	in_ns "$GW" curl -sS --max-time 5 http://127.0.0.1:9464/metrics |
+		awk -v r="synproxyd_rule_syn_received_total{rule=\"$1\"}" '$1 == r { printf "%d\n", $2; f = 1 }
+			END { if (!f) print 0 }'
+}
 write_conf "$XDP_CONF"
 daemon_start
 check "stage attached to g0" xdp_attached "$GW" g0
@@ -122,6 +130,9 @@ cap_start synack "$CLI" c0 'tcp[13] & 0x12 == 0x12'
 echo_once "$BACKEND4" >/dev/null
 cap_stop synack
 mss0=$(tcpdump -r "$TMP/synack.pcap" -n -v 2>/dev/null | sed -n 's/.*mss \([0-9]*\).*/\1/p' | head -n 1)
+rs0=$(rule_syns v4)
+check_ge "rule_syn_received{rule=v4}: the SYNs the stage answered (none reached the queue)" \
+	"$rs0" 3
 sed -i 's/action = "proxy"; },/action = "proxy"; mss = 1400; },/' "$CONF"
 check_eq "reload" "$(ctl reload)" ok
 cap_start synack2 "$CLI" c0 'tcp[13] & 0x12 == 0x12'
@@ -134,12 +145,14 @@ echo "SYN-ACK MSS before the reload $mss0 (learned from the backend), after $mss
 check_eq "connection after the reload" "$r" echo
 check_ge "answered by the stage after the reload" "$(cnt_delta A B xdp_syn_answered)" 1
 check_eq "the stage announces the reloaded MSS" "$mss1" 1400
+check_ge "rule_syn_received{rule=v4} went on across the reload" "$(rule_syns v4)" $((rs0 + 1))
 check "the MSS changed" test "$mss0" != 1400
 daemon_stop
 
 # ---- 2. floods with the shipped answer ("overload") -----------------------
 log "== floods, answer overload (the default)"
-write_conf 'xdp = { interfaces = [ "g0", "g2" ]; };'
+write_conf 'xdp = { interfaces = [ "g0", "g2" ]; };
+metrics = { listen = "127.0.0.1:9464"; };'
 daemon_start
 count_rule_add "$SRV" flood -s 198.18.0.0/15
 count_rule_add "$SRV" floodsyn -s 198.18.0.0/15 --syn
@@ -171,6 +184,7 @@ SMAC=$(mac_bytes "$FLD" f0)
 
 flood_cfg "$TMP/syn.cfg" syn "$DMAC" "$SMAC" "$BACKEND4" 6379
 cnt_snap A
+rs0=$(rule_syns v4)
 fl_rx0=$(ifstat_rx "$FLD" f0)
 flood "$FLD" f0 "$TMP/syn.cfg" "$N" &
 FPID=$!
@@ -189,6 +203,15 @@ check_ge "its SYN-ACKs were delivered" "$synacks" $((N * 9 / 10))
 check_eq "no flood SYN reached the backend" "$(count_rule "$SRV" flood)" 0
 check_ge "positive control: the real client's SYN counted at the backend" \
 	"$(count_rule "$SRV" realsyn)" 1
+# The rule's SYN count takes in the SYNs the stage answered: the queue saw
+# only its share (before, the metric and the flood notice knew those only).
+rs1=$(rule_syns v4)
+echo "rule v4: $((rs1 - rs0)) SYNs counted during the flood (the queue's: $(cnt_delta A B syn_received))"
+check_ge "rule_syn_received{rule=v4} counts the SYNs the stage answered" \
+	"$((rs1 - rs0))" "$answered"
+check "the flood notice names rule v4 and the stage" \
+	grep -Eq 'SYN flood: [0-9]+ SYNs/s, rule v4 \([0-9]+ SYNs to it\); .*the XDP stage answers' \
+	"$TMP/daemon.log"
 
 flood_cfg "$TMP/ack.cfg" ack "$DMAC" "$SMAC" "$BACKEND4" 6379
 cnt_snap A
