@@ -64,6 +64,8 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((src or ("::" if fam == socket.AF_INET6 else "0.0.0.0"), int(sport)))
 s.settimeout(5)
 s.connect((addr, 6379))
+# a held line may wait for the next backend SYN (they go up to 4 s apart)
+s.settimeout(12)
 open(tmp + "/" + name + ".port.tmp", "w").write("%d\n" % s.getsockname()[1])
 os.rename(tmp + "/" + name + ".port.tmp", tmp + "/" + name + ".port")
 while not os.path.exists(tmp + "/" + name + ".go"):
@@ -172,19 +174,24 @@ check "long-lived connection alive after the side-channel probe" ll_alive
 
 # ---- 3. forged backend SYN-ACKs ----------------------------------------------
 log "== 3. forged backend SYN-ACKs (MSS 1, window scale 14) from the client side"
-in_ns "$SRV" iptables -I INPUT -p tcp -s "$CLIENT4" --dport 6379 --tcp-flags SYN,ACK SYN \
-	-m multiport --sports 41001,41002,41003 -j DROP || fail "backend drop rule"
+# Each connection's backend SYN is dropped only until its forged SYN-ACK has
+# been sent: the next retransmission (1, 3, 7 s after the first) then
+# completes it however slowly this loop runs (under ASan one pass of the
+# loop takes seconds; one rule for all three once let connection 1 run out
+# of retransmissions before the rule went).
 cnt_snap A
 for k in 1 2 3; do
+	in_ns "$SRV" iptables -I INPUT -p tcp -s "$CLIENT4" --dport 6379 --tcp-flags SYN,ACK SYN \
+		--sport $((41000 + k)) -j DROP || fail "backend drop rule"
 	hold_conn "atk$k" "$BACKEND4" $((41000 + k))
 	isn=$(syn_isn $((41000 + k)))
 	[ -n "$isn" ] || fail "no SYN from port $((41000 + k)) in the capture"
 	hostile "$CLI" c0 "$CMAC" synack --src "$BACKEND4" --sport 6379 --dst "$CLIENT4" \
 		--dport $((41000 + k)) --ack $(( (isn + 1) % 4294967296 )) --count 1
+	sleep 0.3
+	in_ns "$SRV" iptables -D INPUT -p tcp -s "$CLIENT4" --dport 6379 --tcp-flags SYN,ACK SYN \
+		--sport $((41000 + k)) -j DROP
 done
-sleep 0.5
-in_ns "$SRV" iptables -D INPUT -p tcp -s "$CLIENT4" --dport 6379 --tcp-flags SYN,ACK SYN \
-	-m multiport --sports 41001,41002,41003 -j DROP
 for k in 1 2 3; do
 	check_eq "connection $k completes with the backend's own SYN-ACK" "$(held_answer "atk$k")" ok
 done
