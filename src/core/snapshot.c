@@ -19,10 +19,15 @@
  * now and its age as milliseconds before now, so that a record moves
  * between two processes (two monotonic time bases) of one boot.
  *
- * Left out: flows on the kernel fast path (conntrack keeps translating
- * them; the new process does not know them, see docs/decisions.md) and
- * held client segments (the stopping daemon gave them a drop verdict;
- * the client sends them again).  A flow still in its backend handshake
+ * Flows on the kernel fast path come back as such, with their conntrack
+ * id: conntrack went on translating them meanwhile, and the new process
+ * must know them to follow their end (events carry the id) and to judge
+ * a SYN on their tuple (splice_syn); the daemon ends those whose entry is
+ * gone or another's by then (worker_check_restored).  Version 3 records
+ * already carried the flags and the id; a version 3 reader that predates
+ * this refuses such a record alone (FL_OFFLOADED) and takes the others.
+ * Left out: held client segments (the stopping daemon gave them a drop
+ * verdict; the client sends them again).  A flow still in its backend handshake
  * therefore forgets the client data it had seen, and its backend SYN is
  * due at once after the restore.
  *
@@ -189,8 +194,6 @@ static void snap_flow(const struct flow *f, void *arg)
 	struct snap_ctx *s = arg;
 	uint8_t rec[SNAP_FLOW_LEN];
 
-	if (f->fl_flags & FL_OFFLOADED)
-		return;
 	put_flow(f, s->now_ms, rec);
 	s->fn(rec, sizeof(rec), s->ctx);
 	s->n++;
@@ -261,7 +264,8 @@ static bool get_flow(struct cur *c, struct flow *f, uint64_t *in_ms, uint64_t *a
 	*age_ms = r64(c);
 	*in_ms = r64(c);
 	return f->fl_state >= FLOW_BACKEND_SYN && f->fl_state <= FLOW_TIME_WAIT &&
-	       !(f->fl_flags & (FL_OFFLOADED | FL_CHALLENGED | FL_STALE_RST)) &&
+	       !(f->fl_flags & (FL_CHALLENGED | FL_STALE_RST)) &&
+	       (!(f->fl_flags & FL_OFFLOADED) || f->fl_ct_id != 0) &&
 	       f->fl_src_len <= 128 &&
 	       f->fl_c_ws <= TCP_MAX_WSCALE &&
 	       f->fl_b_ws <= TCP_MAX_WSCALE && f->fl_our_ws <= TCP_MAX_WSCALE &&

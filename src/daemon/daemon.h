@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "ctseen.h"
 #include "cookie.h"
 #include "control.h"
 #include "flood.h"
@@ -42,6 +43,7 @@ struct daemon {
 	unsigned nworkers;
 	struct control *control;
 	struct xdp_stage *xdp;           /* NULL: no XDP stage */
+	struct ctseen *ctseen;           /* NULL: every new flow deletes (ctseen.h) */
 	int sigfd;
 	int wdfd;
 	int hkfd;                        /* housekeeping timer, OVERLOAD_SAMPLE_MS */

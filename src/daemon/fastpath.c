@@ -549,6 +549,43 @@ int fastpath_adopt(struct fastpath *fp, const struct policy *pol)
 	return adopted;
 }
 
+struct ours_ctx {
+	uint32_t mark;
+	void (*fn)(const struct conn_key *k, uint32_t id, void *ctx);
+	void *ctx;
+	int n;
+};
+
+static int ours_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ours_ctx *c = data;
+	struct ct_entry e;
+
+	memset(&e, 0, sizeof(e));
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr_cb, &e) < 0)
+		return MNL_CB_OK;
+	if (e.tcp && e.have_key && e.mark == c->mark) {
+		c->fn(&e.key, e.id, c->ctx);
+		c->n++;
+	}
+	return MNL_CB_OK;
+}
+
+int fastpath_each_ours(struct fastpath *fp,
+		       void (*fn)(const struct conn_key *k, uint32_t id, void *ctx), void *ctx)
+{
+	struct ours_ctx c = { .mark = fp->fp_ctmark, .fn = fn, .ctx = ctx };
+
+	for (int v4 = 1; v4 >= 0; v4--) {
+		struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, NLM_F_DUMP, v4);
+
+		nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;  /* see fastpath_adopt */
+		if (talk(fp, ours_cb, &c) < 0)
+			return -1;
+	}
+	return c.n;
+}
+
 struct fastpath *fastpath_open(uint32_t ctmark, uint32_t timeout_s)
 {
 	struct fastpath *fp = calloc(1, sizeof(*fp));

@@ -62,6 +62,12 @@ int fastpath_forget(struct fastpath *fp, const struct conn_key *k);
  * untranslated, as they need.  Returns how many, or -1 with errno. */
 int fastpath_adopt(struct fastpath *fp, const struct policy *pol);
 
+/* Calls fn for every TCP entry with fp's mark (key in the original
+ * direction, client to server, and the entry's id).  Returns how many, or
+ * -1 with errno. */
+int fastpath_each_ours(struct fastpath *fp,
+		       void (*fn)(const struct conn_key *k, uint32_t id, void *ctx), void *ctx);
+
 /* What the kernel saw of one of our entries. */
 struct fastpath_event {
 	struct conn_key key;        /* client -> server */

@@ -515,6 +515,41 @@ static void adopt(struct daemon *d)
 			   "go on untranslated on the kernel fast path", n);
 }
 
+static void ctseen_record(const struct conn_key *k, uint32_t id, void *ctx)
+{
+	(void)ctseen_put(ctx, k, id);
+}
+
+/* The tuples that may have a conntrack entry with our mark (ctseen.h):
+ * those of earlier processes and of adopted connections, read before any
+ * packet is; the workers add their own offloads.  Bounded by what two
+ * processes' flow tables can hand over (the previous one's and ours).
+ * Without the set every new flow asks conntrack to remove its entries. */
+static void ctseen_init(struct daemon *d)
+{
+	size_t max = (size_t)d->conf->engine.max_flows * d->nworkers * 2;
+	struct fastpath *fp;
+	int n;
+
+	if (d->conf->fastpath == CONF_FASTPATH_OFF)
+		return;
+	d->ctseen = ctseen_new(max);
+	fp = fastpath_open(d->conf->mark, d->conf->engine.established_idle_ms / 1000);
+	n = d->ctseen && fp ? fastpath_each_ours(fp, ctseen_record, d->ctseen) : -1;
+	fastpath_close(fp);
+	if (n < 0) {
+		log_warn("reading conntrack's entries of ours; every new flow removes its "
+			 "tuple's entries");
+		ctseen_free(d->ctseen);
+		d->ctseen = NULL;
+		return;
+	}
+	if (n > 0)
+		log_info("%d conntrack entries of ours from before this start", n);
+	for (unsigned i = 0; i < d->nworkers; i++)
+		worker_set_ctseen(d->workers[i], d->ctseen);
+}
+
 static int run(struct daemon *d)
 {
 	struct state *st;
@@ -576,6 +611,7 @@ static int run(struct daemon *d)
 		st = NULL;
 	}
 	adopt(d);
+	ctseen_init(d);
 	/* Queues are bound before the rules send them packets; the control
 	 * socket comes last, so that its appearance means "rules in place". */
 	if (d->manage_rules) {
@@ -616,6 +652,8 @@ out:
 	for (i = d->nworkers; i-- > 0;)
 		worker_free(d->workers[i]);
 	xdp_stage_close(d->xdp);
+	ctseen_free(d->ctseen);
+	d->ctseen = NULL;
 	if (d->rules_installed && !d->keep_rules && rules_remove(d->conf) < 0)
 		rc = 1;
 	control_close(d->control);

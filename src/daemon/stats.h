@@ -47,6 +47,8 @@
 	X(offload_stale_removed, COUNTER, QUEUE,                                           \
 	  "conntrack entries removed for a new flow's tuple or a withdrawn flow")          \
 	X(offload_forget_failed, COUNTER, QUEUE, "such removals that ctnetlink refused")   \
+	X(offload_stale_skipped, COUNTER, QUEUE,                                           \
+	  "new flows whose tuple can have no entry of ours: no removal asked")             \
 	X(offload_events, COUNTER, QUEUE,                                                  \
 	  "conntrack events read about offloaded flows (a close, an entry's end)")         \
 	X(offload_events_lost, COUNTER, QUEUE,                                             \

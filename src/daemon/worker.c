@@ -383,6 +383,7 @@ static void publish(struct worker *w)
 	st->st_daemon[DS_offload_failed] = w->wk_offload.failed;
 	st->st_daemon[DS_offload_stale_removed] = w->wk_offload.stale_removed;
 	st->st_daemon[DS_offload_forget_failed] = w->wk_offload.forget_failed;
+	st->st_daemon[DS_offload_stale_skipped] = w->wk_offload.stale_skipped;
 	st->st_daemon[DS_offload_events] = w->wk_offload.events;
 	st->st_daemon[DS_offload_events_lost] = w->wk_fev ? fastpath_events_lost(w->wk_fev) : 0;
 	st->st_daemon[DS_xdp_map_errors] = w->wk_xdp_errors;
@@ -527,6 +528,9 @@ static void *worker_main(void *arg)
 
 	w->wk_now = mono_ms();
 	w->wk_snap_ms = w->wk_now;
+	/* Restored flows on the fast path whose entries ended while no
+	 * daemon ran end before any packet is read. */
+	worker_check_restored(w);
 	while (!stop) {
 		int n = epoll_wait(w->wk_epfd, ev, 4, -1);
 		int i;
@@ -660,6 +664,11 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 fail:
 	worker_free(w);
 	return NULL;
+}
+
+void worker_set_ctseen(struct worker *w, struct ctseen *s)
+{
+	w->wk_ctseen = s;
 }
 
 uint16_t worker_queue(const struct worker *w)

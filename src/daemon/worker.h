@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "counters.h"
+#include "ctseen.h"
 #include "engine.h"
 #include "nfq.h"
 #include "stats.h"
@@ -25,6 +26,11 @@ struct worker;
  * not start the thread.  Returns NULL with a logged reason. */
 struct worker *worker_new(uint16_t num, const struct conf *c,
 			  const uint8_t secret[ENGINE_SECRET_LEN], struct xdp_stage *xdp);
+
+/* The set of tuples that may have a marked conntrack entry (ctseen.h),
+ * shared by the workers; NULL (the default): a new flow always deletes
+ * its tuple's entries.  Before worker_start. */
+void worker_set_ctseen(struct worker *w, struct ctseen *s);
 
 /* The queue number w serves. */
 uint16_t worker_queue(const struct worker *w);

@@ -153,6 +153,8 @@ enum engine_restore_result worker_restore(struct worker *w, const uint8_t *rec, 
 	enum engine_restore_result r;
 
 	r = engine_restore(w->wk_engine, rec, len, mono_ms(), o);
+	if (r == ENGINE_RESTORE_FLOW)
+		w->wk_restored = true;
 	if (w->wk_xdp && (o->nflowev || o->learned))
 		xdp_stage_apply(w->wk_xdp, o, &w->wk_xdp_errors);
 	return r;

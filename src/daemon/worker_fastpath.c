@@ -42,8 +42,14 @@ void worker_offload_flow(struct worker *w, const struct flow_info *fi)
 	 * the kernel has not confirmed yet; once ours is in the table, its
 	 * confirmation would clash with it and the kernel would drop it. */
 	worker_flush_out(w);
+	/* Recorded before the entry exists (id unknown), so that no new
+	 * flow on the tuple skips its removal (ctseen.h). */
+	if (w->wk_ctseen)
+		(void)ctseen_put(w->wk_ctseen, &fi->key, 0);
 	if (fastpath_offload(w->wk_fp, fi, &id) == 0 &&
 	    engine_offloaded(w->wk_engine, &fi->key, id, w->wk_now)) {
+		if (w->wk_ctseen)
+			(void)ctseen_put(w->wk_ctseen, &fi->key, id);
 		w->wk_offload.ok++;
 		if (log_enabled(LOG_DEBUG))
 			log_debug_limited(w->wk_now, "worker %u: flow %s handed to the kernel",
@@ -56,14 +62,20 @@ void worker_offload_flow(struct worker *w, const struct flow_info *fi)
 }
 
 /* Removes the kernel's entries for a tuple the engine keeps in userspace
- * (see engine_out.forget). */
+ * (see engine_out.forget), where one of ours can exist. */
 void worker_forget(struct worker *w, const struct conn_key *k)
 {
 	int n;
 
 	if (!w->wk_fp)
 		return;
+	if (w->wk_ctseen && !ctseen_maybe(w->wk_ctseen, k)) {
+		w->wk_offload.stale_skipped++;
+		return;
+	}
 	n = fastpath_forget(w->wk_fp, k);
+	if (n >= 0 && w->wk_ctseen)
+		ctseen_drop(w->wk_ctseen, k);
 	if (n > 0) {
 		w->wk_offload.stale_removed += (uint64_t)n;
 		if (log_enabled(LOG_DEBUG)) {
@@ -87,6 +99,8 @@ static void on_ct_event(const struct fastpath_event *ev, void *ctx)
 	struct worker *w = ctx;
 
 	w->wk_offload.events++;
+	if (ev->state == ENGINE_K_GONE && w->wk_ctseen)
+		ctseen_gone(w->wk_ctseen, &ev->key, ev->id);
 	engine_kernel_event(w->wk_engine, &ev->key, ev->id, ev->state, w->wk_now, w->wk_out);
 	worker_apply_out(w, w->wk_out);
 }
@@ -101,11 +115,13 @@ static void note_offloaded(const struct flow_info *fi, void *ctx)
 	o->ids[o->n++] = fi->ct_id;
 }
 
-/* Events were lost: each offloaded flow whose entry is gone (or is
- * another's now) ends, as its event would have ended it.  Closes the
- * kernel saw meanwhile are not learned; those flows end with their
- * entries. */
-static void recheck_offloaded(struct worker *w)
+/* Events were lost (or, at start, nobody read them while no daemon ran):
+ * each offloaded flow whose entry is gone (or is another's now) ends, as
+ * its event would have ended it.  At start the entries read before any
+ * packet (ctseen_init in main.c) answer without a round trip each.
+ * Closes the kernel saw meanwhile are not learned; those flows end with
+ * their entries. */
+static void recheck_offloaded(struct worker *w, bool at_start)
 {
 	struct engine_gauges g;
 	struct offloaded_keys o = { 0 };
@@ -122,18 +138,27 @@ static void recheck_offloaded(struct worker *w)
 	engine_walk(w->wk_engine, w->wk_now, note_offloaded, &o);
 	for (size_t i = 0; i < o.n; i++) {
 		uint32_t id = 0;
-		int r = fastpath_lookup(w->wk_fp, &o.keys[i], &id);
+		int r;
 
+		if (at_start && w->wk_ctseen && ctseen_has_id(w->wk_ctseen, &o.keys[i], o.ids[i]))
+			continue;
+		r = fastpath_lookup(w->wk_fp, &o.keys[i], &id);
 		if (r < 0)
 			break;
 		if (r == 0 || id != o.ids[i]) {
+			if (w->wk_ctseen)
+				ctseen_gone(w->wk_ctseen, &o.keys[i], o.ids[i]);
 			engine_kernel_event(w->wk_engine, &o.keys[i], o.ids[i], ENGINE_K_GONE,
 					    w->wk_now, w->wk_out);
 			worker_apply_out(w, w->wk_out);
 		}
 	}
-	log_warnx_limited(w->wk_now, "worker %u: conntrack events lost; %zu offloaded flows "
-			  "checked", w->wk_queue, o.n);
+	if (at_start)
+		log_info("worker %u: %zu restored flows on the kernel fast path checked against "
+			 "conntrack", w->wk_queue, o.n);
+	else
+		log_warnx_limited(w->wk_now, "worker %u: conntrack events lost; %zu offloaded "
+				  "flows checked", w->wk_queue, o.n);
 out:
 	free(o.keys);
 	free(o.ids);
@@ -149,7 +174,16 @@ void worker_answer_lost_events(struct worker *w)
 		return;
 	w->wk_offload.events_lost_seen = fastpath_events_lost(w->wk_fev);
 	w->wk_offload.rechecked_ms = w->wk_now;
-	recheck_offloaded(w);
+	recheck_offloaded(w, false);
+	worker_flush_out(w);
+}
+
+void worker_check_restored(struct worker *w)
+{
+	if (!w->wk_fp || !w->wk_restored)
+		return;
+	w->wk_restored = false;
+	recheck_offloaded(w, true);
 	worker_flush_out(w);
 }
 

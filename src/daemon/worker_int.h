@@ -38,6 +38,7 @@ struct worker_offload {
 	uint64_t refused_off;       /* fast path off or unavailable */
 	uint64_t failed;            /* ctnetlink refused: flow stays here */
 	uint64_t stale_removed;     /* entries removed for a new or withdrawn flow */
+	uint64_t stale_skipped;     /* new flows whose tuple can have no entry of ours */
 	uint64_t forget_failed;     /* ctnetlink refused such a removal */
 	uint64_t events;            /* conntrack events about offloaded flows */
 	uint64_t events_lost_seen;  /* losses already answered by a check */
@@ -61,6 +62,8 @@ struct worker {
 	bool wk_srvif_set;
 	uint64_t wk_srvif_ms;
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
+	struct ctseen *wk_ctseen;        /* NULL: always delete (ctseen.h) */
+	bool wk_restored;                /* flows restored: check the offloaded ones */
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;
 	uint64_t wk_ct_second;           /* wk_now / 1000 of the lookups counted */
@@ -115,6 +118,9 @@ void worker_read_ct_events(struct worker *w);
 /* Answers lost events by a lookup of each offloaded flow, at most once a
  * second. */
 void worker_answer_lost_events(struct worker *w);
+/* At the thread's start, after a restore: ends the restored offloaded
+ * flows whose conntrack entries are gone or another's. */
+void worker_check_restored(struct worker *w);
 /* engine_meta.kernel_flow: the offsets of the kernel's entry for k, if it
  * is ours (ctx is the worker). */
 bool worker_kernel_flow(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf);

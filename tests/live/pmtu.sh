@@ -30,9 +30,9 @@
 #     the full one (one client's path is not every client's MSS).
 #  2. Offloaded flows the engine does not know (HTTP keep-alive: 20 small
 #     answers, the flow handed to the kernel after its 32 segments, the
-#     daemon restarted, whose state file carries userspace flows only,
-#     then the 10 MB file on the same connection): the offsets come from
-#     conntrack (icmp_conntrack), the file arrives.
+#     daemon restarted without its state file, as after a crash, then the
+#     10 MB file on the same connection): the offsets come from conntrack
+#     (icmp_conntrack), the file arrives.
 #  3. The negative control: with a rule ahead of the daemon's that lets
 #     ICMP through untranslated, the downloads stall (far less than the
 #     file in 8 s), the backend learns no MTU and counts the errors out of
@@ -343,7 +343,8 @@ one_path_mss "$BACKEND4" 1240 1460
 one_path_mss "$BACKEND6" 1220 1440
 
 # 2. Flows the engine has handed to the kernel and does not know: those of
-# the daemon before a restart.
+# the daemon before a restart that found no state file (a crash leaves
+# none; one refused as damaged counts the same).
 keepalive_client() {	# ADDR TAG
 	in_ns "$CLI" timeout 60 "$PY" -c '
 import os, socket, sys, time
@@ -390,10 +391,11 @@ until ctl flows >"$TMP/flows" && grep -q ":$ka4 .*path=kernel" "$TMP/flows" &&
 	sleep 0.1
 done
 grep -E ":($ka4|$ka6) " "$TMP/flows"
-# The state file carries userspace flows only (an offloaded flow lives in
-# conntrack): after a restart the engine knows neither keep-alive flow.
+# Without the state file (which carries offloaded flows too), the restarted
+# engine knows neither keep-alive flow.
 daemon_stop
 check_eq "auto: daemon exit status before the restart" "$DAEMON_RC" 0
+rm -f "$TMP/state"
 daemon_start
 ctl flows | grep -E ":($ka4|$ka6) " &&
 	fail "the restarted daemon knows the offloaded keep-alive flows"

@@ -11,7 +11,8 @@
 #   - a pool of 4 echo connections on the kernel fast path (port 5201);
 #   - a spoofed SYN flood from 198.18.0.0/15 to the redis port.
 # Every connection survives both restarts with every reply right; the
-# userspace ones are saved and restored (flows_restored); the rules stay
+# userspace and fast-path ones are saved and restored (flows_restored; the
+# fast path's listed on it again after each start); the rules stay
 # in place while no daemon runs; not one flood SYN reaches the backend
 # (an iptables counter there, whose positive control is a real client's
 # SYN after the restarts); cookies issued before a restart validate after
@@ -133,7 +134,9 @@ for round in 1 2; do
 	sleep 0.5
 	start "$binary"
 	check "state file taken at start $round" test ! -e "$TMP/state"
-	check_ge "restart $round: connections restored" "$(ctl_counter flows_restored)" 8
+	check_ge "restart $round: connections restored" "$(ctl_counter flows_restored)" 12
+	check_ge "restart $round: the fast path's connections known again (path=kernel)" \
+		"$("$SYNPROXYCTL" -s "$SOCK" flows | grep -c 'path=kernel')" 4
 	grep "restored .* connections" "$TMP/daemon.log" | tail -n 1
 done
 sleep 1

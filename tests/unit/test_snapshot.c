@@ -116,7 +116,9 @@ static void test_spliced_flow_carries_over(void **state)
 
 /* A flow in its backend handshake comes back with its client data
  * forgotten (it was held, and the old process dropped it) and its backend
- * SYN due at once; a flow on the kernel fast path does not come back. */
+ * SYN due at once; a flow on the kernel fast path comes back as such,
+ * with its conntrack id: an event about another entry of its tuple
+ * leaves it, its own entry's end ends it. */
 static void test_backend_syn_and_offloaded(void **state)
 {
 	struct env *a = env_new(NULL), *b = env_new(NULL);
@@ -149,14 +151,32 @@ static void test_backend_syn_and_offloaded(void **state)
 	env_free(a);
 	env_free(b);
 
-	/* Offloaded: left out. */
+	/* Offloaded: carried, with its id. */
 	a = env_new(NULL);
+	b = env_new(NULL);
 	splice(a, 7, NULL);
-	assert_true(engine_offloaded(a->e, &(struct conn_key){ a->cli, a->srv, a->cport, a->sport },
-				     1, a->now));
-	r.n = 0;
-	assert_int_equal(engine_snapshot(a->e, a->now, keep, &r), 0);
+	{
+		struct conn_key k = { a->cli, a->srv, a->cport, a->sport };
+		struct flow *g;
+
+		assert_true(engine_offloaded(a->e, &k, 4242, a->now));
+		r.n = 0;
+		assert_int_equal(engine_snapshot(a->e, a->now, keep, &r), 1);
+		b->now = a->now + 10;
+		assert_int_equal(restore_all(b, &r), 1);
+		g = flowtab_lookup(b->e->ft, &k);
+		assert_non_null(g);
+		assert_true(g->fl_flags & FL_OFFLOADED);
+		assert_int_equal(g->fl_ct_id, 4242);
+		assert_int_equal(g->fl_state, FLOW_ESTABLISHED);
+		engine_kernel_event(b->e, &k, 4241, ENGINE_K_GONE, b->now, o = &b->out);
+		assert_non_null(flowtab_lookup(b->e->ft, &k));
+		engine_kernel_event(b->e, &k, 4242, ENGINE_K_GONE, b->now, o);
+		assert_null(flowtab_lookup(b->e->ft, &k));
+		assert_int_equal(cnt(b, CNT_offload_released), 1);
+	}
 	env_free(a);
+	env_free(b);
 }
 
 /* Learned options come back, so the first connection after a restart is
