@@ -64,6 +64,7 @@
 	X(backend_stale_reset, "backend ACKs of an older connection to our SYN: reset, and the SYN sent again") \
 	X(flows_created, "flows created")                                    \
 	X(flows_restored, "flows carried over a restart (state file)")        \
+	X(flows_from_conntrack, "flows taken in from a conntrack entry of ours, for a SYN on its tuple") \
 	X(flows_closed, "flows ended by FIN in both directions")             \
 	X(flows_reset, "flows ended by RST")                                 \
 	X(flows_expired, "flows ended by idle timeout")                      \

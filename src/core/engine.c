@@ -233,6 +233,7 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 {
 	const struct rule *r = &e->pol->rules[ridx];
 	uint8_t fl = p->flags;
+	struct engine_kernel_flow kf;
 	struct conn_key k;
 	struct flow *f;
 
@@ -254,6 +255,12 @@ static void client_input(struct engine *e, struct pkt *p, const struct engine_me
 	}
 	key_of(p, DIR_CLIENT, &k);
 	f = flowtab_lookup(e->ft, &k);
+	/* A marked conntrack entry the engine does not know (see
+	 * splice_from_kernel) would carry the handshake ACK of this SYN's
+	 * connection past the proxy. */
+	if (!f && (fl & TCPH_SYN) && !(fl & TCPH_ACK) && m && m->kernel_flow &&
+	    m->kernel_flow(m->kernel_ctx, &k, &kf))
+		f = splice_from_kernel(e, &k, &kf, now_ms, out);
 	if (f && (fl & TCPH_SYN) && !(fl & TCPH_ACK)) {
 		/* A new connection reusing the tuple ends the old one, when
 		 * the old one is over (splice_syn); a SYN on a live flow

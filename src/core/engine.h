@@ -101,11 +101,27 @@ enum engine_side {
 	SIDE_UNCHECKED,  /* the caller checks, but could not for this packet */
 };
 
+/* What the kernel saw of an offloaded flow (its conntrack entry). */
+enum engine_kstate {
+	ENGINE_K_ESTABLISHED,
+	ENGINE_K_CLOSING,        /* a FIN in one direction */
+	ENGINE_K_TIME_WAIT,      /* both FINs */
+	ENGINE_K_RESET,          /* an RST (conntrack's CLOSE) */
+	ENGINE_K_GONE,           /* the entry was destroyed */
+};
+
 /* What the kernel's fast path applies to a flow it translates (the
- * sequence adjustment and timestamp offset of its conntrack entry). */
+ * sequence adjustment and timestamp offset of its conntrack entry), and
+ * what the entry says of the connection. */
 struct engine_kernel_flow {
 	uint32_t seq_delta;      /* added to the server's seq (our ISN - backend ISN) */
 	uint32_t ts_delta;       /* added to the server's TSval */
+	uint32_t ct_id;          /* the entry's conntrack id */
+	bool ts;                 /* timestamps translated (ts_delta applies) */
+	bool sack;               /* both sides permitted SACK */
+	uint8_t client_wscale;   /* 0xff: no window scaling */
+	uint8_t backend_wscale;
+	enum engine_kstate state;
 };
 
 /* What the caller knows about an input packet. */
@@ -124,10 +140,14 @@ struct engine_meta {
 	 * and synproxy-replay always pass false (NFQUEUE's NOTVERIFIED flag
 	 * means "not checked yet", so the engine must check). */
 	bool csum_unverified;
-	/* For an ICMP error about a flow the engine does not hold: asks
-	 * whether the kernel translates that flow (an offloaded flow the
-	 * engine has forgotten, or one from before a restart) and, when it
-	 * does, fills kf and returns true.  NULL: no kernel fast path. */
+	/* For an ICMP error about a flow the engine does not hold, and for
+	 * a client SYN on the tuple of one: asks whether the kernel
+	 * translates that flow (an offloaded flow the engine has forgotten,
+	 * one of a process that left no state file, an adopted connection)
+	 * and, when it does, fills kf and returns true.  For the SYN the
+	 * engine then takes the entry in as an offloaded flow (splice.c,
+	 * splice_from_kernel) and answers as on any.  NULL: no kernel fast
+	 * path. */
 	bool (*kernel_flow)(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf);
 	void *kernel_ctx;
 	/* Another engine (the worker of the next queue) may hold flows this
@@ -277,14 +297,6 @@ void engine_gauges(const struct engine *e, struct engine_gauges *g);
 bool engine_offloaded(struct engine *e, const struct conn_key *k, uint32_t ct_id,
 		      uint64_t now_ms);
 
-/* What the kernel saw of an offloaded flow (its conntrack entry). */
-enum engine_kstate {
-	ENGINE_K_ESTABLISHED,
-	ENGINE_K_CLOSING,        /* a FIN in one direction */
-	ENGINE_K_TIME_WAIT,      /* both FINs */
-	ENGINE_K_RESET,          /* an RST (conntrack's CLOSE) */
-	ENGINE_K_GONE,           /* the entry was destroyed */
-};
 
 /* Tells the engine what the kernel saw of the conntrack entry ct_id of
  * the offloaded flow k: a close moves the flow to closing or time-wait,
@@ -305,8 +317,8 @@ uint32_t engine_ts_base(const uint8_t secret[ENGINE_SECRET_LEN]);
 
 /* Restart without loss (snapshot.c): an engine's flows and learned
  * options as records of at most ENGINE_SNAPSHOT_MAX bytes, which another
- * process's engine takes back.  Flows on the kernel fast path are left
- * out, and held data is not kept. */
+ * process's engine takes back.  Flows on the kernel fast path come back
+ * as such (with their conntrack id); held data is not kept. */
 #define ENGINE_SNAPSHOT_MAX 256
 
 /* Calls fn with every record; returns the number of flows. */

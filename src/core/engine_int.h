@@ -175,6 +175,16 @@ void splice_client(struct engine *e, struct flow *f, struct pkt *p, const struct
 void splice_server(struct engine *e, struct flow *f, struct pkt *p, const struct engine_meta *m,
 		   uint64_t now_ms, struct engine_out *out);
 
+/* Takes in, as an offloaded flow of this engine, the conntrack entry of
+ * ours kf describes for tuple k, which the engine did not hold (an
+ * adopted connection, or an offloaded flow of a process that left no
+ * state): a SYN on its tuple is then judged as on any offloaded flow
+ * (splice_syn).  NULL when the entry is past its close (conntrack reopens
+ * it for a SYN itself) or the table is full. */
+struct flow *splice_from_kernel(struct engine *e, const struct conn_key *k,
+				const struct engine_kernel_flow *kf, uint64_t now_ms,
+				struct engine_out *out);
+
 /* A client SYN (without ACK) on the tuple of flow f.  True when f was
  * over (time-wait, or both FINs seen and the SYN newer by RFC 6191):
  * f is ended and the SYN opens a new connection.  False when f lives:

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ctnetlink requests for the kernel fast path.
+/* ctnetlink requests for the kernel fast path: entries made, looked up and
+ * deleted, and the dumps at start (adoption, our own marked entries).
+ * The event sockets are in fastpath_events.c.
  *
  * What the entry says, and why (facts checked on Linux 6.18, see
  * DESIGN.md "Kernel fast path"):
@@ -37,13 +39,13 @@
 #include <time.h>
 #include <unistd.h>
 #include <libmnl/libmnl.h>
-#include <linux/filter.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include "fastpath.h"
+#include "fastpath_int.h"
 
 /* Kernel-created entries for one tuple: the client's and the server's
  * packets may each have made one (one per direction, at most). */
@@ -51,9 +53,6 @@
 
 /* A netlink request is answered at once; this only bounds a stuck kernel. */
 #define FASTPATH_RECV_TIMEOUT_MS 500
-
-/* One entry and its ACK fit many times over. */
-#define FASTPATH_BUF 8192
 
 struct fastpath {
 	struct mnl_socket *fp_nl;
@@ -190,70 +189,13 @@ static int delete_tuple(struct fastpath *fp, const struct tuple *t)
 	return 0;
 }
 
-/* What the read-back found. */
-struct readback {
-	bool found;
-	uint32_t id;
-	uint32_t status;
-	uint32_t mark;
-	bool seqadj_reply;
-	bool synproxy;
-	uint32_t seq_offset;      /* the reply direction's offset after its position */
-	uint32_t tsoff;
-};
-
-static int seqadj_cb(const struct nlattr *a, void *data)
-{
-	struct readback *rb = data;
-
-	if (mnl_attr_get_type(a) == CTA_SEQADJ_OFFSET_AFTER &&
-	    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-		rb->seq_offset = ntohl(mnl_attr_get_u32(a));
-	return MNL_CB_OK;
-}
-
-static int synproxy_cb(const struct nlattr *a, void *data)
-{
-	struct readback *rb = data;
-
-	if (mnl_attr_get_type(a) == CTA_SYNPROXY_TSOFF && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-		rb->tsoff = ntohl(mnl_attr_get_u32(a));
-	return MNL_CB_OK;
-}
-
-static int attr_cb(const struct nlattr *a, void *data)
-{
-	struct readback *rb = data;
-
-	switch (mnl_attr_get_type(a)) {
-	case CTA_ID:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			rb->id = ntohl(mnl_attr_get_u32(a));
-		break;
-	case CTA_STATUS:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			rb->status = ntohl(mnl_attr_get_u32(a));
-		break;
-	case CTA_MARK:
-		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
-			rb->mark = ntohl(mnl_attr_get_u32(a));
-		break;
-	case CTA_SEQ_ADJ_REPLY:
-		rb->seqadj_reply = true;
-		return mnl_attr_parse_nested(a, seqadj_cb, data);
-	case CTA_SYNPROXY:
-		rb->synproxy = true;
-		return mnl_attr_parse_nested(a, synproxy_cb, data);
-	}
-	return MNL_CB_OK;
-}
-
+/* Reads the single entry a CT_GET answers into the struct ct_entry data. */
 static int entry_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct readback *rb = data;
+	struct ct_entry *e = data;
 
-	rb->found = true;
-	return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, data) < 0 ?
+	e->found = true;
+	return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr_cb, data) < 0 ?
 	       MNL_CB_ERROR : MNL_CB_OK;
 }
 
@@ -261,17 +203,17 @@ static int verify(struct fastpath *fp, const struct flow_info *fi, const struct 
 		  uint32_t *ct_id)
 {
 	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, 0, addr_is_v4(orig->src));
-	struct readback rb = { 0 };
+	struct ct_entry e = { 0 };
 
 	put_tuple(nlh, CTA_TUPLE_ORIG, orig);
-	if (talk(fp, entry_cb, &rb) < 0)
+	if (talk(fp, entry_cb, &e) < 0)
 		return -1;
-	if (!rb.found || !(rb.status & IPS_SEQ_ADJUST) || !rb.seqadj_reply ||
-	    rb.mark != fp->fp_ctmark || (fi->ts && !rb.synproxy)) {
+	if (!e.found || !(e.status & IPS_SEQ_ADJUST) || !e.seqadj_reply ||
+	    e.mark != fp->fp_ctmark || (fi->ts && !e.synproxy)) {
 		errno = EPROTO;
 		return -1;
 	}
-	*ct_id = rb.id;
+	*ct_id = e.id;
 	return 0;
 }
 
@@ -280,17 +222,27 @@ int fastpath_kernel_flow(struct fastpath *fp, const struct conn_key *k,
 {
 	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
 	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, 0, addr_is_v4(&k->caddr));
-	struct readback rb = { 0 };
+	struct ct_entry e = { 0 };
+	bool ws;
 
 	assert(fp && k && kf);
 	put_tuple(nlh, CTA_TUPLE_ORIG, &orig);
-	if (talk(fp, entry_cb, &rb) < 0)
+	if (talk(fp, entry_cb, &e) < 0)
 		return errno == ENOENT ? 0 : -1;
-	if (!rb.found || rb.mark != fp->fp_ctmark)
+	if (!e.found || e.mark != fp->fp_ctmark || !e.have_state ||
+	    !fastpath_kstate(e.state, &kf->state))
 		return 0;
 	/* An adopted connection is marked and needs no translation. */
-	kf->seq_delta = (rb.status & IPS_SEQ_ADJUST) && rb.seqadj_reply ? rb.seq_offset : 0;
-	kf->ts_delta = rb.synproxy ? 0u - rb.tsoff : 0;
+	kf->seq_delta = (e.status & IPS_SEQ_ADJUST) && e.seqadj_reply ? e.seq_offset : 0;
+	kf->ts = e.synproxy;
+	kf->ts_delta = e.synproxy ? 0u - e.tsoff : 0;
+	kf->ct_id = e.id;
+	ws = (e.flags_orig & IP_CT_TCP_FLAG_WINDOW_SCALE) &&
+	     (e.flags_reply & IP_CT_TCP_FLAG_WINDOW_SCALE);
+	kf->client_wscale = ws ? e.ws_orig : 0xff;
+	kf->backend_wscale = ws ? e.ws_reply : 0xff;
+	kf->sack = (e.flags_orig & IP_CT_TCP_FLAG_SACK_PERM) &&
+		   (e.flags_reply & IP_CT_TCP_FLAG_SACK_PERM);
 	return 1;
 }
 
@@ -315,13 +267,13 @@ int fastpath_lookup(struct fastpath *fp, const struct conn_key *k, uint32_t *ct_
 {
 	const struct tuple orig = { &k->caddr, &k->saddr, k->cport, k->sport };
 	struct nlmsghdr *nlh = start(fp, IPCTNL_MSG_CT_GET, 0, addr_is_v4(&k->caddr));
-	struct readback rb = { 0 };
+	struct ct_entry e = { 0 };
 
 	put_tuple(nlh, CTA_TUPLE_ORIG, &orig);
-	if (talk(fp, entry_cb, &rb) < 0)
+	if (talk(fp, entry_cb, &e) < 0)
 		return errno == ENOENT ? 0 : -1;
-	*ct_id = rb.id;
-	return rb.found && rb.mark == fp->fp_ctmark;
+	*ct_id = e.id;
+	return e.found && e.mark == fp->fp_ctmark;
 }
 
 int fastpath_forget(struct fastpath *fp, const struct conn_key *k)
@@ -367,15 +319,6 @@ int fastpath_offload(struct fastpath *fp, const struct flow_info *fi, uint32_t *
 }
 
 /* ---- adoption of connections that predate the daemon ---- */
-
-/* What a dumped entry says, as far as adoption cares. */
-struct ct_entry {
-	struct conn_key key;      /* original direction: client -> server */
-	bool v4, tcp, have_key, have_state;
-	uint32_t id, status, mark;
-	uint8_t state;
-	uint8_t flags_orig;
-};
 
 static int ip_cb(const struct nlattr *a, void *data)
 {
@@ -442,6 +385,13 @@ static int tcpinfo_cb(const struct nlattr *a, void *data)
 	else if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_FLAGS_ORIGINAL &&
 		 mnl_attr_get_payload_len(a) >= sizeof(struct nf_ct_tcp_flags))
 		e->flags_orig = ((const struct nf_ct_tcp_flags *)mnl_attr_get_payload(a))->flags;
+	else if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_FLAGS_REPLY &&
+		 mnl_attr_get_payload_len(a) >= sizeof(struct nf_ct_tcp_flags))
+		e->flags_reply = ((const struct nf_ct_tcp_flags *)mnl_attr_get_payload(a))->flags;
+	else if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_WSCALE_ORIGINAL)
+		e->ws_orig = mnl_attr_get_u8(a);
+	else if (mnl_attr_get_type(a) == CTA_PROTOINFO_TCP_WSCALE_REPLY)
+		e->ws_reply = mnl_attr_get_u8(a);
 	return MNL_CB_OK;
 }
 
@@ -452,7 +402,26 @@ static int protoinfo_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static int ct_attr_cb(const struct nlattr *a, void *data)
+static int seqadj_cb(const struct nlattr *a, void *data)
+{
+	struct ct_entry *e = data;
+
+	if (mnl_attr_get_type(a) == CTA_SEQADJ_OFFSET_AFTER &&
+	    mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		e->seq_offset = ntohl(mnl_attr_get_u32(a));
+	return MNL_CB_OK;
+}
+
+static int synproxy_cb(const struct nlattr *a, void *data)
+{
+	struct ct_entry *e = data;
+
+	if (mnl_attr_get_type(a) == CTA_SYNPROXY_TSOFF && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		e->tsoff = ntohl(mnl_attr_get_u32(a));
+	return MNL_CB_OK;
+}
+
+int ct_attr_cb(const struct nlattr *a, void *data)
 {
 	struct ct_entry *e = data;
 
@@ -460,18 +429,49 @@ static int ct_attr_cb(const struct nlattr *a, void *data)
 	case CTA_TUPLE_ORIG:
 		return mnl_attr_parse_nested(a, tuple_cb, data);
 	case CTA_ID:
-		e->id = ntohl(mnl_attr_get_u32(a));
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			e->id = ntohl(mnl_attr_get_u32(a));
 		break;
 	case CTA_STATUS:
-		e->status = ntohl(mnl_attr_get_u32(a));
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			e->status = ntohl(mnl_attr_get_u32(a));
 		break;
 	case CTA_MARK:
-		e->mark = ntohl(mnl_attr_get_u32(a));
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			e->mark = ntohl(mnl_attr_get_u32(a));
 		break;
 	case CTA_PROTOINFO:
 		return mnl_attr_parse_nested(a, protoinfo_cb, data);
+	case CTA_SEQ_ADJ_REPLY:
+		e->seqadj_reply = true;
+		return mnl_attr_parse_nested(a, seqadj_cb, data);
+	case CTA_SYNPROXY:
+		e->synproxy = true;
+		return mnl_attr_parse_nested(a, synproxy_cb, data);
 	}
 	return MNL_CB_OK;
+}
+
+bool fastpath_kstate(uint8_t state, enum engine_kstate *ks)
+{
+	switch (state) {
+	case TCP_CONNTRACK_ESTABLISHED:
+		*ks = ENGINE_K_ESTABLISHED;
+		return true;
+	case TCP_CONNTRACK_FIN_WAIT:
+	case TCP_CONNTRACK_CLOSE_WAIT:
+	case TCP_CONNTRACK_LAST_ACK:
+		*ks = ENGINE_K_CLOSING;
+		return true;
+	case TCP_CONNTRACK_TIME_WAIT:
+		*ks = ENGINE_K_TIME_WAIT;
+		return true;
+	case TCP_CONNTRACK_CLOSE:
+		*ks = ENGINE_K_RESET;
+		return true;
+	default:
+		return false;
+	}
 }
 
 struct adopt_ctx {
@@ -674,184 +674,4 @@ int fastpath_probe(void)
 	fastpath_close(fp);
 	errno = err;
 	return rc;
-}
-
-/* ---- events: what the kernel sees of the entries we made ----
- *
- * An offloaded flow's packets never reach the daemon, so its close is
- * learned from conntrack's own events (NFNLGRP_CONNTRACK_UPDATE for a
- * TCP state change, _DESTROY for the entry's end), on a socket of each
- * worker.  A socket filter passes only entries that carry our mark, so a
- * busy gateway's other connections cost the daemon nothing: it finds the
- * CTA_MARK attribute with the kernel's netlink-attribute helper
- * (SKF_AD_NLATTR) and compares its value. */
-
-#define FASTPATH_EVENTS_RCVBUF (4 << 20)
-
-struct fastpath_events {
-	struct mnl_socket *fe_nl;
-	uint64_t fe_lost;
-	char fe_buf[FASTPATH_BUF];
-};
-
-static int attach_mark_filter(int fd, uint32_t ctmark)
-{
-	struct sock_filter code[] = {
-		/* A = where the attributes start, X = the type sought. */
-		BPF_STMT(BPF_LD | BPF_IMM, (uint32_t)(sizeof(struct nlmsghdr) +
-						      sizeof(struct nfgenmsg))),
-		BPF_STMT(BPF_LDX | BPF_IMM, CTA_MARK),
-		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_NLATTR)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 3, 0),
-		BPF_STMT(BPF_MISC | BPF_TAX, 0),
-		/* The attribute's value, after its 4-byte header. */
-		BPF_STMT(BPF_LD | BPF_W | BPF_IND, 4),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ctmark, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, 0),
-		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
-	};
-	struct sock_fprog prog = { .len = sizeof(code) / sizeof(code[0]), .filter = code };
-
-	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
-}
-
-/* Whether conntrack delivers events in this namespace
- * (net.netfilter.nf_conntrack_events: 0 turns them off for good). */
-static bool events_enabled(void)
-{
-	FILE *f = fopen("/proc/sys/net/netfilter/nf_conntrack_events", "re");
-	int v = 1;
-
-	if (!f)
-		return true;
-	if (fscanf(f, "%d", &v) != 1)
-		v = 1;
-	fclose(f);
-	return v != 0;
-}
-
-struct fastpath_events *fastpath_events_open(uint32_t ctmark)
-{
-	struct fastpath_events *fe;
-	int size = FASTPATH_EVENTS_RCVBUF, err, fd;
-
-	if (!events_enabled()) {
-		errno = EOPNOTSUPP;
-		return NULL;
-	}
-	fe = calloc(1, sizeof(*fe));
-	if (!fe)
-		return NULL;
-	fe->fe_nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!fe->fe_nl)
-		goto fail;
-	fd = mnl_socket_get_fd(fe->fe_nl);
-	/* A larger buffer where the capability allows it; the default
-	 * otherwise (lost events are counted). */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (attach_mark_filter(fd, ctmark) < 0 ||
-	    mnl_socket_bind(fe->fe_nl, (1u << (NFNLGRP_CONNTRACK_UPDATE - 1)) |
-				       (1u << (NFNLGRP_CONNTRACK_DESTROY - 1)),
-			    MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	return fe;
-fail:
-	err = errno;
-	fastpath_events_close(fe);
-	errno = err;
-	return NULL;
-}
-
-void fastpath_events_close(struct fastpath_events *fe)
-{
-	if (!fe)
-		return;
-	if (fe->fe_nl)
-		mnl_socket_close(fe->fe_nl);
-	free(fe);
-}
-
-int fastpath_events_fd(const struct fastpath_events *fe)
-{
-	return mnl_socket_get_fd(fe->fe_nl);
-}
-
-uint64_t fastpath_events_lost(const struct fastpath_events *fe)
-{
-	return fe->fe_lost;
-}
-
-struct event_ctx {
-	void (*fn)(const struct fastpath_event *ev, void *ctx);
-	void *ctx;
-	unsigned n;
-};
-
-/* What a TCP conntrack state means for the flow (false: nothing). */
-static bool kstate_of(uint8_t state, enum engine_kstate *ks)
-{
-	switch (state) {
-	case TCP_CONNTRACK_ESTABLISHED:
-		*ks = ENGINE_K_ESTABLISHED;
-		return true;
-	case TCP_CONNTRACK_FIN_WAIT:
-	case TCP_CONNTRACK_CLOSE_WAIT:
-	case TCP_CONNTRACK_LAST_ACK:
-		*ks = ENGINE_K_CLOSING;
-		return true;
-	case TCP_CONNTRACK_TIME_WAIT:
-		*ks = ENGINE_K_TIME_WAIT;
-		return true;
-	case TCP_CONNTRACK_CLOSE:
-		*ks = ENGINE_K_RESET;
-		return true;
-	default:
-		return false;
-	}
-}
-
-static int event_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct event_ctx *c = data;
-	uint8_t type = (uint8_t)(nlh->nlmsg_type & 0xff);
-	struct fastpath_event ev;
-	struct ct_entry e;
-
-	if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_CTNETLINK)
-		return MNL_CB_OK;
-	memset(&e, 0, sizeof(e));
-	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), ct_attr_cb, &e) < 0 || !e.tcp ||
-	    !e.have_key)
-		return MNL_CB_OK;
-	ev.key = e.key;
-	ev.id = e.id;
-	if (type == IPCTNL_MSG_CT_DELETE)
-		ev.state = ENGINE_K_GONE;
-	else if (!e.have_state || !kstate_of(e.state, &ev.state))
-		return MNL_CB_OK;
-	c->n++;
-	c->fn(&ev, c->ctx);
-	return MNL_CB_OK;
-}
-
-int fastpath_events_read(struct fastpath_events *fe,
-			 void (*fn)(const struct fastpath_event *ev, void *ctx), void *ctx)
-{
-	struct event_ctx c = { fn, ctx, 0 };
-
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(fe->fe_nl, fe->fe_buf, sizeof(fe->fe_buf));
-
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return (int)c.n;
-			if (errno == ENOBUFS) {
-				fe->fe_lost++;
-				continue;
-			}
-			return -1;
-		}
-		(void)mnl_cb_run(fe->fe_buf, (size_t)n, 0, 0, event_cb, &c);
-	}
 }

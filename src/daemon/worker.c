@@ -263,15 +263,18 @@ static enum engine_side side_of(struct worker *w, const struct nfqueue_pkt *p)
 	return via ? SIDE_BACKEND : SIDE_WRONG;
 }
 
-/* What m says about ICMP errors: the rules send them to the first queue
- * (rules.c), whose worker asks the kernel about flows the fast path
- * translates; every worker but the last's hands one it cannot place to
- * the next queue, where another engine may hold its flow. */
-static void icmp_meta(struct worker *w, struct engine_meta *m)
+/* What m says about flows only the kernel knows: every worker asks
+ * conntrack about a SYN's tuple that its engine does not hold but where
+ * an entry of ours may be (worker_kernel_flow).  ICMP errors: the rules
+ * send them to the first queue (rules.c), whose worker asks the kernel
+ * about flows the fast path translates; every worker but the last's hands
+ * one it cannot place to the next queue, where another engine may hold
+ * its flow. */
+static void kernel_meta(struct worker *w, struct engine_meta *m)
 {
 	const struct conf *c = w->wk_conf;
 
-	if (w->wk_fp && w->wk_queue == c->queue.num) {
+	if (w->wk_fp) {
 		m->kernel_flow = worker_kernel_flow;
 		m->kernel_ctx = w;
 	}
@@ -298,7 +301,7 @@ static void on_packet(const struct nfqueue_pkt *p, void *ctx)
 			packet_tcp_csum_fix(&pk);
 	}
 	m.side = side_of(w, p);
-	icmp_meta(w, &m);
+	kernel_meta(w, &m);
 	w->wk_reply_to = reply_to(w, p);
 	engine_input(w->wk_engine, p->data, p->len, &m, w->wk_now, o);
 	worker_apply_out(w, o);

@@ -196,12 +196,17 @@ void worker_read_ct_events(struct worker *w)
 }
 
 /* engine_meta.kernel_flow: the offsets of the kernel's entry for k, if
- * it is ours, asked of conntrack (WORKER_CT_LOOKUPS a second at most;
- * past that, or when the request fails, the kernel does not know it). */
+ * it is ours, asked of conntrack only where one may be (ctseen) and
+ * WORKER_CT_LOOKUPS times a second at most; past that, or when the
+ * request fails, the kernel does not know it.  So a SYN flood costs a
+ * set lookup per SYN, no request. */
 bool worker_kernel_flow(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf)
 {
 	struct worker *w = ctx;
 	int r;
+
+	if (w->wk_ctseen && !ctseen_maybe(w->wk_ctseen, k))
+		return false;
 
 	if (w->wk_now / 1000 != w->wk_ct_second) {
 		w->wk_ct_second = w->wk_now / 1000;
@@ -212,7 +217,7 @@ bool worker_kernel_flow(void *ctx, const struct conn_key *k, struct engine_kerne
 	w->wk_ct_lookups++;
 	r = fastpath_kernel_flow(w->wk_fp, k, kf);
 	if (r < 0)
-		log_warn_limited(w->wk_now, "worker %u: conntrack lookup for an ICMP error",
+		log_warn_limited(w->wk_now, "worker %u: conntrack lookup of a flow only the kernel knows",
 				 w->wk_queue);
 	return r > 0;
 }

@@ -635,7 +635,8 @@ start_iperf() {	# NS
 # cap_start NAME NS IF [FILTER]: tcpdump -w $TMP/NAME.pcap; waits until it
 # listens.  Only headers are kept (-s 128).
 # Every flow the engine created has ended for exactly one counted reason
-# or is still in the table: flows_created = flows_active + flows_reset +
+# or is still in the table: flows_created (+ flows_restored, the state
+# file's, + flows_from_conntrack, entries taken in) = flows_active + flows_reset +
 # backend_refused + flows_closed + backend_unreachable + backend_timeout +
 # offload_released + flows_expired (engine.c counts each end once).  A leak
 # or a double free of flow slots breaks the equation.
@@ -646,7 +647,8 @@ check_flow_accounting() {
 		ended = v["flows_reset"] + v["backend_refused"] + v["flows_closed"] + \
 			v["backend_unreachable"] + v["backend_timeout"] + v["offload_released"] + \
 			v["flows_expired"]
-		printf "%d %d %d", v["flows_created"] + v["flows_restored"], ended, \
+		printf "%d %d %d", v["flows_created"] + v["flows_restored"] + \
+			v["flows_from_conntrack"], ended, \
 			v["flows_active"] }' "$TMP/acct.stats")
 	set -- $acct
 	check_eq "flow accounting: created (and restored) $1 = ended $2 + active $3" "$1" \

@@ -20,6 +20,10 @@
 #     flow's marked entry at start, and the new connection removes it;
 #  3c. a restored offloaded flow whose conntrack entry ended while no
 #     daemon ran is ended at start;
+#  3d. the same as 3 after a crash (SIGKILL, no state file): the SYN makes
+#     the daemon take the flow in from its marked entry;
+#  3e. a connection adopted at start (opened before the daemon's rules):
+#     its entry taken in at the SYN as in 3d;
 #  4. an offloaded flow that closes is listed as time-wait at once
 #     (conntrack events, item 4), and its port is reused for a new
 #     connection without a reset;
@@ -167,9 +171,8 @@ check_ge "3: the backend's old socket reset for its stale ACK" \
 	"$(cnt_delta a b backend_stale_reset)" 1
 check "3: connected within 5 s" awk -v t="$t" 'BEGIN { exit !(t < 5) }'
 
-# 3b. The same across a restart: the new process does not know the flow
-# (the state file carries userspace flows), but reads its marked entry at
-# start (ctseen.h), so the new flow on that tuple still removes it.
+# 3b. The same across a restart: the state file carries the offloaded
+# flow, and the new process reads its marked entry at start (ctseen.h).
 log "== 3b. a vanished offloaded client's port reused after a daemon restart"
 vanish 33500 40 offloaded
 in_ns "$GW" conntrack -L -p tcp --sport 33500 -m 0x5350 2>/dev/null | tee "$TMP/ct3b"
@@ -213,6 +216,72 @@ in_ns "$CLI" iptables -A OUTPUT -p tcp --sport 33600 -j DROP || fail "drop rule"
 touch "$TMP/vanish"
 wait "$VPID" || fail "the client on port 33600 failed: $(cat "$TMP/vanish.out")"
 in_ns "$CLI" iptables -D OUTPUT -p tcp --sport 33600 -j DROP
+
+# 3d. The same after a crash: no state file tells the new process of the
+# flow, only its marked entry (read at start, ctseen.h).  The SYN makes
+# the worker read the entry and take the flow in (flows_from_conntrack),
+# then it is withdrawn and challenged as in 3.  Before, the handshake ACK
+# met the entry and went to the backend's old socket: the connection hung.
+log "== 3d. a vanished offloaded client's port reused after a crash (SIGKILL)"
+vanish 33700 40 offloaded
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+rm -f "$SOCK" "$TMP/state"
+in_ns "$GW" conntrack -L -p tcp --sport 33700 -m 0x5350 2>/dev/null | tee "$TMP/ct3d"
+grep -q ESTABLISHED "$TMP/ct3d" || fail "3d: the vanished client's marked entry is not ESTABLISHED"
+daemon_start
+cnt_snap a
+t=$(client 33700 3 close) || { check_eq "3d: the new connection from port 33700" failed ok; t=99; }
+echo "new connection from port 33700 after a crash: connected in $t s"
+cnt_snap b
+check_eq "3d: the entry taken in for the SYN (flows_from_conntrack)" \
+	"$(cnt_delta a b flows_from_conntrack)" 1
+check_ge "3d: and withdrawn by it" "$(cnt_delta a b offload_withdrawn)" 1
+check_eq "3d: a new flow (the handshake reached the proxy)" "$(cnt_delta a b flows_created)" 1
+check_ge "3d: the backend's old socket reset for its stale ACK" \
+	"$(cnt_delta a b backend_stale_reset)" 1
+check "3d: connected within 5 s" awk -v t="$t" 'BEGIN { exit !(t < 5) }'
+in_ns "$GW" conntrack -L -p tcp --sport 33700 -m 0x5350 2>/dev/null | tee "$TMP/ct3d2"
+check "3d: no marked entry left of the vanished connection" sh -c "! grep -q ESTABLISHED '$TMP/ct3d2'"
+# Without a state file the learned options went with the crash: three
+# agreeing SYN-ACKs again before phase 4's flow, which must be offloaded.
+for p in 30004 30005 30006; do
+	client $p 1 close >/dev/null || fail "warm-up connection from port $p"
+done
+
+# 3e. An adopted connection (opened straight to the backend while no
+# rules were in place; the daemon marks its entry at start) whose client
+# vanishes: its entry is taken in at the SYN as in 3d.  Its port was
+# reusable before too (conntrack tracked that entry's windows from the
+# handshake, so the new handshake's ACK was INVALID to it and reached the
+# queue); what changes is that the SYN is judged as on any connection the
+# daemon keeps, a challenge ACK instead of a SYN-ACK.  The accept rule
+# keeps conntrack tracking while the daemon's rules are gone.
+log "== 3e. a vanished adopted client's port reused"
+daemon_stop
+in_ns "$GW" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT ||
+	fail "3e: conntrack accept rule"
+rm -f "$TMP/ready" "$TMP/vanish"
+client 33800 3 vanish >"$TMP/vanish.out" 2>&1 &
+VPID=$!
+LAB_PIDS="$LAB_PIDS $VPID"
+wait_file "$TMP/ready" 15 "the client on port 33800 did not connect" "$TMP/vanish.out"
+daemon_start
+in_ns "$GW" iptables -D FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+check_eq "3e: the connection from before the rules adopted" "$(ctl_counter flows_adopted)" 1
+in_ns "$CLI" iptables -A OUTPUT -p tcp --sport 33800 -j DROP || fail "drop rule"
+touch "$TMP/vanish"
+wait "$VPID" || fail "the vanishing client on port 33800 failed: $(cat "$TMP/vanish.out")"
+in_ns "$CLI" iptables -D OUTPUT -p tcp --sport 33800 -j DROP
+cnt_snap a
+t=$(client 33800 3 close) || { check_eq "3e: the new connection from port 33800" failed ok; t=99; }
+echo "new connection from port 33800 after an adopted vanished one: connected in $t s"
+cnt_snap b
+check_eq "3e: the entry taken in for the SYN (flows_from_conntrack)" \
+	"$(cnt_delta a b flows_from_conntrack)" 1
+check_eq "3e: a new flow (the handshake reached the proxy)" "$(cnt_delta a b flows_created)" 1
+check "3e: connected within 5 s" awk -v t="$t" 'BEGIN { exit !(t < 5) }'
 
 # 4. An offloaded flow that closes: listed as time-wait, port reused.
 log "== 4. an offloaded flow closes (conntrack events, issue 12 item 4)"

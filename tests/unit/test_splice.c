@@ -1422,6 +1422,116 @@ static void test_syn_on_offloaded_flow(void **state)
 	env_free(v);
 }
 
+/* engine_meta.kernel_flow for test_syn_on_kernel_only_flow: the entry
+ * ctx points to, for the env's tuple only. */
+static bool kernel_entry(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf)
+{
+	struct conn_key want;
+	struct env *v = ((struct env **)ctx)[0];
+
+	want = env_key(v);
+	if (!conn_key_eq(k, &want))
+		return false;
+	*kf = *((struct engine_kernel_flow **)ctx)[1];
+	return true;
+}
+
+/* A marked conntrack entry the engine does not hold (an adopted
+ * connection, an offloaded flow of a process that crashed): a SYN on its
+ * tuple takes it in as an offloaded flow, withdraws it (the entry goes)
+ * and answers with a challenge ACK whose numbers only an RST answering it
+ * matches; a blind RST does not end it.  A live client's segments then
+ * resynchronise it and are translated by the entry's offsets.  An entry
+ * past its close is left to conntrack (the SYN is answered as new). */
+static void test_syn_on_kernel_only_flow(void **state)
+{
+	const uint32_t delta = 0x10203040, tsd = 0x01020304;
+	struct engine_kernel_flow kf = { .seq_delta = delta, .ts_delta = tsd, .ct_id = 77,
+					 .ts = true, .sack = true, .client_wscale = 7,
+					 .backend_wscale = 10, .state = ENGINE_K_ESTABLISHED };
+	void *ctx[2];
+	struct env *v = env_new(kernel_reports);
+	struct conn_key k = env_key(v);
+	uint8_t buf[256];
+	struct tcpopt so;
+	struct pkt p;
+	uint32_t iss, ts;
+
+	ctx[0] = v;
+	ctx[1] = &kf;
+	v->kernel_flow = kernel_entry;
+	v->kernel_ctx = ctx;
+	reuse_syn(v, CISN, LAST_TSVAL);
+	assert_challenged(v);
+	assert_int_equal(cnt(v, CNT_flows_from_conntrack), 1);
+	assert_int_equal(cnt(v, CNT_offload_withdrawn), 1);
+	assert_true(v->out.forget);
+	assert_true(conn_key_eq(&v->out.forget_key, &k));
+	parse_emit(&v->out.emit[0], &p, &so);
+	/* A blind RST (the SYN's own numbers) changes nothing. */
+	struct seginfo blind = { .flags = TCPH_RST, .seq = CISN + 1 };
+	assert_int_equal(feed(v, &blind, buf, sizeof(buf)), VERDICT_DROP);
+	assert_int_equal(flow_state(v), FLOW_ESTABLISHED);
+	/* The client that lost its connection answers the challenge ACK
+	 * (RFC 793: an unacceptable ACK in SYN-SENT gets RST seq = its ack). */
+	struct seginfo rst = { .flags = TCPH_RST, .seq = p.ack };
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(flow_state(v), -1);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	/* The entry is gone: the next SYN opens a new connection. */
+	v->kernel_flow = NULL;
+	v->now += 1000;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	do_ack(v, iss, ts, NULL);
+	assert_int_equal(cnt(v, CNT_flows_created), 1);
+	env_free(v);
+
+	/* A blind SYN on a live connection: it goes on, translated by the
+	 * entry's offsets, in userspace. */
+	v = env_new(kernel_reports);
+	ctx[0] = v;
+	v->kernel_flow = kernel_entry;
+	v->kernel_ctx = ctx;
+	reuse_syn(v, 12345, 0);
+	assert_challenged(v);
+	struct seginfo d = { .flags = TCPH_ACK | TCPH_PSH, .seq = 5000, .ack = 9000 + delta,
+			     .win = 229, .payload = "ping", .opt = { .have = TO_TS,
+			     .tsval = 111, .tsecr = 222 + tsd } };
+	assert_int_equal(feed(v, &d, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(v->out.reason, CNT_packets_translated);
+	assert_int_equal(packet_parse(&p, buf, get_be16(buf + 2)), PKT_OK);
+	assert_int_equal(tcpopt_parse(p.data + p.l4off, p.doff, &so), 0);
+	assert_int_equal(p.seq, 5000);
+	assert_int_equal(p.ack, 9000);
+	assert_int_equal(so.tsecr, 222);
+	assert_int_equal(p.win, 229);   /* never rescaled */
+	struct seginfo r = { .from_server = true, .flags = TCPH_ACK, .seq = 9000, .ack = 5004,
+			     .win = 227, .opt = { .have = TO_TS, .tsval = 333, .tsecr = 111 } };
+	assert_int_equal(feed(v, &r, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(packet_parse(&p, buf, get_be16(buf + 2)), PKT_OK);
+	assert_int_equal(tcpopt_parse(p.data + p.l4off, p.doff, &so), 0);
+	assert_int_equal(p.seq, 9000 + delta);
+	assert_int_equal(so.tsval, 333 + tsd);
+	assert_int_equal(p.win, 227);
+	/* Tracked again: the server's exact RST ends it. */
+	struct seginfo srst = { .from_server = true, .flags = TCPH_RST, .seq = 9000 };
+	assert_int_equal(feed(v, &srst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+
+	/* Conntrack reopens an entry in time-wait for a SYN itself. */
+	v = env_new(kernel_reports);
+	ctx[0] = v;
+	kf.state = ENGINE_K_TIME_WAIT;
+	v->kernel_flow = kernel_entry;
+	v->kernel_ctx = ctx;
+	iss = do_syn(v, &linux_syn_opts, &ts);
+	assert_int_equal(cnt(v, CNT_flows_from_conntrack), 0);
+	assert_int_equal(cnt(v, CNT_syn_on_flow), 0);
+	env_free(v);
+	(void)iss;
+}
+
 /* What conntrack's events say of an offloaded flow: an event for another
  * entry of the tuple changes nothing; a FIN makes it closing, both make
  * it time-wait (the listing says so, and a SYN on its tuple is a new
@@ -1501,6 +1611,7 @@ int main(void)
 		cmocka_unit_test(test_backend_stale_ack_reset),
 		cmocka_unit_test(test_offload_threshold),
 		cmocka_unit_test(test_syn_on_offloaded_flow),
+		cmocka_unit_test(test_syn_on_kernel_only_flow),
 		cmocka_unit_test(test_kernel_events),
 	};
 

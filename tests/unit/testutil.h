@@ -179,6 +179,9 @@ struct env {
 	uint16_t cport, sport;
 	uint32_t next_id;
 	enum engine_side side;  /* what feed() says about where a packet came from */
+	/* What feed() passes as engine_meta.kernel_flow (NULL: no fast path). */
+	bool (*kernel_flow)(void *ctx, const struct conn_key *k, struct engine_kernel_flow *kf);
+	void *kernel_ctx;
 };
 
 static const uint8_t secret[ENGINE_SECRET_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
@@ -282,7 +285,8 @@ static inline uint32_t mk(struct env *v, const struct seginfo *si, uint8_t *buf,
 static inline enum verdict feed(struct env *v, const struct seginfo *si, uint8_t *buf, size_t cap)
 {
 	uint32_t len = mk(v, si, buf, cap);
-	struct engine_meta m = { .id = ++v->next_id, .side = v->side };
+	struct engine_meta m = { .id = ++v->next_id, .side = v->side,
+				 .kernel_flow = v->kernel_flow, .kernel_ctx = v->kernel_ctx };
 
 	engine_input(v->e, buf, len, &m, v->now, &v->out);
 	return v->out.verdict;
