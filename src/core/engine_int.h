@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The engine's insides, shared by its four files and by nothing else:
+/* The engine's insides, shared by its files and by nothing else:
  *   engine.c     lifecycle, the public calls, dispatch of each packet
  *                and the timer loop;
  *   handshake.c  the client's SYN and handshake ACK: option negotiation,
  *                the SYN cache and cookies, our SYN-ACK;
  *   splice.c     the flow from the backend SYN to its end: the backend's
  *                SYN-ACK, both directions of an established flow, RSTs,
- *                the close and the translation.  It is the only code that
- *                writes a flow's fl_ fields;
+ *                the close and the translation (the backend leg in
+ *                splice_backend.c, the kernel fast path's side in
+ *                splice_kernel.c).  They are the only code that writes a
+ *                flow's fl_ fields (and snapshot.c, which puts them back);
  *   icmp.c       ICMP errors about flows: translated for their receiver,
  *                or judged (it reads flows, and ends one only through
  *                splice_fail).
@@ -230,7 +232,7 @@ void splice_release_held(struct engine *e, struct engine_out *out, struct flow *
 /* Fills fi from f. */
 void splice_describe(const struct flow *f, uint64_t now_ms, struct flow_info *fi);
 
-/* splice.c and splice_backend.c between them: */
+/* splice.c, splice_backend.c and splice_kernel.c between them: */
 /* Sends our SYN to the backend for f (the client's ISN and options). */
 void splice_send_backend_syn(struct engine *e, struct engine_out *out, const struct flow *f);
 /* The backend's SYN-ACK p for f, which waits for it. */
@@ -251,5 +253,11 @@ static inline uint8_t clamp_ws(uint8_t ws)
 bool splice_ecn_declined(const struct flow *f);
 /* Sets f's translation from both handshakes (b_tsval: the backend's TSval). */
 void splice_set_translation(struct flow *f, uint32_t b_tsval);
+/* Records in out that k gained (up) or lost its flow. */
+void splice_flow_event(struct engine_out *out, const struct conn_key *k, bool up);
+/* Stops counting f for its source network (max_flows_per_source). */
+void splice_uncount(struct engine *e, struct flow *f);
+/* The deadline a live flow gets after a segment. */
+uint64_t splice_live_deadline(const struct engine *e, const struct flow *f, uint64_t now_ms);
 
 #endif

@@ -4,9 +4,10 @@
  * retransmissions, the backend's SYN-ACK and our ACK to it), the client
  * data held until then, the translation set up from both handshakes, both
  * directions of an established flow (tracking, RSTs, the close, the
- * timers), the challenge ACK, and the hand-over to the kernel's fast
- * path (the backend leg itself is in splice_backend.c).  The two are the
- * only code that writes a flow's fl_ fields, and the
+ * timers), the challenge ACK, and taking a flow back from the kernel's
+ * fast path (the backend leg itself is in splice_backend.c, the hand-over
+ * to the kernel and what it reports in splice_kernel.c).  The three are
+ * the only code that writes a flow's fl_ fields, and the
  * only code that makes and ends flows, so the flow events (out->flowev)
  * and the learned options (out->learned) are reported from here.
  *
@@ -42,7 +43,7 @@
 #define RECYCLE_VISITS 64
 
 /* Records that k gained (up) or lost its flow. */
-static void flow_event(struct engine_out *out, const struct conn_key *k, bool up)
+void splice_flow_event(struct engine_out *out, const struct conn_key *k, bool up)
 {
 	assert(out->nflowev < ENGINE_MAX_FLOWEV);
 	out->flowev[out->nflowev].key = *k;
@@ -119,7 +120,7 @@ void splice_release_held(struct engine *e, struct engine_out *out, struct flow *
 }
 
 /* Stops counting f for its source network (max_flows_per_source). */
-static void uncount(struct engine *e, struct flow *f)
+void splice_uncount(struct engine *e, struct flow *f)
 {
 	if (!(f->fl_flags & FL_SRC_COUNTED))
 		return;
@@ -129,10 +130,10 @@ static void uncount(struct engine *e, struct flow *f)
 
 void splice_end(struct engine *e, struct engine_out *out, struct flow *f, enum counter why)
 {
-	uncount(e, f);
+	splice_uncount(e, f);
 	splice_release_held(e, out, f, VERDICT_DROP);
 	count(e, why);
-	flow_event(out, &f->fl_key, false);
+	splice_flow_event(out, &f->fl_key, false);
 	flowtab_remove(e->ft, f);
 }
 
@@ -342,7 +343,7 @@ enum splice_open_result splice_open(struct engine *e, struct engine_out *out,
 	f->fl_src_len = len;
 	out->forget = true;
 	out->forget_key = *k;
-	flow_event(out, k, true);
+	splice_flow_event(out, k, true);
 
 	f->fl_irs = st->irs;
 	f->fl_iss = st->iss;
@@ -437,7 +438,7 @@ static bool refuse_rst(struct engine *e, struct flow *f, const struct pkt *p, en
 }
 
 /* The deadline a live flow gets after a segment. */
-static uint64_t live_deadline(const struct engine *e, const struct flow *f, uint64_t now_ms)
+uint64_t splice_live_deadline(const struct engine *e, const struct flow *f, uint64_t now_ms)
 {
 	if ((f->fl_flags & FL_OFFLOADED) && !e->cfg.kernel_reports_end)
 		return now_ms + e->cfg.rst_grace_ms;
@@ -461,7 +462,7 @@ static void update_close(struct engine *e, struct flow *f, uint64_t now_ms)
 		/* A flow in time-wait counts for its source no more: it
 		 * only waits for a late retransmission, and a full table
 		 * recycles it (recycle_time_wait). */
-		uncount(e, f);
+		splice_uncount(e, f);
 		f->fl_state = FLOW_TIME_WAIT;
 		flowtab_set_deadline(e->ft, f, now_ms + e->cfg.time_wait_ms);
 	} else if (f->fl_flags & (FL_C_FIN | FL_S_FIN)) {
@@ -565,7 +566,7 @@ static void forward(struct engine *e, struct flow *f, struct pkt *p, const struc
 	if (x->win_from != x->win_to)
 		count(e, CNT_window_rescaled);
 	update_close(e, f, now_ms);
-	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
+	flowtab_set_deadline(e->ft, f, splice_live_deadline(e, f, now_ms));
 	consider_offer(e, f, now_ms, out);
 	count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
 }
@@ -728,108 +729,6 @@ void splice_timer(struct engine *e, struct flow *f, uint64_t now_ms, struct engi
 				    CNT_flows_expired);
 		return;
 	}
-}
-
-bool splice_offload(struct engine *e, struct flow *f, uint32_t ct_id, uint64_t now_ms)
-{
-	if (f->fl_state != FLOW_ESTABLISHED || (f->fl_flags & FL_OFFLOADED))
-		return false;
-	f->fl_flags |= FL_OFFLOADED | FL_OFFERED;
-	f->fl_ct_id = ct_id;
-	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
-	count(e, CNT_flows_offloaded);
-	return true;
-}
-
-void splice_kernel(struct engine *e, struct flow *f, uint32_t ct_id, enum engine_kstate ks,
-		   uint64_t now_ms, struct engine_out *out)
-{
-	if (!(f->fl_flags & FL_OFFLOADED) || f->fl_ct_id != ct_id)
-		return;
-	switch (ks) {
-	case ENGINE_K_ESTABLISHED:
-		return;
-	case ENGINE_K_CLOSING:
-		if (f->fl_state == FLOW_ESTABLISHED) {
-			f->fl_state = FLOW_CLOSING;
-			flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
-		}
-		return;
-	case ENGINE_K_TIME_WAIT:
-		if (f->fl_state == FLOW_TIME_WAIT)
-			return;
-		count(e, CNT_offload_closed);
-		/* As update_close: its tuple is free for a new SYN. */
-		uncount(e, f);
-		f->fl_state = FLOW_TIME_WAIT;
-		flowtab_set_deadline(e->ft, f, now_ms + e->cfg.time_wait_ms);
-		return;
-	case ENGINE_K_RESET:
-		count(e, CNT_offload_closed);
-		splice_end(e, out, f, CNT_flows_reset);
-		return;
-	case ENGINE_K_GONE:
-		splice_end(e, out, f, f->fl_state == FLOW_TIME_WAIT ? CNT_flows_closed :
-				     CNT_offload_released);
-		return;
-	}
-}
-
-struct flow *splice_from_kernel(struct engine *e, const struct conn_key *k,
-				const struct engine_kernel_flow *kf, uint64_t now_ms,
-				struct engine_out *out)
-{
-	uint32_t numbers[4];
-	struct flow *f;
-
-	if (kf->state != ENGINE_K_ESTABLISHED && kf->state != ENGINE_K_CLOSING)
-		return NULL;
-	f = flowtab_insert(e->ft, k, now_ms);
-	if (!f)
-		return NULL;
-	flow_event(out, k, true);
-	f->fl_state = kf->state == ENGINE_K_CLOSING ? FLOW_CLOSING : FLOW_ESTABLISHED;
-	f->fl_created_ms = now_ms;
-	f->fl_flags = FL_OFFLOADED | FL_OFFERED | FL_RESYNC_C | FL_RESYNC_S;
-	f->fl_ct_id = kf->ct_id;
-	/* The translation the entry applies, as splice_set_translation makes
-	 * it from ISNs and TSvals: only their differences count. */
-	f->fl_iss = kf->seq_delta;
-	f->fl_bis = 0;
-	if (kf->ts) {
-		f->fl_flags |= FL_TS | FL_B_TS;
-		f->fl_our_tsval = kf->ts_delta;
-	}
-	if (kf->sack)
-		f->fl_flags |= FL_SACK;
-	if (kf->client_wscale != WS_NONE && kf->backend_wscale != WS_NONE) {
-		/* An offloaded flow is never rescaled. */
-		f->fl_flags |= FL_WS | FL_B_WS;
-		f->fl_c_ws = clamp_ws(kf->client_wscale);
-		f->fl_b_ws = f->fl_our_ws = clamp_ws(kf->backend_wscale);
-	}
-	splice_set_translation(f, 0);
-	/* What the connection's numbers are, conntrack does not say: each
-	 * side's next segment sets them (FL_RESYNC_*).  Until then they are
-	 * values nobody else knows, so that only an RST answering the
-	 * challenge ACK they make (a client that lost the connection) is
-	 * exact, never a blind one. */
-	for (unsigned i = 0; i < 4; i++) {
-		uint8_t b[sizeof(*k) + 1];
-
-		memcpy(b, k, sizeof(*k));
-		b[sizeof(*k)] = (uint8_t)i;
-		numbers[i] = (uint32_t)siphash24(e->challenge_key, b, sizeof(b));
-	}
-	f->fl_c_nxt = f->fl_s_ack = numbers[0];
-	f->fl_c_ack = numbers[1];
-	f->fl_s_nxt = numbers[2];
-	f->fl_irs = numbers[3];
-	/* Not counted for its source (max_flows_per_source): the connection
-	 * predates this process and its limits, as an adopted one does. */
-	count(e, CNT_flows_from_conntrack);
-	flowtab_set_deadline(e->ft, f, live_deadline(e, f, now_ms));
-	return f;
 }
 
 /* RFC 6191 (Linux's time-wait does the same): a SYN may open a new
