@@ -65,8 +65,8 @@
 	X(flows_created, "flows created")                                    \
 	X(flows_restored, "flows carried over a restart (state file)")        \
 	X(flows_from_conntrack, "flows taken in from a conntrack entry of ours, for a SYN on its tuple") \
-	X(flows_closed, "flows ended by FIN in both directions")             \
-	X(flows_reset, "flows ended by RST")                                 \
+	X(flows_closed, "flows ended by FIN in both directions (and by an RST once both FINs were acknowledged)") \
+	X(flows_reset, "flows ended by RST before their close completed")   \
 	X(flows_expired, "flows ended by idle timeout")                      \
 	X(flows_full, "dropped: handshake ACK with the flow table full")     \
 	X(flows_source_limited, "handshakes reset: the source holds its rule's max_flows_per_source") \

@@ -207,6 +207,10 @@ void splice_challenge(struct engine *e, struct flow *f, enum dir to, uint64_t no
  * (out->flowev) and its state freed. */
 void splice_end(struct engine *e, struct engine_out *out, struct flow *f, enum counter why);
 
+/* The counter for f ended by an exact RST: flows_reset, or flows_closed in
+ * time-wait (splice.c). */
+enum counter splice_rst_counter(const struct flow *f);
+
 /* Ends f, whose backend refused or never answered, counted as why: the
  * client gets an RST as if from the server. */
 void splice_fail(struct engine *e, struct engine_out *out, struct flow *f, enum counter why);

@@ -128,6 +128,15 @@ void splice_uncount(struct engine *e, struct flow *f)
 	f->fl_flags &= ~(uint32_t)FL_SRC_COUNTED;
 }
 
+/* How a flow that an RST ends is counted: a flow in time-wait had closed
+ * (both FINs acknowledged) before it, and the RST is only a stack's answer
+ * to a late retransmission (a backend that had left LAST-ACK resets the
+ * client's repeated ACK of its retransmitted FIN), so it counts as closed. */
+enum counter splice_rst_counter(const struct flow *f)
+{
+	return f->fl_state == FLOW_TIME_WAIT ? CNT_flows_closed : CNT_flows_reset;
+}
+
 void splice_end(struct engine *e, struct engine_out *out, struct flow *f, enum counter why)
 {
 	splice_uncount(e, f);
@@ -541,7 +550,7 @@ static void forward(struct engine *e, struct flow *f, struct pkt *p, const struc
 		withdraw(e, f, false, out);
 		translate_apply(p, x);
 		out->modified = true;
-		splice_end(e, out, f, CNT_flows_reset);
+		splice_end(e, out, f, splice_rst_counter(f));
 		count_verdict(e, out, VERDICT_ACCEPT, CNT_packets_translated);
 		return;
 	}

@@ -45,8 +45,9 @@ void splice_kernel(struct engine *e, struct flow *f, uint32_t ct_id, enum engine
 		flowtab_set_deadline(e->ft, f, now_ms + e->cfg.time_wait_ms);
 		return;
 	case ENGINE_K_RESET:
-		count(e, CNT_offload_closed);
-		splice_end(e, out, f, CNT_flows_reset);
+		if (f->fl_state != FLOW_TIME_WAIT)
+			count(e, CNT_offload_closed);
+		splice_end(e, out, f, splice_rst_counter(f));
 		return;
 	case ENGINE_K_GONE:
 		splice_end(e, out, f, f->fl_state == FLOW_TIME_WAIT ? CNT_flows_closed :

@@ -1210,6 +1210,49 @@ static void test_reuse_closing_rfc6191(void **state)
 	}
 }
 
+/* A backend that left LAST-ACK before the client's ACK of its FIN came
+ * (the ACK was late; the FIN went out again) resets the client's second
+ * ACK: the flow had closed, the RST reaches the client, and the flow
+ * counts as closed, not reset (seen in reuse.sh under a slow daemon). */
+static void test_rst_after_close_counts_closed(void **state)
+{
+	struct env *v = env_new(NULL);
+	uint32_t iss = splice(v, 7, NULL);
+	uint8_t buf[256];
+	struct seginfo sf = { .from_server = true, .flags = TCPH_FIN | TCPH_ACK, .seq = BISN + 1,
+			      .ack = CISN + 2, .win = 227 };
+	struct seginfo ca = { .flags = TCPH_ACK, .seq = CISN + 2, .ack = iss + 2, .win = 229 };
+	struct seginfo rst = { .from_server = true, .flags = TCPH_RST, .seq = BISN + 2 };
+	struct engine_gauges g;
+	struct pkt p;
+
+	close_flow(v, iss, false);
+	assert_int_equal(flow_state(v), FLOW_TIME_WAIT);
+	assert_int_equal(feed(v, &sf, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(feed(v, &ca, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	/* Passed on, in the client's space. */
+	assert_true(v->out.modified);
+	assert_int_equal(packet_parse(&p, buf, 40), PKT_OK);
+	assert_true(packet_tcp_csum_ok(&p));
+	assert_int_equal(p.flags, TCPH_RST);
+	assert_int_equal(p.seq, iss + 2);
+	engine_gauges(v->e, &g);
+	assert_int_equal(g.flows_active, 0);
+	assert_int_equal(cnt(v, CNT_flows_closed), 1);
+	assert_int_equal(cnt(v, CNT_flows_reset), 0);
+	env_free(v);
+
+	/* The same RST before the close completed ends a flow reset. */
+	v = env_new(NULL);
+	iss = splice(v, 7, NULL);
+	rst.seq = BISN + 1;
+	assert_int_equal(feed(v, &rst, buf, sizeof(buf)), VERDICT_ACCEPT);
+	assert_int_equal(cnt(v, CNT_flows_closed), 0);
+	assert_int_equal(cnt(v, CNT_flows_reset), 1);
+	env_free(v);
+}
+
 /* Time-wait holds nothing to lose: any SYN, even one neither newer nor
  * beyond, opens a new connection (the backend judges it by RFC 6191
  * itself if it still holds the old one).  Then the new flow's backend
@@ -1578,6 +1621,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_close_and_time_wait),
+		cmocka_unit_test(test_rst_after_close_counts_closed),
 		cmocka_unit_test(test_backend_refuses),
 		cmocka_unit_test(test_backend_silent),
 		cmocka_unit_test(test_early_data_held_and_released),
