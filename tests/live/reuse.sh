@@ -45,79 +45,10 @@ in_ns "$CLI" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="10
 write_conf
 daemon_start
 
-# client PORT LINES MODE: one connection from PORT to the echo server,
-# LINES lines echoed, then MODE: "close" (FIN, the client first) or
-# "vanish" (writes $TMP/ready, waits for $TMP/vanish, then aborts its
-# socket: the RST is dropped by the rule the shell put in place).
-# Prints the seconds the connect took.
-client() {
-	in_ns "$CLI" timeout 40 "$PY" -c '
-import os, socket, struct, sys, time
-port, lines, mode, tmp = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-c = socket.socket()
-c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-c.bind(("0.0.0.0", port))
-c.settimeout(15)
-t0 = time.monotonic()
-c.connect((sys.argv[1], 80))
-took = time.monotonic() - t0
-for i in range(lines):
-    msg = b"line %d from %d\n" % (i, port)
-    c.sendall(msg)
-    got = b""
-    while len(got) < len(msg):
-        d = c.recv(len(msg) - len(got))
-        assert d, "connection closed"
-        got += d
-    assert got == msg, got
-if mode == "vanish":
-    # The last echo acknowledged first (a delayed ACK, at most 200 ms):
-    # unacknowledged, the server would resend it after the drop rule is
-    # gone and the RST of the client kernel would end the old connection
-    # before the new one comes, which is not what is tested.
-    time.sleep(0.4)
-    open(tmp + "/ready", "w").write("connected\n")
-    for i in range(300):
-        if os.path.exists(tmp + "/vanish"):
-            break
-        time.sleep(0.05)
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-c.close()
-print("%.3f" % took)
-' "$BACKEND4" "$1" "$2" "$3" "$TMP"
-}
+. "${top_srcdir:-.}/tests/live/reuse_lib.sh"
 
 stat_of() {
 	ctl_counter "$1"
-}
-
-# wait_listed PATTERN SECONDS: until `synproxyctl flows` has a line
-# matching PATTERN; false after SECONDS.
-wait_listed() {
-	i=0
-	until ctl flows | grep -q -- "$1"; do
-		i=$((i + 1))
-		[ $i -gt $(($2 * 10)) ] && return 1
-		sleep 0.1
-	done
-}
-
-# vanish PORT LINES: a connection from PORT that echoes LINES lines and
-# then disappears without a FIN or RST reaching the gateway.
-vanish() {
-	rm -f "$TMP/ready" "$TMP/vanish"
-	client "$1" "$2" vanish >"$TMP/vanish.out" 2>&1 &
-	VPID=$!
-	LAB_PIDS="$LAB_PIDS $VPID"
-	wait_file "$TMP/ready" 15 "the client on port $1 did not connect" "$TMP/vanish.out"
-	if [ -n "${3:-}" ]; then
-		wait_listed ":$1 .*path=kernel" 5 || { ctl flows; fail "the flow from port $1 was not offloaded"; }
-		echo "the flow from port $1 is offloaded"
-	fi
-	in_ns "$CLI" iptables -A OUTPUT -p tcp --sport "$1" -j DROP || fail "drop rule"
-	touch "$TMP/vanish"
-	wait "$VPID" || fail "the vanishing client on port $1 failed: $(cat "$TMP/vanish.out")"
-	in_ns "$CLI" iptables -D OUTPUT -p tcp --sport "$1" -j DROP
 }
 
 # Port 80's options are learned from three SYN-ACKs that agree (the
@@ -201,11 +132,7 @@ check "3b: no marked entry left of the vanished connection" sh -c "! grep -q EST
 # (conntrack's timeout, a flush): the new process ends it before it reads
 # a packet, instead of holding it for days.
 log "== 3c. a restored offloaded flow whose conntrack entry is gone"
-rm -f "$TMP/ready" "$TMP/vanish"
-client 33600 40 vanish >"$TMP/vanish.out" 2>&1 &
-VPID=$!
-LAB_PIDS="$LAB_PIDS $VPID"
-wait_file "$TMP/ready" 15 "the client on port 33600 did not connect" "$TMP/vanish.out"
+vanish_start 33600 40
 wait_listed ":33600 .*path=kernel" 5 || { ctl flows; fail "the flow from port 33600 was not offloaded"; }
 daemon_stop
 in_ns "$GW" conntrack -D -p tcp --sport 33600 >/dev/null 2>&1 || fail "3c: no entry to delete"
@@ -215,10 +142,7 @@ check_ge "3c: it ended as released by the kernel (offload_released)" \
 	"$(ctl_counter offload_released)" 1
 check "3c: the check is logged" grep -q "restored flows on the kernel fast path checked" \
 	"$TMP/daemon.log"
-in_ns "$CLI" iptables -A OUTPUT -p tcp --sport 33600 -j DROP || fail "drop rule"
-touch "$TMP/vanish"
-wait "$VPID" || fail "the client on port 33600 failed: $(cat "$TMP/vanish.out")"
-in_ns "$CLI" iptables -D OUTPUT -p tcp --sport 33600 -j DROP
+vanish_end 33600
 
 # 3d. The same after a crash: no state file tells the new process of the
 # flow, only its marked entry (read at start, ctseen.h).  The SYN makes
@@ -265,18 +189,11 @@ log "== 3e. a vanished adopted client's port reused"
 daemon_stop
 in_ns "$GW" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT ||
 	fail "3e: conntrack accept rule"
-rm -f "$TMP/ready" "$TMP/vanish"
-client 33800 3 vanish >"$TMP/vanish.out" 2>&1 &
-VPID=$!
-LAB_PIDS="$LAB_PIDS $VPID"
-wait_file "$TMP/ready" 15 "the client on port 33800 did not connect" "$TMP/vanish.out"
+vanish_start 33800 3
 daemon_start
 in_ns "$GW" iptables -D FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 check_eq "3e: the connection from before the rules adopted" "$(ctl_counter flows_adopted)" 1
-in_ns "$CLI" iptables -A OUTPUT -p tcp --sport 33800 -j DROP || fail "drop rule"
-touch "$TMP/vanish"
-wait "$VPID" || fail "the vanishing client on port 33800 failed: $(cat "$TMP/vanish.out")"
-in_ns "$CLI" iptables -D OUTPUT -p tcp --sport 33800 -j DROP
+vanish_end 33800
 cnt_snap a
 t=$(client 33800 3 close) || { check_eq "3e: the new connection from port 33800" failed ok; t=99; }
 echo "new connection from port 33800 after an adopted vanished one: connected in $t s"
