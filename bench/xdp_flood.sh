@@ -28,6 +28,8 @@
 #   connections   1000 real connections (8 in parallel) during a full-speed
 #                 SYN flood, with the stage and with the kernel target:
 #                 completed, p50/p99 connect time.
+#   AB=BINARY     only the stage's SYN rate, this build against BINARY
+#                 (see below).
 # Root; every flood is bounded in count and time; everything is removed
 # at exit.  Figures go to bench/README.md.
 set -u
@@ -147,6 +149,32 @@ row() {
 override xdp "the XDP stage is what this bench measures (the example leaves it off)"
 XDP_OVERLOAD='xdp = { interfaces = [ "g0", "g2" ]; };'
 XDP_ALWAYS='xdp = { interfaces = [ "g0", "g2" ]; answer = "always"; };'
+
+# AB=<another synproxyd binary> (its stage is built into it): only the
+# stage answering always, ROUNDS times (default 3) for each binary,
+# alternating, then the median of the per-round rate ratios (this tree's
+# build / AB).  For a change to the stage's per-SYN work.
+if [ -n "${AB:-}" ]; then
+	[ -x "$AB" ] || fail "AB=$AB is not an executable"
+	this=$SYNPROXYD
+	r=0
+	: >"$TMP/ab"
+	while [ $r -lt "$ROUNDS" ]; do
+		SYNPROXYD=$AB
+		sp_on "$XDP_ALWAYS"; row 1 ab_always; sp_off
+		SYNPROXYD=$this
+		sp_on "$XDP_ALWAYS"; row 1 xdp_always; sp_off
+		a_r=$(tail -n 1 "$TMP/ab_always" | awk '{ printf "%.0f", $2 / $3 }')
+		b_r=$(tail -n 1 "$TMP/xdp_always" | awk '{ printf "%.0f", $2 / $3 }')
+		echo "  round $((r + 1)): AB $a_r/s, this build $b_r/s, ratio $(ratio "$b_r" "$a_r")"
+		echo "$(ratio "$b_r" "$a_r")" >>"$TMP/ab"
+		r=$((r + 1))
+	done
+	echo "XDP stage A/B (answer always): $N spoofed SYNs, $(nproc) CPUs, $(uname -r), $(date -u +%F)"
+	echo "  this build / AB, median of $ROUNDS rounds: $(median <"$TMP/ab")"
+	lab_finish
+fi
+
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	echo "round $((r + 1))" >&2

@@ -37,7 +37,8 @@ struct xdp_cfg {
 	uint8_t enabled;            /* 0: the stage passes everything */
 	uint8_t always;             /* 1: answer every SYN (answer = "always") */
 	uint8_t ct_lookup;          /* 1: look offloaded flows up in conntrack */
-	uint8_t pad[2];
+	uint8_t syn_ct_lookup;      /* 1: and SYNs too: an entry of ours may be an orphan */
+	uint8_t pad[1];
 };
 
 struct xdp_keyslot {
@@ -141,6 +142,7 @@ struct xdp_qshare {
 	X(xdp_syn_answered, "SYNs answered with a cookie SYN-ACK by the XDP stage")  \
 	X(xdp_syn_passed, "SYNs passed to the queue (within its share, no flood)")   \
 	X(xdp_syn_on_flow, "SYNs for a connection the daemon keeps, passed to the queue") \
+	X(xdp_syn_conntrack, "SYNs for a connection on the kernel fast path, passed to the queue") \
 	X(xdp_syn_no_key, "SYNs passed to the queue: this period's cookie key was not in place") \
 	X(xdp_syn_denied, "SYNs dropped: the rule's deny list has the source or its allow list lacks it") \
 	X(xdp_syn_rate_limited, "SYNs dropped: over the rule's syn_rate_per_source")  \

@@ -591,37 +591,6 @@ static __attribute__((noinline)) int answer(struct xdp_md *ctx, const struct seg
 	return XDP_TX;
 }
 
-static __attribute__((noinline)) int on_syn(struct xdp_md *ctx, const struct seg *s,
-				  const struct xdp_rule *r, uint32_t ridx, uint64_t now_ms)
-{
-	struct xdp_flow_key fk;
-	struct opts o;
-	uint8_t gen = cfg.gen;
-
-	flow_key(&fk, s);
-	if (bpf_map_lookup_elem(&flows, &fk))
-		return pass(XC_xdp_syn_on_flow);
-	if (((r->lists & XDP_LIST_DENY) && in_list(gen, (uint8_t)ridx, XDP_LIST_DENY, s->src)) ||
-	    ((r->lists & XDP_LIST_ALLOW) && !in_list(gen, (uint8_t)ridx, XDP_LIST_ALLOW, s->src)))
-		return drop(XC_xdp_syn_denied);
-	if (!cfg.always && now_ms >= cfg.pressure_until_ms && queue_share(now_ms))
-		return pass(XC_xdp_syn_passed);
-	if (!syn_csum_ok(ctx, s))
-		return drop(XC_xdp_syn_bad_checksum);
-	/* Before the rate: the engine refuses a segment with broken options
-	 * when it parses it, before it takes a token for it. */
-	if (parse_opts(ctx, s->l4off, s->doff, &o) < 0)
-		return drop(XC_xdp_malformed);
-	if (!source_allowed(r, s->src, s->v4, now_ms))
-		return drop(XC_xdp_syn_rate_limited);
-	if (answer(ctx, s, &o, r, now_ms) != XDP_TX)
-		return XDP_PASS;
-	count(XC_xdp_syn_answered);
-	return XDP_TX;
-}
-
-/* ---- everything but SYN --------------------------------------------- */
-
 /* True when conntrack holds s's connection with the daemon's mark: a flow
  * on the kernel fast path (fastpath.c marks the entries it creates). */
 static __always_inline bool offloaded(struct xdp_md *ctx, const struct seg *s)
@@ -653,6 +622,47 @@ static __always_inline bool offloaded(struct xdp_md *ctx, const struct seg *s)
 	bpf_ct_release(ct);
 	return ours;
 }
+
+static __attribute__((noinline)) int on_syn(struct xdp_md *ctx, const struct seg *s,
+				  const struct xdp_rule *r, uint32_t ridx, uint64_t now_ms)
+{
+	struct xdp_flow_key fk;
+	struct opts o;
+	uint8_t gen = cfg.gen;
+
+	flow_key(&fk, s);
+	if (bpf_map_lookup_elem(&flows, &fk))
+		return pass(XC_xdp_syn_on_flow);
+	if (((r->lists & XDP_LIST_DENY) && in_list(gen, (uint8_t)ridx, XDP_LIST_DENY, s->src)) ||
+	    ((r->lists & XDP_LIST_ALLOW) && !in_list(gen, (uint8_t)ridx, XDP_LIST_ALLOW, s->src)))
+		return drop(XC_xdp_syn_denied);
+	if (!cfg.always && now_ms >= cfg.pressure_until_ms && queue_share(now_ms))
+		return pass(XC_xdp_syn_passed);
+	if (!syn_csum_ok(ctx, s))
+		return drop(XC_xdp_syn_bad_checksum);
+	/* Before the rate: the engine refuses a segment with broken options
+	 * when it parses it, before it takes a token for it. */
+	if (parse_opts(ctx, s->l4off, s->doff, &o) < 0)
+		return drop(XC_xdp_malformed);
+	if (!source_allowed(r, s->src, s->v4, now_ms))
+		return drop(XC_xdp_syn_rate_limited);
+	/* A flow on the kernel fast path that no engine holds (a daemon that
+	 * crashed, its state file lost; an adopted connection): the engine
+	 * takes it in from its conntrack entry and judges the SYN as on any
+	 * flow it keeps.  A cookie SYN-ACK here would let the handshake's ACK
+	 * meet the old entry and reach the backend's old socket.  The lookup
+	 * costs the stage 8% of its SYN rate (bench/xdp_flood.sh AB=), so it
+	 * runs only while the daemon knows of such entries (syn_ct_lookup,
+	 * main.c's orphans), and last: only a SYN about to be answered pays. */
+	if (cfg.syn_ct_lookup && offloaded(ctx, s))
+		return pass(XC_xdp_syn_conntrack);
+	if (answer(ctx, s, &o, r, now_ms) != XDP_TX)
+		return XDP_PASS;
+	count(XC_xdp_syn_answered);
+	return XDP_TX;
+}
+
+/* ---- everything but SYN --------------------------------------------- */
 
 /* cookie_check_keys for an ACK: seq - 1 is the client's ISN, ack - 1 the
  * cookie; the parity bit names the period.  Expired cookies fail here. */

@@ -44,6 +44,8 @@ struct daemon {
 	struct control *control;
 	struct xdp_stage *xdp;           /* NULL: no XDP stage */
 	struct ctseen *ctseen;           /* NULL: every new flow deletes (ctseen.h) */
+	struct ctseen *orphans;          /* of those, no engine's (ctseen_init in main.c) */
+	bool syn_lookup;                 /* the XDP stage looks SYNs up in conntrack */
 	int sigfd;
 	int wdfd;
 	int hkfd;                        /* housekeeping timer, OVERLOAD_SAMPLE_MS */

@@ -64,6 +64,7 @@ static void kqueue_stats(uint16_t first, unsigned n, struct stats *q)
  * workers run. */
 void daemon_stats(struct daemon *d, bool fresh, struct stats *q, struct stats *sum)
 {
+	bool overflowed;
 	unsigned i;
 
 	memset(sum, 0, sizeof(*sum));
@@ -82,6 +83,8 @@ void daemon_stats(struct daemon *d, bool fresh, struct stats *q, struct stats *s
 		stats_add(sum, &q[i]);
 	sum->st_daemon[DS_rules_reinstalled] = d->rules_reinstalled;
 	sum->st_daemon[DS_flows_adopted] = d->flows_adopted;
+	if (d->orphans)
+		sum->st_daemon[DS_ct_orphans] = ctseen_count(d->orphans, &overflowed);
 	if (d->xdp) {
 		sum->st_daemon[DS_xdp_interfaces] = xdp_stage_attached(d->xdp);
 		xdp_stage_counters(d->xdp, sum->st_xdp);

@@ -304,6 +304,44 @@ static void flood_watch(struct daemon *d, const struct stats *sum, uint64_t now)
 	}
 }
 
+/* Whether a conntrack entry of ours may exist that no engine holds: one
+ * the state file did not carry (a crash), an adopted connection's, or one
+ * whose flow ended without its event.  A SYN on its tuple must reach an
+ * engine, which takes the flow in (worker_kernel_flow): the XDP stage
+ * looks SYNs up in conntrack while this is true, and only then (the
+ * lookup costs it 8% of its SYN rate; bench/README.md). */
+static bool orphans_may_exist(struct daemon *d)
+{
+	bool overflowed;
+
+	if (!d->orphans)
+		return true;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		if (!worker_has_ct_events(d->workers[i]))
+			return true;
+	return ctseen_count(d->orphans, &overflowed) > 0 || overflowed;
+}
+
+/* Tells the XDP stage whether to look SYNs up (orphans_may_exist), at
+ * start and when it changes. */
+static void syn_lookup_update(struct daemon *d, bool at_start)
+{
+	bool on;
+
+	if (!d->xdp || d->conf->fastpath == CONF_FASTPATH_OFF)
+		return;
+	on = orphans_may_exist(d);
+	if (on == d->syn_lookup && !at_start)
+		return;
+	d->syn_lookup = on;
+	xdp_stage_set_syn_lookup(d->xdp, on);
+	if (on)
+		log_info("xdp: SYNs are looked up in conntrack: entries of ours may exist that "
+			 "no engine holds");
+	else if (!at_start)
+		log_info("xdp: no entry of ours left that no engine holds; SYNs are not looked up");
+}
+
 /* Every OVERLOAD_SAMPLE_MS: is the queue the bottleneck?  The kernel's
  * drop counts and the SYN cache's refusals, from the snapshots the workers
  * published (no worker is interrupted).  An overflow is logged when it
@@ -340,6 +378,7 @@ static void housekeeping(struct daemon *d)
 			    sum.st_engine[CNT_syncache_full] + sum.st_engine[CNT_syncache_shed]);
 	if (d->xdp)
 		xdp_stage_tick(d->xdp, now, wall_ms(), d->overload.ol_pressure_until);
+	syn_lookup_update(d, false);
 	switch (r.event) {
 	case OVERLOAD_NONE:
 		break;
@@ -517,7 +556,10 @@ static void adopt(struct daemon *d)
 
 static void ctseen_record(const struct conn_key *k, uint32_t id, void *ctx)
 {
-	(void)ctseen_put(ctx, k, id);
+	struct daemon *d = ctx;
+
+	(void)ctseen_put(d->ctseen, k, id);
+	(void)ctseen_put(d->orphans, k, id);
 }
 
 /* The tuples that may have a conntrack entry with our mark (ctseen.h):
@@ -534,20 +576,23 @@ static void ctseen_init(struct daemon *d)
 	if (d->conf->fastpath == CONF_FASTPATH_OFF)
 		return;
 	d->ctseen = ctseen_new(max);
+	d->orphans = ctseen_new(max);
 	fp = fastpath_open(d->conf->mark, d->conf->engine.established_idle_ms / 1000);
-	n = d->ctseen && fp ? fastpath_each_ours(fp, ctseen_record, d->ctseen) : -1;
+	n = d->ctseen && d->orphans && fp ? fastpath_each_ours(fp, ctseen_record, d) : -1;
 	fastpath_close(fp);
 	if (n < 0) {
 		log_warn("reading conntrack's entries of ours; every new flow removes its "
 			 "tuple's entries");
 		ctseen_free(d->ctseen);
-		d->ctseen = NULL;
+		ctseen_free(d->orphans);
+		d->ctseen = d->orphans = NULL;
 		return;
 	}
 	if (n > 0)
 		log_info("%d conntrack entries of ours from before this start", n);
+	/* Each worker drops the flows its engine restored from the orphans. */
 	for (unsigned i = 0; i < d->nworkers; i++)
-		worker_set_ctseen(d->workers[i], d->ctseen);
+		worker_set_ctseen(d->workers[i], d->ctseen, d->orphans);
 }
 
 static int run(struct daemon *d)
@@ -612,6 +657,7 @@ static int run(struct daemon *d)
 	}
 	adopt(d);
 	ctseen_init(d);
+	syn_lookup_update(d, true);
 	/* Queues are bound before the rules send them packets; the control
 	 * socket comes last, so that its appearance means "rules in place". */
 	if (d->manage_rules) {
@@ -653,7 +699,8 @@ out:
 		worker_free(d->workers[i]);
 	xdp_stage_close(d->xdp);
 	ctseen_free(d->ctseen);
-	d->ctseen = NULL;
+	ctseen_free(d->orphans);
+	d->ctseen = d->orphans = NULL;
 	if (d->rules_installed && !d->keep_rules && rules_remove(d->conf) < 0)
 		rc = 1;
 	control_close(d->control);

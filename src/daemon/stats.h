@@ -64,7 +64,9 @@
 	X(held_packets, GAUGE, QUEUE, "client packets held for a backend")                 \
 	X(held_bytes, GAUGE, QUEUE, "bytes held for backends")                             \
 	X(memory_bytes, GAUGE, QUEUE, "memory of every engine table")                      \
-	X(xdp_interfaces, GAUGE, DAEMON, "interfaces carrying the XDP stage")
+	X(xdp_interfaces, GAUGE, DAEMON, "interfaces carrying the XDP stage")              \
+	X(ct_orphans, GAUGE, DAEMON,                                                       \
+	  "conntrack entries of ours that no engine holds")
 
 enum daemon_stat {
 #define DAEMON_STAT_ENUM(name, type, scope, help) DS_##name,

@@ -669,9 +669,23 @@ fail:
 	return NULL;
 }
 
-void worker_set_ctseen(struct worker *w, struct ctseen *s)
+static void drop_held(const struct flow_info *fi, void *ctx)
+{
+	if (fi->offloaded)
+		ctseen_drop(ctx, &fi->key);
+}
+
+void worker_set_ctseen(struct worker *w, struct ctseen *s, struct ctseen *orphans)
 {
 	w->wk_ctseen = s;
+	w->wk_orphans = orphans;
+	if (orphans)
+		engine_walk(w->wk_engine, mono_ms(), drop_held, orphans);
+}
+
+bool worker_has_ct_events(const struct worker *w)
+{
+	return w->wk_fev != NULL;
 }
 
 uint16_t worker_queue(const struct worker *w)

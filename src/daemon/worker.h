@@ -29,8 +29,14 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 
 /* The set of tuples that may have a marked conntrack entry (ctseen.h),
  * shared by the workers; NULL (the default): a new flow always deletes
- * its tuple's entries.  Before worker_start. */
-void worker_set_ctseen(struct worker *w, struct ctseen *s);
+ * its tuple's entries.  orphans (or NULL): the subset no engine holds
+ * (main.c), from which the worker drops the flows its engine restored,
+ * and the tuples whose entries end or it deletes.  Before worker_start. */
+void worker_set_ctseen(struct worker *w, struct ctseen *s, struct ctseen *orphans);
+
+/* Whether w reads conntrack's events (without them, an offloaded flow
+ * whose entry lives on can end: its entry becomes an orphan). */
+bool worker_has_ct_events(const struct worker *w);
 
 /* The queue number w serves. */
 uint16_t worker_queue(const struct worker *w);

@@ -76,6 +76,8 @@ void worker_forget(struct worker *w, const struct conn_key *k)
 	n = fastpath_forget(w->wk_fp, k);
 	if (n >= 0 && w->wk_ctseen)
 		ctseen_drop(w->wk_ctseen, k);
+	if (n >= 0 && w->wk_orphans)
+		ctseen_drop(w->wk_orphans, k);
 	if (n > 0) {
 		w->wk_offload.stale_removed += (uint64_t)n;
 		if (log_enabled(LOG_DEBUG)) {
@@ -101,6 +103,8 @@ static void on_ct_event(const struct fastpath_event *ev, void *ctx)
 	w->wk_offload.events++;
 	if (ev->state == ENGINE_K_GONE && w->wk_ctseen)
 		ctseen_gone(w->wk_ctseen, &ev->key, ev->id);
+	if (ev->state == ENGINE_K_GONE && w->wk_orphans)
+		ctseen_gone(w->wk_orphans, &ev->key, ev->id);
 	engine_kernel_event(w->wk_engine, &ev->key, ev->id, ev->state, w->wk_now, w->wk_out);
 	worker_apply_out(w, w->wk_out);
 }

@@ -63,6 +63,7 @@ struct worker {
 	uint64_t wk_srvif_ms;
 	struct xdp_stage *wk_xdp;        /* NULL: no XDP stage */
 	struct ctseen *wk_ctseen;        /* NULL: always delete (ctseen.h) */
+	struct ctseen *wk_orphans;       /* of those, no engine's (worker_set_ctseen) */
 	bool wk_restored;                /* flows restored: check the offloaded ones */
 	uint64_t wk_xdp_errors;
 	struct worker_offload wk_offload;

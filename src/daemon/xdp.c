@@ -317,6 +317,13 @@ int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c)
 	return 0;
 }
 
+void xdp_stage_set_syn_lookup(struct xdp_stage *x, bool on)
+{
+	struct xdp_cfg *cfg = &x->skel->bss->cfg;
+
+	__atomic_store_n(&cfg->syn_ct_lookup, (uint8_t)(on && cfg->ct_lookup), __ATOMIC_RELAXED);
+}
+
 void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_t wall_ms,
 		    uint64_t pressure_until_ms)
 {
@@ -506,6 +513,8 @@ struct xdp_stage *xdp_stage_open(const struct conf *c, const uint8_t secret[ENGI
 	x->skel->bss->cfg.ts_base = engine_ts_base(secret);
 	x->skel->bss->cfg.mark = c->mark;
 	x->skel->bss->cfg.ct_lookup = ct_lookup;
+	/* Until the daemon has read conntrack (main.c's orphans). */
+	x->skel->bss->cfg.syn_ct_lookup = ct_lookup;
 	xdp_stage_tick(x, mono_ms, wall_ms, 0);
 	if (xdp_stage_set_conf(x, c) < 0)
 		goto fail;

@@ -44,6 +44,12 @@ int xdp_stage_set_conf(struct xdp_stage *x, const struct conf *c);
 void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_t wall_ms,
 		    uint64_t pressure_until_ms);
 
+/* Whether the stage looks each SYN it would answer up in conntrack and
+ * passes it to the queue when an entry of ours holds its tuple: while
+ * entries of ours may exist that no engine holds (main.c's orphans).
+ * Without a conntrack lookup (xdp_stage_open's ct_lookup) never. */
+void xdp_stage_set_syn_lookup(struct xdp_stage *x, bool on);
+
 /* A rotation: SYN cookies are now made with cur, and checked against cur
  * and prev (NULL: none), as the engines do (engine_set_cookie_secrets). */
 void xdp_stage_set_secrets(struct xdp_stage *x, const uint8_t cur[ENGINE_SECRET_LEN],
@@ -93,6 +99,7 @@ static inline void xdp_stage_set_secrets(struct xdp_stage *x,
 					 const uint8_t cur[ENGINE_SECRET_LEN], const uint8_t *prev)
 {
 }
+static inline void xdp_stage_set_syn_lookup(struct xdp_stage *x, bool on) {}
 static inline void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_t wall_ms,
 				  uint64_t pressure_until_ms) {}
 static inline void xdp_stage_apply(struct xdp_stage *x, const struct engine_out *o,

@@ -137,6 +137,10 @@ for round in 1 2; do
 	check_ge "restart $round: connections restored" "$(ctl_counter flows_restored)" 12
 	check_ge "restart $round: the fast path's connections known again (path=kernel)" \
 		"$("$SYNPROXYCTL" -s "$SOCK" flows | grep -c 'path=kernel')" 4
+	# Every entry of ours has its flow again: none orphaned, so an XDP
+	# stage would not look SYNs up in conntrack (main.c).
+	check_eq "restart $round: no conntrack entry of ours orphaned (ct_orphans)" \
+		"$(ctl_counter ct_orphans)" 0
 	grep "restored .* connections" "$TMP/daemon.log" | tail -n 1
 done
 sleep 1

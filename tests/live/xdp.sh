@@ -11,7 +11,9 @@
 #      queue (syn_received stays 0); the backend SYN carries the client's
 #      window scale exactly with timestamps and table-rounded without, and
 #      SACK in both; a reload that fixes the rule's MSS changes what the
-#      stage announces (its maps follow reloads)
+#      stage announces (its maps follow reloads); a vanished client of an
+#      offloaded flow comes back on its port after a crash: the stage
+#      passes its SYN on the marked conntrack entry, the connection is made
 #   2. shipped answer ("overload"): a spoofed SYN flood at trafgen's full
 #      speed is answered by the stage (xdp_syn_answered), not one flood
 #      SYN reaches the backend (counted there by an iptables rule, whose
@@ -30,6 +32,7 @@ top_builddir=${top_builddir:-.}
 . "$top_srcdir/tests/live/lib.sh"
 . "$top_srcdir/tests/live/hostile_lib.sh"
 . "$top_srcdir/tests/live/xdp_lib.sh"
+. "$top_srcdir/tests/live/reuse_lib.sh"
 
 N=${XDP_FLOOD_N:-300000}
 lab_init trafgen ethtool curl
@@ -147,6 +150,45 @@ check_ge "answered by the stage after the reload" "$(cnt_delta A B xdp_syn_answe
 check_eq "the stage announces the reloaded MSS" "$mss1" 1400
 check_ge "rule_syn_received{rule=v4} went on across the reload" "$(rule_syns v4)" $((rs0 + 1))
 check "the MSS changed" test "$mss0" != 1400
+
+# A client of an offloaded flow vanishes, the daemon crashes (no state
+# file) and the client comes back on the same port (reuse.sh 3d, here with
+# the stage answering): the new process finds the marked conntrack entry
+# no engine holds (ct_orphans) and has the stage look SYNs up; the stage
+# passes the SYN to the queue on that entry, and the engine takes the
+# flow in from it and challenges the SYN.  A cookie SYN-ACK from the stage
+# instead let the handshake's ACK meet the old entry and reach the
+# backend's old socket: the connection hung.  Once the entry is gone the
+# stage stops looking SYNs up (the lookup costs it 8%; bench/README.md).
+log "== a vanished offloaded client's port reused after a crash, answer always"
+check_eq "no orphaned entry before the crash (ct_orphans)" "$(ctl_counter ct_orphans)" 0
+check "SYNs not looked up before the crash" \
+	sh -c "! grep -q 'xdp: SYNs are looked up in conntrack' '$TMP/daemon.log'"
+ECHO_PORT=6379
+vanish 35000 40 offloaded
+kill -KILL "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+rm -f "$SOCK" "$TMP/state"
+daemon_start
+check_eq "the vanished flow's entry found orphaned at start (ct_orphans)" \
+	"$(ctl_counter ct_orphans)" 1
+check "SYNs looked up while it lives (logged)" \
+	grep -q 'xdp: SYNs are looked up in conntrack' "$TMP/daemon.log"
+cnt_snap A
+t=$(client 35000 3 close) || { check_eq "crash: the new connection from port 35000" failed ok; t=99; }
+echo "new connection from port 35000 after a crash: connected in $t s"
+cnt_snap B
+check_ge "crash: the SYN passed on the marked entry (xdp_syn_conntrack)" \
+	"$(cnt_delta A B xdp_syn_conntrack)" 1
+check_eq "crash: the entry taken in for the SYN (flows_from_conntrack)" \
+	"$(cnt_delta A B flows_from_conntrack)" 1
+check_eq "crash: a new flow" "$(cnt_delta A B flows_created)" 1
+check "crash: connected within 5 s" awk -v t="$t" 'BEGIN { exit !(t < 5) }'
+check_eq "crash: the orphaned entry gone with the new connection (ct_orphans)" \
+	"$(ctl_counter ct_orphans)" 0
+wait_log "xdp: no entry of ours left that no engine holds; SYNs are not looked up" 3 ||
+	check_eq "crash: the stage stopped looking SYNs up within 3 s" no yes
 daemon_stop
 
 # ---- 2. floods with the shipped answer ("overload") -----------------------
