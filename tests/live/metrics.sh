@@ -51,8 +51,8 @@ for try in 1 2 3 4 5 6; do
 done
 check "the counters did not move while read (try $try)" cmp -s "$TMP/stats.txt" "$TMP/stats2.txt"
 check "GET /metrics parses and carries every statistic" "$PY" - "$TMP/stats.txt" \
-	"$TMP/metrics.txt" "$CONF" <<'PY'
-import sys, time
+	"$TMP/metrics.txt" "$CONF" "$top_srcdir/src/daemon/stats.h" <<'PY'
+import re, sys, time
 from prometheus_client.parser import text_string_to_metric_families
 
 text = {}
@@ -75,6 +75,11 @@ for f in fams.values():
     if f.type not in ("counter", "gauge") or not f.documentation:
         errors.append("family %s: type %s, help %r" % (f.name, f.type, f.documentation))
 
+# The daemon-wide statistics, as src/daemon/stats.h defines them.
+daemon_scope = set(re.findall(r"X\((\w+),\s*\w+,\s*DAEMON,", open(sys.argv[4]).read()))
+if not {"rules_reinstalled", "flows_adopted"} <= daemon_scope:
+    errors.append("stats.h: DAEMON scope not found: %r" % sorted(daemon_scope))
+
 def family(name):
     # counters: the parser names the family without _total
     return fams.get("synproxyd_" + name)
@@ -89,7 +94,7 @@ for name, want in text.items():
         errors.append("%s: metrics %s, stats %d" % (name, got, want))
     queues = sorted(s.labels.get("queue", "-") for s in f.samples)
     # DAEMON scope in src/daemon/stats.h, and the XDP stage's counters
-    daemon_wide = name in ("xdp_interfaces", "rules_reinstalled", "flows_adopted") or \
+    daemon_wide = name in daemon_scope or \
         (name.startswith("xdp_") and name != "xdp_map_errors")
     if queues != (["-"] if daemon_wide else ["0", "1"]):
         errors.append("%s: queue labels %r" % (name, queues))
