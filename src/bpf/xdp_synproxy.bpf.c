@@ -653,7 +653,7 @@ static __attribute__((noinline)) int on_syn(struct xdp_md *ctx, const struct seg
 	 * meet the old entry and reach the backend's old socket.  The lookup
 	 * costs the stage 8% of its SYN rate (bench/xdp_flood.sh AB=), so it
 	 * runs only while the daemon knows of such entries (syn_ct_lookup,
-	 * main.c's orphans), and last: only a SYN about to be answered pays. */
+	 * daemon_ct.c's orphans), and last: only a SYN about to be answered pays. */
 	if (cfg.syn_ct_lookup && offloaded(ctx, s))
 		return pass(XC_xdp_syn_conntrack);
 	if (answer(ctx, s, &o, r, now_ms) != XDP_TX)

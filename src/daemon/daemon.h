@@ -2,8 +2,9 @@
 /* The daemon's main-thread state (struct daemon) and what the files of the
  * main thread share: main.c (command line, start-up, the event loop,
  * shutdown), daemon_ctl.c (reload, control requests, statistics, the
- * metrics page) and secret.c (the cookie secret and its rotation).
- * Private to those three. */
+ * metrics page), daemon_ct.c (what is read of conntrack at start:
+ * adoption, the entries of ours, the orphans) and secret.c (the cookie
+ * secret and its rotation).  Private to those four. */
 #ifndef SP_DAEMON_H
 #define SP_DAEMON_H
 
@@ -44,7 +45,7 @@ struct daemon {
 	struct control *control;
 	struct xdp_stage *xdp;           /* NULL: no XDP stage */
 	struct ctseen *ctseen;           /* NULL: every new flow deletes (ctseen.h) */
-	struct ctseen *orphans;          /* of those, no engine's (ctseen_init in main.c) */
+	struct ctseen *orphans;          /* of those, no engine's (daemon_ctseen_init) */
 	bool syn_lookup;                 /* the XDP stage looks SYNs up in conntrack */
 	int sigfd;
 	int wdfd;
@@ -82,6 +83,17 @@ void daemon_request(const char *req, FILE *out, void *ctx);
  * records the start for the page) and started. */
 int daemon_metrics_init(struct daemon *d);
 int daemon_metrics_run(struct daemon *d);
+
+/* daemon_ct.c */
+/* Marks the conntrack entries of connections established before the
+ * rules (adopted: they go on untranslated).  Before the rules install. */
+void daemon_adopt(struct daemon *d);
+/* Reads the entries of ours into d->ctseen and d->orphans and hands both
+ * to the workers (after the state file's flows are restored). */
+void daemon_ctseen_init(struct daemon *d);
+/* Tells the XDP stage whether to look SYNs up in conntrack (while orphans
+ * may exist), at start and then when that changes. */
+void daemon_syn_lookup_update(struct daemon *d, bool at_start);
 
 /* secret.c */
 /* Reads the secret file at path (one or two lines of 64 hex digits): 0

@@ -304,44 +304,6 @@ static void flood_watch(struct daemon *d, const struct stats *sum, uint64_t now)
 	}
 }
 
-/* Whether a conntrack entry of ours may exist that no engine holds: one
- * the state file did not carry (a crash), an adopted connection's, or one
- * whose flow ended without its event.  A SYN on its tuple must reach an
- * engine, which takes the flow in (worker_kernel_flow): the XDP stage
- * looks SYNs up in conntrack while this is true, and only then (the
- * lookup costs it 8% of its SYN rate; bench/README.md). */
-static bool orphans_may_exist(struct daemon *d)
-{
-	bool overflowed;
-
-	if (!d->orphans)
-		return true;
-	for (unsigned i = 0; i < d->nworkers; i++)
-		if (!worker_has_ct_events(d->workers[i]))
-			return true;
-	return ctseen_count(d->orphans, &overflowed) > 0 || overflowed;
-}
-
-/* Tells the XDP stage whether to look SYNs up (orphans_may_exist), at
- * start and when it changes. */
-static void syn_lookup_update(struct daemon *d, bool at_start)
-{
-	bool on;
-
-	if (!d->xdp || d->conf->fastpath == CONF_FASTPATH_OFF)
-		return;
-	on = orphans_may_exist(d);
-	if (on == d->syn_lookup && !at_start)
-		return;
-	d->syn_lookup = on;
-	xdp_stage_set_syn_lookup(d->xdp, on);
-	if (on)
-		log_info("xdp: SYNs are looked up in conntrack: entries of ours may exist that "
-			 "no engine holds");
-	else if (!at_start)
-		log_info("xdp: no entry of ours left that no engine holds; SYNs are not looked up");
-}
-
 /* Every OVERLOAD_SAMPLE_MS: is the queue the bottleneck?  The kernel's
  * drop counts and the SYN cache's refusals, from the snapshots the workers
  * published (no worker is interrupted).  An overflow is logged when it
@@ -378,7 +340,7 @@ static void housekeeping(struct daemon *d)
 			    sum.st_engine[CNT_syncache_full] + sum.st_engine[CNT_syncache_shed]);
 	if (d->xdp)
 		xdp_stage_tick(d->xdp, now, wall_ms(), d->overload.ol_pressure_until);
-	syn_lookup_update(d, false);
+	daemon_syn_lookup_update(d, false);
 	switch (r.event) {
 	case OVERLOAD_NONE:
 		break;
@@ -525,76 +487,6 @@ static void state_write(struct daemon *d)
 			   d->conf->state_file);
 }
 
-/* Connections established before the daemon's rules were in place
- * (its first start; a crash) go on untranslated: with the fast path, by
- * marking their conntrack entries so the accept rule passes them.  Done
- * before the rules install, so that their packets never reach the queue
- * (whose engine would take them for forged cookies). */
-static void adopt(struct daemon *d)
-{
-	struct fastpath *fp;
-	int n;
-
-	if (d->conf->fastpath == CONF_FASTPATH_OFF)
-		return;
-	fp = fastpath_open(d->conf->mark, d->conf->engine.established_idle_ms / 1000);
-	if (!fp) {
-		log_warn("adopting connections: ctnetlink");
-		return;
-	}
-	n = fastpath_adopt(fp, &d->conf->policy);
-	fastpath_close(fp);
-	if (n < 0) {
-		log_warn("adopting connections");
-		return;
-	}
-	d->flows_adopted = (uint64_t)n;
-	if (n > 0)
-		log_notice("adopted %d connections established before synproxyd ran: they "
-			   "go on untranslated on the kernel fast path", n);
-}
-
-static void ctseen_record(const struct conn_key *k, uint32_t id, void *ctx)
-{
-	struct daemon *d = ctx;
-
-	(void)ctseen_put(d->ctseen, k, id);
-	(void)ctseen_put(d->orphans, k, id);
-}
-
-/* The tuples that may have a conntrack entry with our mark (ctseen.h):
- * those of earlier processes and of adopted connections, read before any
- * packet is; the workers add their own offloads.  Bounded by what two
- * processes' flow tables can hand over (the previous one's and ours).
- * Without the set every new flow asks conntrack to remove its entries. */
-static void ctseen_init(struct daemon *d)
-{
-	size_t max = (size_t)d->conf->engine.max_flows * d->nworkers * 2;
-	struct fastpath *fp;
-	int n;
-
-	if (d->conf->fastpath == CONF_FASTPATH_OFF)
-		return;
-	d->ctseen = ctseen_new(max);
-	d->orphans = ctseen_new(max);
-	fp = fastpath_open(d->conf->mark, d->conf->engine.established_idle_ms / 1000);
-	n = d->ctseen && d->orphans && fp ? fastpath_each_ours(fp, ctseen_record, d) : -1;
-	fastpath_close(fp);
-	if (n < 0) {
-		log_warn("reading conntrack's entries of ours; every new flow removes its "
-			 "tuple's entries");
-		ctseen_free(d->ctseen);
-		ctseen_free(d->orphans);
-		d->ctseen = d->orphans = NULL;
-		return;
-	}
-	if (n > 0)
-		log_info("%d conntrack entries of ours from before this start", n);
-	/* Each worker drops the flows its engine restored from the orphans. */
-	for (unsigned i = 0; i < d->nworkers; i++)
-		worker_set_ctseen(d->workers[i], d->ctseen, d->orphans);
-}
-
 static int run(struct daemon *d)
 {
 	struct state *st;
@@ -655,9 +547,9 @@ static int run(struct daemon *d)
 		state_free(st);
 		st = NULL;
 	}
-	adopt(d);
-	ctseen_init(d);
-	syn_lookup_update(d, true);
+	daemon_adopt(d);
+	daemon_ctseen_init(d);
+	daemon_syn_lookup_update(d, true);
 	/* Queues are bound before the rules send them packets; the control
 	 * socket comes last, so that its appearance means "rules in place". */
 	if (d->manage_rules) {
@@ -801,7 +693,7 @@ int main(int argc, char **argv)
 		 * rules were in place are adopted before the rules would send
 		 * their packets to a queue (the unit runs this before the
 		 * daemon, whose own adoption then finds them marked). */
-		adopt(&d);
+		daemon_adopt(&d);
 		rc = rules_install(d.conf) < 0;
 		break;
 	case OPT_REMOVE_RULES:

@@ -30,7 +30,7 @@ struct worker *worker_new(uint16_t num, const struct conf *c,
 /* The set of tuples that may have a marked conntrack entry (ctseen.h),
  * shared by the workers; NULL (the default): a new flow always deletes
  * its tuple's entries.  orphans (or NULL): the subset no engine holds
- * (main.c), from which the worker drops the flows its engine restored,
+ * (daemon_ct.c), from which the worker drops the flows its engine restored,
  * and the tuples whose entries end or it deletes.  Before worker_start. */
 void worker_set_ctseen(struct worker *w, struct ctseen *s, struct ctseen *orphans);
 

@@ -122,7 +122,7 @@ static void note_offloaded(const struct flow_info *fi, void *ctx)
 /* Events were lost (or, at start, nobody read them while no daemon ran):
  * each offloaded flow whose entry is gone (or is another's now) ends, as
  * its event would have ended it.  At start the entries read before any
- * packet (ctseen_init in main.c) answer without a round trip each.
+ * packet (daemon_ctseen_init) answer without a round trip each.
  * Closes the kernel saw meanwhile are not learned; those flows end with
  * their entries. */
 static void recheck_offloaded(struct worker *w, bool at_start)

@@ -513,7 +513,7 @@ struct xdp_stage *xdp_stage_open(const struct conf *c, const uint8_t secret[ENGI
 	x->skel->bss->cfg.ts_base = engine_ts_base(secret);
 	x->skel->bss->cfg.mark = c->mark;
 	x->skel->bss->cfg.ct_lookup = ct_lookup;
-	/* Until the daemon has read conntrack (main.c's orphans). */
+	/* Until the daemon has read conntrack (daemon_ct.c's orphans). */
 	x->skel->bss->cfg.syn_ct_lookup = ct_lookup;
 	xdp_stage_tick(x, mono_ms, wall_ms, 0);
 	if (xdp_stage_set_conf(x, c) < 0)

@@ -46,7 +46,7 @@ void xdp_stage_tick(struct xdp_stage *x, uint64_t mono_ms, uint64_t wall_ms,
 
 /* Whether the stage looks each SYN it would answer up in conntrack and
  * passes it to the queue when an entry of ours holds its tuple: while
- * entries of ours may exist that no engine holds (main.c's orphans).
+ * entries of ours may exist that no engine holds (daemon_ct.c's orphans).
  * Without a conntrack lookup (xdp_stage_open's ct_lookup) never. */
 void xdp_stage_set_syn_lookup(struct xdp_stage *x, bool on);
 

@@ -138,7 +138,7 @@ for round in 1 2; do
 	check_ge "restart $round: the fast path's connections known again (path=kernel)" \
 		"$("$SYNPROXYCTL" -s "$SOCK" flows | grep -c 'path=kernel')" 4
 	# Every entry of ours has its flow again: none orphaned, so an XDP
-	# stage would not look SYNs up in conntrack (main.c).
+	# stage would not look SYNs up in conntrack (daemon_ct.c).
 	check_eq "restart $round: no conntrack entry of ours orphaned (ct_orphans)" \
 		"$(ctl_counter ct_orphans)" 0
 	grep "restored .* connections" "$TMP/daemon.log" | tail -n 1
