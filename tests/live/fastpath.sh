@@ -185,11 +185,8 @@ ctl flows >"$TMP/flows2"
 cat "$TMP/flows2"
 grep -q ":6379 .*established.*path=kernel\|established .*:6379 .*path=kernel" "$TMP/flows2" ||
 	fail "the echo flow is not on the kernel path"
-kill -KILL "$DPID"
-wait "$DPID" 2>/dev/null
-DPID=
+daemon_crash
 echo "daemon killed"
-rm -f "$SOCK"
 sleep 1
 daemon_start
 echo "daemon restarted"

@@ -202,9 +202,7 @@ check_eq "spliced connection survived the stall, every reply correct" "$LL_RC" 0
 
 # ---- SIGKILL with bypass ---------------------------------------------------
 log "== SIGKILL (rules in place, bypass on)"
-kill -KILL "$DPID"
-wait "$DPID" 2>/dev/null
-DPID=
+daemon_crash
 check "queue rules still in place after SIGKILL" sh -c "ip netns exec $GW iptables-save | grep -q NFQUEUE"
 check "SYN line without --queue-bypass" \
 	sh -c "ip netns exec $GW iptables-save | grep -- '--tcp-flags SYN SYN' | grep NFQUEUE | grep -vq queue-bypass"

@@ -538,6 +538,17 @@ daemon_stop() {
 	DPID=
 }
 
+# daemon_crash: SIGKILL, as a crash: no state file is written (the one
+# the start read is gone), the rules stay, the dead control socket is
+# removed so that the next daemon_start waits for the new one.
+daemon_crash() {
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null
+	DPID=
+	rm -f "$SOCK"
+	check "no state file after SIGKILL" test ! -e "$TMP/state"
+}
+
 # True when the daemon is built with AddressSanitizer (--enable-sanitizers):
 # its runtime and shadow memory add several MB to any RSS figure.
 daemon_sanitized() {

@@ -151,10 +151,7 @@ vanish_end 33600
 # met the entry and went to the backend's old socket: the connection hung.
 log "== 3d. a vanished offloaded client's port reused after a crash (SIGKILL)"
 vanish 33700 40 offloaded
-kill -KILL "$DPID"
-wait "$DPID" 2>/dev/null
-DPID=
-rm -f "$SOCK" "$TMP/state"
+daemon_crash
 in_ns "$GW" conntrack -L -p tcp --sport 33700 -m 0x5350 2>/dev/null | tee "$TMP/ct3d"
 grep -q ESTABLISHED "$TMP/ct3d" || fail "3d: the vanished client's marked entry is not ESTABLISHED"
 daemon_start

@@ -166,10 +166,7 @@ check "SYNs not looked up before the crash" \
 	sh -c "! grep -q 'xdp: SYNs are looked up in conntrack' '$TMP/daemon.log'"
 ECHO_PORT=6379
 vanish 35000 40 offloaded
-kill -KILL "$DPID"
-wait "$DPID" 2>/dev/null
-DPID=
-rm -f "$SOCK" "$TMP/state"
+daemon_crash
 daemon_start
 check_eq "the vanished flow's entry found orphaned at start (ct_orphans)" \
 	"$(ctl_counter ct_orphans)" 1
@@ -282,10 +279,7 @@ check_le "stats answered within 1 s during the flood" $(( (t1 - t0) / 1000000 ))
 # has a stage that passes its packets on its conntrack entry.
 check "long-lived connection on the kernel fast path" \
 	sh -c "'$SYNPROXYCTL' -s '$SOCK' flows | grep ':$LL_PORT ' | grep -q path=kernel"
-kill -KILL "$DPID"
-wait "$DPID" 2>/dev/null
-DPID=
-rm -f "$SOCK"
+daemon_crash
 daemon_start
 check "the new daemon does not know the offloaded connection" \
 	sh -c "! '$SYNPROXYCTL' -s '$SOCK' flows | grep -q ':$LL_PORT '"
